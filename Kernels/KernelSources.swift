@@ -1,0 +1,23 @@
+// The OpenCL C sources in this folder, embedded into the binary at build time (SwiftPM's
+// `.embedInCode`), so an executable copied to another machine needs no resource files.
+
+/// One family of kernels: one `.cl` file in Kernels/.
+public enum KernelFamily: String, CaseIterable, Sendable {
+    case elementwise
+    case matmul
+    case softmax
+    case lstm
+
+    /// The file's OpenCL C source.
+    public var source: String {
+        let bytes: [UInt8] = switch self {
+        case .elementwise: PackageResources.elementwise_cl
+        case .matmul: PackageResources.matmul_cl
+        case .softmax: PackageResources.softmax_cl
+        case .lstm: PackageResources.lstm_cl
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public var fileName: String { "\(rawValue).cl" }
+}

@@ -1,0 +1,64 @@
+// swift-tools-version: 6.1
+// CLTrain: a training backend for deep LSTM models on OpenCL devices, with an OpenBLAS CPU backend
+// as the reference. Layering, bottom to top:
+//   COpenCL, CBLAS (C interop) → CLTrainKernels (OpenCL C sources, embedded) → CLTrain (runtime,
+//   backends, verification) → cltrain (CLI).
+import PackageDescription
+
+let package = Package(
+    name: "CLTrain",
+    products: [
+        .library(name: "CLTrain", targets: ["CLTrain"]),
+        .executable(name: "cltrain", targets: ["cltrain"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // The OpenCL ICD loader and Khronos headers (ocl-icd-opencl-dev, opencl-headers).
+        .systemLibrary(
+            name: "COpenCL",
+            pkgConfig: "OpenCL",
+            providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
+        ),
+        // CBLAS from OpenBLAS (libopenblas-dev); pkg-config finds its include folder.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        // The OpenCL C sources in Kernels/, compiled into the binary so a copied executable
+        // still finds them.
+        .target(
+            name: "CLTrainKernels",
+            path: "Kernels",
+            exclude: ["README.md"],
+            resources: [
+                .embedInCode("elementwise.cl"),
+                .embedInCode("matmul.cl"),
+                .embedInCode("softmax.cl"),
+                .embedInCode("lstm.cl"),
+            ]
+        ),
+        .target(
+            name: "CLTrain",
+            dependencies: [
+                "COpenCL", "CBLAS", "CLTrainKernels",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "cltrain",
+            dependencies: [
+                "CLTrain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
+            name: "CLTrainTests",
+            dependencies: ["CLTrain"]
+        ),
+    ]
+)

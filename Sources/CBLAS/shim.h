@@ -1,0 +1,4 @@
+#ifndef CLTRAIN_CBLAS_SHIM_H
+#define CLTRAIN_CBLAS_SHIM_H
+#include <cblas.h>
+#endif

@@ -1,0 +1,94 @@
+/// The operations every backend provides: float32, row-major, on tensors the backend owns.
+///
+/// Dimension letters used in shapes: M, N, K for gemm (C is M×N, the reduction runs over K);
+/// R rows and C columns for row-wise operations; B batch, H hidden units (gates are B×4H in the
+/// order i, f, g, o, as in PyTorch's nn.LSTM); V vocabulary, E embedding width, N indices.
+///
+/// Operations are enqueued in order and may run asynchronously; `download`, `sumOfSquares`,
+/// `synchronize` and anything else that returns host values wait for the work before them.
+/// Each method checks its operands first (see `OperationChecks`) and throws `CLTrainError` for
+/// bad shapes, foreign tensors or out-of-range indices, before any work is enqueued.
+///
+/// A backend object is used by one thread at a time (one host worker per device); tensors may be
+/// shared between backends on the same OpenCL device, which share its context.
+public protocol Backend: AnyObject {
+    /// Human-readable identity, e.g. "cpu" or "opencl:0 (NVIDIA H100 80GB HBM3)".
+    var name: String { get }
+
+    // MARK: Memory
+
+    /// A new tensor with unspecified contents.
+    func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor
+    /// Copies `values` (row-major, `tensor.count` of them) into a float32 tensor.
+    func upload(_ values: [Float], to tensor: Tensor) throws
+    /// The contents of a float32 tensor, row-major.
+    func download(_ tensor: Tensor) throws -> [Float]
+    /// Uploads integer indices (token ids, targets) into a new int32 tensor of shape [N].
+    func makeIndices(_ values: [Int32]) throws -> IndexTensor
+    /// Waits until all enqueued work has finished.
+    func synchronize() throws
+
+    // MARK: Linear algebra
+
+    /// C = alpha · op(A) · op(B) + beta · C, where op(X) is X or Xᵀ.
+    /// op(A) is M×K, op(B) is K×N, C is M×N. With beta == 0, C is not read (NaNs in C do not leak).
+    func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
+              beta: Float, _ c: Tensor) throws
+    /// x (R×C) += bias (C), broadcast over rows.
+    func addBias(_ bias: Tensor, to x: Tensor) throws
+    /// out (C) = beta · out + Σ_r x[r, :], with x R×C: the bias gradient.
+    func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws
+
+    // MARK: Softmax and cross-entropy
+
+    /// y (R×C) = softmax over each row of x (R×C), max-subtracted. `y` may be `x`.
+    func softmax(_ x: Tensor, into y: Tensor) throws
+    /// Fused softmax + cross-entropy over logits (R×C) with integer targets (R).
+    ///
+    /// losses (R) receives −log softmax(logits[r])[targets[r]], or 0 where targets[r] == ignoreIndex.
+    /// When `gradient` (R×C) is given it receives gradientScale · (softmax(logits[r]) − onehot(targets[r])),
+    /// or zeros on ignored rows; `gradient` may be `logits`. For the mean loss pass
+    /// gradientScale = 1 / (number of non-ignored targets). Every other target must be in 0..<C.
+    func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
+                             losses: Tensor, gradient: Tensor?, gradientScale: Float) throws
+
+    // MARK: LSTM cell
+
+    /// One LSTM cell step over fused pre-activations.
+    ///
+    /// gates (B×4H) holds x·W_ihᵀ + h·W_hhᵀ + b on entry, blocks [i | f | g | o], and the activations
+    /// σ(i), σ(f), tanh(g), σ(o) on return (kept for the backward pass).
+    /// cell (B×H) = f ⊙ cellPrevious + i ⊙ g;  hidden (B×H) = o ⊙ tanh(cell).
+    func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws
+    /// Backward of `lstmCellForward`, given the activated gates, cellPrevious and cell it produced.
+    ///
+    /// hiddenGradient (B×H) is ∂L/∂h; cellGradient (B×H) is ∂L/∂c arriving from the next time step
+    /// (nil: zero). Writes gatesGradient (B×4H), ∂L/∂ of the pre-activations, and
+    /// cellPreviousGradient (B×H). gatesGradient may be `gates`.
+    func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor,
+                          hiddenGradient: Tensor, cellGradient: Tensor?,
+                          gatesGradient: Tensor, cellPreviousGradient: Tensor) throws
+
+    // MARK: Embedding
+
+    /// output (N×E) row n = table (V×E) row indices[n].
+    func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws
+    /// tableGradient (V×E) row v += Σ over n with indices[n] == v of outputGradient (N×E) row n.
+    /// Deterministic: the sum runs in index order whatever the device.
+    func embeddingBackward(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor) throws
+
+    // MARK: Optimizer and elementwise
+
+    /// parameter −= learningRate · gradient.
+    func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws
+    /// Σ over all tensors of Σ x², accumulated in double precision on the host (for clipping).
+    func sumOfSquares(_ tensors: [Tensor]) throws -> Double
+    /// Every element of a float32 tensor set to `value`.
+    func fill(_ tensor: Tensor, with value: Float) throws
+    /// destination = source (same element count and type, same device).
+    func copy(_ source: Tensor, to destination: Tensor) throws
+    /// tensor *= factor.
+    func scale(_ tensor: Tensor, by factor: Float) throws
+    /// y += alpha · x.
+    func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws
+}

@@ -1,0 +1,111 @@
+/// Operand checks shared by every backend, so that bad input fails the same way everywhere and
+/// before any work is enqueued. Each returns the dimensions the kernels need.
+enum OperationChecks {
+    struct GemmDimensions: Equatable { let m, n, k: Int }
+
+    static func float32(_ tensors: [Tensor], _ operation: String) throws {
+        for t in tensors where t.elementType != .float32 {
+            throw CLTrainError.wrongElementType(operation: operation, expected: .float32, got: t.elementType)
+        }
+    }
+
+    static func matrix(_ t: Tensor, _ name: String, _ operation: String) throws -> (rows: Int, columns: Int) {
+        guard t.rank == 2 else {
+            throw CLTrainError.shapeMismatch(operation: operation, detail: "\(name) must be a matrix, got shape \(t.shape.shapeString)")
+        }
+        return (t.shape[0], t.shape[1])
+    }
+
+    static func sameCount(_ a: Tensor, _ b: Tensor, _ names: (String, String), _ operation: String) throws {
+        guard a.count == b.count else {
+            throw CLTrainError.shapeMismatch(operation: operation,
+                detail: "\(names.0) \(a.shape.shapeString) and \(names.1) \(b.shape.shapeString) differ in element count")
+        }
+    }
+
+    static func shape(_ t: Tensor, is expected: [Int], _ name: String, _ operation: String) throws {
+        guard t.shape == expected else {
+            throw CLTrainError.shapeMismatch(operation: operation,
+                detail: "\(name) must be \(expected.shapeString), got \(t.shape.shapeString)")
+        }
+    }
+
+    static func gemm(transposeA: Bool, transposeB: Bool, _ a: Tensor, _ b: Tensor, _ c: Tensor) throws -> GemmDimensions {
+        let op = "gemm"
+        try float32([a, b, c], op)
+        let (ar, ac) = try matrix(a, "A", op)
+        let (br, bc) = try matrix(b, "B", op)
+        let (cr, cc) = try matrix(c, "C", op)
+        let (m, k) = transposeA ? (ac, ar) : (ar, ac)
+        let (kb, n) = transposeB ? (bc, br) : (br, bc)
+        guard k == kb else {
+            throw CLTrainError.shapeMismatch(operation: op,
+                detail: "op(A) is \(m)×\(k) but op(B) is \(kb)×\(n) (transposeA: \(transposeA), transposeB: \(transposeB))")
+        }
+        guard cr == m, cc == n else {
+            throw CLTrainError.shapeMismatch(operation: op, detail: "C must be \(m)×\(n), got \(cr)×\(cc)")
+        }
+        return GemmDimensions(m: m, n: n, k: k)
+    }
+
+    /// x (R×C) and a vector (C): returns (R, C).
+    static func rowsAndVector(_ x: Tensor, _ vector: Tensor, _ names: (String, String), _ operation: String) throws -> (rows: Int, columns: Int) {
+        try float32([x, vector], operation)
+        let (r, c) = try matrix(x, names.0, operation)
+        try shape(vector, is: [c], names.1, operation)
+        return (r, c)
+    }
+
+    static func softmax(_ x: Tensor, _ y: Tensor) throws -> (rows: Int, columns: Int) {
+        try float32([x, y], "softmax")
+        let (r, c) = try matrix(x, "x", "softmax")
+        try shape(y, is: x.shape, "y", "softmax")
+        return (r, c)
+    }
+
+    static func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
+                                    losses: Tensor, gradient: Tensor?) throws -> (rows: Int, columns: Int) {
+        let op = "softmaxCrossEntropy"
+        try float32([logits, losses] + (gradient.map { [$0] } ?? []), op)
+        let (r, c) = try matrix(logits, "logits", op)
+        guard targets.count == r else {
+            throw CLTrainError.shapeMismatch(operation: op, detail: "\(targets.count) targets for \(r) rows of logits")
+        }
+        try shape(losses, is: [r], "losses", op)
+        if let gradient { try shape(gradient, is: logits.shape, "gradient", op) }
+        try indices(targets.values, below: c, except: ignoreIndex, op)
+        return (r, c)
+    }
+
+    /// gates (B×4H) and the B×H state tensors: returns (B, H).
+    static func lstmCell(gates: Tensor, states: [(Tensor, String)], _ operation: String) throws -> (batch: Int, hidden: Int) {
+        try float32([gates] + states.map(\.0), operation)
+        let (b, fourH) = try matrix(gates, "gates", operation)
+        guard fourH % 4 == 0 else {
+            throw CLTrainError.shapeMismatch(operation: operation, detail: "gates must be B×4H, got \(gates.shape.shapeString)")
+        }
+        for (t, name) in states { try shape(t, is: [b, fourH / 4], name, operation) }
+        return (b, fourH / 4)
+    }
+
+    static func embedding(table: Tensor, indices: IndexTensor, rows: Tensor, rowsName: String, _ operation: String) throws -> (vocabulary: Int, width: Int) {
+        try float32([table, rows], operation)
+        let (v, e) = try matrix(table, "table", operation)
+        try shape(rows, is: [indices.count, e], rowsName, operation)
+        try self.indices(indices.values, below: v, except: nil, operation)
+        return (v, e)
+    }
+
+    static func indices(_ values: [Int32], below bound: Int, except ignore: Int32?, _ operation: String) throws {
+        for (position, value) in values.enumerated() where value != ignore && !(0..<bound).contains(Int(value)) {
+            throw CLTrainError.indexOutOfRange(operation: operation, index: Int(value), position: position, bound: bound)
+        }
+    }
+
+    /// Sizes passed to kernels as 32-bit ints must fit.
+    static func fitsKernelInt(_ values: Int..., operation: String) throws {
+        for v in values where v > Int(Int32.max) {
+            throw CLTrainError.invalidArgument("\(operation): size \(v) exceeds the 32-bit range kernels index with")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import COpenCL
+
+/// An in-order command queue with profiling enabled. Work enqueued on one queue runs in order;
+/// independent queues on one device may overlap.
+public final class OpenCLQueue: @unchecked Sendable {
+    public let context: OpenCLContext
+    let handle: cl_command_queue
+
+    init(context: OpenCLContext) throws(OpenCLError) {
+        self.context = context
+        var status: cl_int = CL_SUCCESS
+        let properties = cl_command_queue_properties(CL_QUEUE_PROFILING_ENABLE)
+        guard let queue = clCreateCommandQueue(context.handle, context.device.id, properties, &status),
+              status == CL_SUCCESS else {
+            throw OpenCLError(call: "clCreateCommandQueue(\(context.device.name))", code: status)
+        }
+        handle = queue
+    }
+
+    deinit { clReleaseCommandQueue(handle) }
+
+    /// Blocks until everything enqueued so far has finished.
+    public func finish() throws(OpenCLError) {
+        try checkCL(clFinish(handle), "clFinish(\(context.device.name))")
+    }
+
+    /// Launches `kernel` over `global` work-items in groups of `local` (nil: the driver chooses).
+    /// `global` is rounded up to a multiple of `local`, as OpenCL 1.2 requires; kernels guard
+    /// against the extra items. Returns the event when `wantEvent` (for profiling).
+    @discardableResult
+    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int]?, wantEvent: Bool = false) throws(OpenCLError) -> OpenCLEvent? {
+        precondition(global.count == (local?.count ?? global.count) && (1...3).contains(global.count))
+        if global.contains(0) { return nil }
+        var globalSize = global
+        if let local {
+            for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
+        }
+        var event: cl_event? = nil
+        let status = withUnsafeMutablePointer(to: &event) { eventPointer in
+            globalSize.withUnsafeBufferPointer { g in
+                (local ?? []).withUnsafeBufferPointer { l in
+                    clEnqueueNDRangeKernel(handle, kernel.handle, cl_uint(g.count), nil, g.baseAddress,
+                                           local == nil ? nil : l.baseAddress, 0, nil, wantEvent ? eventPointer : nil)
+                }
+            }
+        }
+        try checkCL(status, "clEnqueueNDRangeKernel(\(kernel.name))")
+        return event.map(OpenCLEvent.init)
+    }
+
+    /// Copies host memory into `buffer` at `byteOffset`; blocks until the host memory may be reused.
+    func write(_ source: UnsafeRawBufferPointer, to buffer: OpenCLBuffer, byteOffset: Int) throws(OpenCLError) {
+        guard source.count > 0 else { return }
+        try checkCL(clEnqueueWriteBuffer(handle, buffer.handle, cl_bool(CL_TRUE), byteOffset, source.count,
+                                         source.baseAddress, 0, nil, nil),
+                    "clEnqueueWriteBuffer(\(source.count) bytes)")
+    }
+
+    /// Copies `buffer` from `byteOffset` into host memory; blocks until the data has arrived.
+    func read(_ buffer: OpenCLBuffer, byteOffset: Int, into destination: UnsafeMutableRawBufferPointer) throws(OpenCLError) {
+        guard destination.count > 0 else { return }
+        try checkCL(clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_TRUE), byteOffset, destination.count,
+                                        destination.baseAddress, 0, nil, nil),
+                    "clEnqueueReadBuffer(\(destination.count) bytes)")
+    }
+
+    /// Copies between two buffers of this queue's context, on the device.
+    func copy(_ source: OpenCLBuffer, byteOffset: Int, to destination: OpenCLBuffer, destinationByteOffset: Int,
+              byteCount: Int) throws(OpenCLError) {
+        guard byteCount > 0 else { return }
+        try checkCL(clEnqueueCopyBuffer(handle, source.handle, destination.handle, byteOffset, destinationByteOffset,
+                                        byteCount, 0, nil, nil),
+                    "clEnqueueCopyBuffer(\(byteCount) bytes)")
+    }
+}
+
+/// A completed or pending command; its profiling times are in nanoseconds of the device clock.
+public final class OpenCLEvent: @unchecked Sendable {
+    let handle: cl_event
+    init(_ handle: cl_event) { self.handle = handle }
+    deinit { clReleaseEvent(handle) }
+
+    public func wait() throws(OpenCLError) {
+        var event: cl_event? = handle
+        try checkCL(clWaitForEvents(1, &event), "clWaitForEvents")
+    }
+
+    /// Device time from the command's start to its end, in seconds (waits for it to finish).
+    public func elapsedSeconds() throws(OpenCLError) -> Double {
+        try wait()
+        var start: cl_ulong = 0, end: cl_ulong = 0
+        try checkCL(clGetEventProfilingInfo(handle, cl_profiling_info(CL_PROFILING_COMMAND_START),
+                                            MemoryLayout<cl_ulong>.size, &start, nil),
+                    "clGetEventProfilingInfo(CL_PROFILING_COMMAND_START)")
+        try checkCL(clGetEventProfilingInfo(handle, cl_profiling_info(CL_PROFILING_COMMAND_END),
+                                            MemoryLayout<cl_ulong>.size, &end, nil),
+                    "clGetEventProfilingInfo(CL_PROFILING_COMMAND_END)")
+        return Double(end &- start) * 1e-9
+    }
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system packages CLTrain needs on a fresh Debian/Ubuntu machine (run as root).
+#   OpenCL: the ICD loader and headers, and PoCL so a machine without a GPU still has
+#           OpenCL CPU devices to test on.
+#   CPU backend: OpenBLAS through its CBLAS interface, found with pkg-config.
+# Swift itself is not installed here: see README.md.
+set -euo pipefail
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (apt-get installs system packages)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends \
+  ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-headers pocl-opencl-icd clinfo \
+  libopenblas-dev pkg-config ca-certificates
