@@ -1,0 +1,38 @@
+import Foundation
+
+/// One device a user can pick: an OpenCL device by its enumeration index, or the CPU backend.
+public enum DeviceSelection: Hashable, Sendable, CustomStringConvertible {
+    case cpu
+    case openCL(Int)
+
+    public var description: String {
+        switch self {
+        case .cpu: "cpu"
+        case .openCL(let index): "\(index)"
+        }
+    }
+
+    /// Parses a device list as `CLTRAIN_DEVICES` and `--device` take it: comma-separated OpenCL
+    /// device indices as `cltrain devices` prints them, and/or `cpu`. Example: "0,1", "cpu", "1,cpu".
+    public static func parseList(_ text: String) throws -> [DeviceSelection] {
+        let items = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
+            throw CLTrainError.invalidArgument("device list '\(text)' is empty or has an empty item; expected e.g. '0,1' or 'cpu'")
+        }
+        var result: [DeviceSelection] = []
+        for item in items {
+            let selection: DeviceSelection
+            if item.lowercased() == "cpu" {
+                selection = .cpu
+            } else if let index = Int(item), index >= 0 {
+                selection = .openCL(index)
+            } else {
+                throw CLTrainError.invalidArgument("device list '\(text)': '\(item)' is neither a device index nor 'cpu'")
+            }
+            if !result.contains(selection) { result.append(selection) }
+        }
+        return result
+    }
+}
+
