@@ -85,3 +85,24 @@ void sum_squares(const int n, const __global float* x, const int offX,
     }
     if (lid == 0) partials[offP + get_group_id(0)] = scratch[0];
 }
+
+// x ⊙= y (dropout masks).
+__kernel void multiply(const int n, __global float* x, const int offX, const __global float* y, const int offY) {
+    const int i = get_global_id(0);
+    if (i < n) x[offX + i] *= y[offY + i];
+}
+
+// One Adam step; correction1 = 1 − β₁ᵗ and correction2 = 1 − β₂ᵗ come from the host.
+__kernel void adam_update(const int n, __global float* p, const int offP, const __global float* g, const int offG,
+                          __global float* m, const int offM, __global float* v, const int offV,
+                          const float lr, const float beta1, const float beta2, const float epsilon,
+                          const float correction1, const float correction2) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    const float gi = g[offG + i];
+    const float mi = beta1 * m[offM + i] + (1.0f - beta1) * gi;
+    const float vi = beta2 * v[offV + i] + (1.0f - beta2) * gi * gi;
+    m[offM + i] = mi;
+    v[offV + i] = vi;
+    p[offP + i] -= lr * (mi / correction1) / (sqrt(vi / correction2) + epsilon);
+}

@@ -11,11 +11,9 @@ extension OpenCLBackend {
                                  hiddenGradient: Tensor, cellGradient: Tensor?,
                                  gatesGradient: Tensor, cellPreviousGradient: Tensor) throws {
         let op = "lstmCellBackward"
-        var states = [(cellPrevious, "cellPrevious"), (cell, "cell"), (hiddenGradient, "hiddenGradient"),
-                      (cellPreviousGradient, "cellPreviousGradient")]
-        if let cellGradient { states.append((cellGradient, "cellGradient")) }
-        let (b, h) = try OperationChecks.lstmCell(gates: gates, states: states, op)
-        try OperationChecks.shape(gatesGradient, is: gates.shape, "gatesGradient", op)
+        let (b, h) = try OperationChecks.lstmCellBackward(
+            gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient,
+            cellGradient: cellGradient, gatesGradient: gatesGradient, cellPreviousGradient: cellPreviousGradient)
         // Without an incoming cell gradient the kernel reads none; `cell` stands in for the buffer.
         try launch(kernels.lstmCellBackward, global: [h, b], local: nil,
                    [.int(Int32(b)), .int(Int32(h))] + operand(gates, op) + operand(cellPrevious, op)

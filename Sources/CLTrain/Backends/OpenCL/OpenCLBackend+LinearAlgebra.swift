@@ -2,6 +2,11 @@ extension OpenCLBackend {
     public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
                      beta: Float, _ c: Tensor) throws {
         let d = try OperationChecks.gemm(transposeA: transposeA, transposeB: transposeB, a, b, c)
+        if d.k == 0 || alpha == 0 {
+            // No product term: C = beta · C without reading A and B (nor C when beta == 0).
+            _ = try [buffer(a, "gemm"), buffer(b, "gemm")]
+            return beta == 0 ? try fill(c, with: 0) : try scale(c, by: beta)
+        }
         let kernel = kernels.gemm[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)]
         let group = parameters.gemmGroup
         // One work-group per tileM × tileN tile of C; dimension 0 runs along N.

@@ -1,4 +1,5 @@
 import CLTrainKernels
+import Foundation
 
 /// The backend for one OpenCL device, with a command queue of its own.
 ///
@@ -29,7 +30,7 @@ public final class OpenCLBackend: Backend {
         let gemm: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
         let softmaxRows, softmaxCrossEntropy: OpenCLKernel
         let lstmCellForward, lstmCellBackward: OpenCLKernel
-        let fill, scale, axpy, addBias, sumRows, sumSquares: OpenCLKernel
+        let fill, scale, axpy, multiply, adam, addBias, sumRows, sumSquares: OpenCLKernel
         let embeddingForward, embeddingBackward: OpenCLKernel
 
         init(context: OpenCLContext, parameters: KernelParameters) throws {
@@ -47,6 +48,8 @@ public final class OpenCLBackend: Backend {
             fill = try elementwise.makeKernel("fill")
             scale = try elementwise.makeKernel("scale")
             axpy = try elementwise.makeKernel("axpy")
+            multiply = try elementwise.makeKernel("multiply")
+            adam = try elementwise.makeKernel("adam_update")
             addBias = try elementwise.makeKernel("add_bias")
             sumRows = try elementwise.makeKernel("sum_rows")
             sumSquares = try elementwise.makeKernel("sum_squares")
@@ -100,10 +103,7 @@ public final class OpenCLBackend: Backend {
     }
 
     public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try OperationChecks.float32([tensor], "upload")
-        guard values.count == tensor.count else {
-            throw CLTrainError.shapeMismatch(operation: "upload", detail: "\(values.count) values for a tensor of shape \(tensor.shape.shapeString)")
-        }
+        try OperationChecks.upload(values.count, into: tensor)
         let destination = try buffer(tensor, "upload")
         try values.withUnsafeBytes { try queue.write($0, to: destination, byteOffset: tensor.offset * 4) }
     }
@@ -159,11 +159,28 @@ public final class OpenCLBackend: Backend {
                      + operand(gradient, "sgdUpdate") + operand(parameter, "sgdUpdate"))
     }
 
+    public func multiply(_ x: Tensor, by y: Tensor) throws {
+        try OperationChecks.sameShape([(x, "x"), (y, "y")], "multiply")
+        try launch1D(kernels.multiply, count: x.count,
+                     [.int(Int32(x.count))] + operand(x, "multiply") + operand(y, "multiply"))
+    }
+
+    public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                           learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
+        let op = "adamUpdate"
+        try OperationChecks.sameShape([(parameter, "parameter"), (gradient, "gradient"),
+                                       (firstMoment, "firstMoment"), (secondMoment, "secondMoment")], op)
+        // The bias corrections are computed once here, in float as the CPU reference does.
+        let correction1 = 1 - pow(beta1, Float(step)), correction2 = 1 - pow(beta2, Float(step))
+        try launch1D(kernels.adam, count: parameter.count,
+                     [.int(Int32(parameter.count))] + operand(parameter, op) + operand(gradient, op)
+                     + operand(firstMoment, op) + operand(secondMoment, op)
+                     + [.float(learningRate), .float(beta1), .float(beta2), .float(epsilon),
+                        .float(correction1), .float(correction2)])
+    }
+
     public func copy(_ source: Tensor, to destination: Tensor) throws {
-        guard source.elementType == destination.elementType else {
-            throw CLTrainError.wrongElementType(operation: "copy", expected: destination.elementType, got: source.elementType)
-        }
-        try OperationChecks.sameCount(source, destination, ("source", "destination"), "copy")
+        try OperationChecks.copy(source, destination)
         try queue.copy(buffer(source, "copy"), byteOffset: source.offset * 4,
                        to: buffer(destination, "copy"), destinationByteOffset: destination.offset * 4,
                        byteCount: source.count * 4)
