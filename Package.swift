@@ -3,6 +3,8 @@
 // as the reference. Layering, bottom to top:
 //   COpenCL, CBLAS (C interop) → CLTrainKernels (OpenCL C sources, embedded) → CLTrain (runtime,
 //   backends, verification) → cltrain (CLI).
+// The CMakeLists.txt files beside the sources are the CMake build of the same targets; SwiftPM
+// targets exclude them.
 import PackageDescription
 
 let package = Package(
@@ -33,7 +35,7 @@ let package = Package(
         .target(
             name: "CLTrainKernels",
             path: "Kernels",
-            exclude: ["README.md"],
+            exclude: ["README.md", "CMakeLists.txt"],
             resources: [
                 .embedInCode("elementwise.cl"),
                 .embedInCode("matmul.cl"),
@@ -46,7 +48,8 @@ let package = Package(
             dependencies: [
                 "COpenCL", "CBLAS", "CLTrainKernels",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["CMakeLists.txt"]
         ),
         .executableTarget(
             name: "cltrain",
@@ -54,7 +57,8 @@ let package = Package(
                 "CLTrain",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["CMakeLists.txt"]
         ),
         .testTarget(
             name: "CLTrainTests",

@@ -3,6 +3,7 @@
 #   OpenCL: the ICD loader and headers, and PoCL so a machine without a GPU still has
 #           OpenCL CPU devices to test on.
 #   CPU backend: OpenBLAS through its CBLAS interface, found with pkg-config.
+#   CMake build (beside SwiftPM): cmake and the Ninja generator.
 # Swift itself is not installed here: see README.md.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
@@ -13,4 +14,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-headers pocl-opencl-icd clinfo \
-  libopenblas-dev pkg-config ca-certificates
+  libopenblas-dev pkg-config ca-certificates \
+  cmake ninja-build
