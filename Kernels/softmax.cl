@@ -72,10 +72,11 @@ void softmax_cross_entropy(const int C, const __global float* logits, const int 
     const int ignored = target == ignoreIndex;
     const float2 ms = row_max_and_sum(xr, C, scratch);
     if (lid == 0) losses[offLoss + row] = ignored ? 0.0f : log(ms.y) + ms.x - xr[target];
-    if (!hasGradient) return;
+    // Every work-item reaches this barrier, also without a gradient: a return before it, though
+    // uniform across the group, crashes PoCL 3.1 on rows narrower than the group.
     barrier(CLK_GLOBAL_MEM_FENCE);
     __global float* gr = gradient + offG + row * C;
-    for (int c = lid; c < C; c += WGS) {
+    if (hasGradient) for (int c = lid; c < C; c += WGS) {
         const float p = exp(xr[c] - ms.x) / ms.y;
         gr[c] = ignored ? 0.0f : scale * (p - (c == target ? 1.0f : 0.0f));
     }
