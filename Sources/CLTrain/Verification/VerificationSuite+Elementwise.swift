@@ -1,0 +1,62 @@
+/// sgdUpdate, sumOfSquares, fill, copy, scale and axpy cases, on vectors.
+extension VerificationSuite {
+    static let elementwiseSizes = [1, 7, 1000, 4257]
+
+    static let elementwiseCases: [VerificationCase] =
+        [sgdUpdate, sumOfSquares, fill, copy, scale, axpy].flatMap { family in
+            elementwiseSizes.map(family) + [family(1000).withViews()]
+        }
+
+    static func sgdUpdate(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "sgdUpdate", shape: "\(size)") { context in
+            let parameter = try context.random([size])
+            let gradient = try context.random([size])
+            try context.backend.sgdUpdate(parameter: parameter, gradient: gradient, learningRate: 0.37)
+            try context.output("parameter", parameter, reductionLength: 1)
+        }
+    }
+
+    /// Three tensors of different sizes; the reduction runs over all their elements.
+    static func sumOfSquares(_ size: Int) -> VerificationCase {
+        let sizes = [size, size + 3, 2 * size + 1]
+        return VerificationCase(operation: "sumOfSquares", shape: sizes.map(String.init).joined(separator: "+")) { context in
+            let tensors = try sizes.map { try context.random([$0]) }
+            let sum = try context.backend.sumOfSquares(tensors)
+            context.output("sum", value: sum, reductionLength: sizes.reduce(0, +))
+        }
+    }
+
+    static func fill(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "fill", shape: "\(size)") { context in
+            let tensor = try context.random([size])
+            try context.backend.fill(tensor, with: 0.75)
+            try context.output("tensor", tensor, reductionLength: 1)
+        }
+    }
+
+    static func copy(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "copy", shape: "\(size)") { context in
+            let source = try context.random([size])
+            let destination = try context.random([size])
+            try context.backend.copy(source, to: destination)
+            try context.output("destination", destination, reductionLength: 1)
+        }
+    }
+
+    static func scale(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "scale", shape: "\(size)") { context in
+            let tensor = try context.random([size])
+            try context.backend.scale(tensor, by: -1.25)
+            try context.output("tensor", tensor, reductionLength: 1)
+        }
+    }
+
+    static func axpy(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "axpy", shape: "\(size)") { context in
+            let x = try context.random([size])
+            let y = try context.random([size])
+            try context.backend.axpy(alpha: 0.6, x, y)
+            try context.output("y", y, reductionLength: 1)
+        }
+    }
+}
