@@ -1,29 +1,142 @@
-// Placeholder so the package builds while this backend is written.
+/// The reference backend: plain loops on the host and one BLAS call (`gemm`, through OpenBLAS).
+/// Every GPU result is checked against it, so it is written to be read, not to be fast.
+///
+/// Work runs synchronously on the calling thread, so `synchronize` has nothing to wait for.
+/// Shapes are written beside each buffer with the letters of `Backend` (B, H, R, C, V, E, N).
+/// Files: this one (memory, optimizer and elementwise), `+GEMM`, `+Softmax`, `+LSTM`, `+Embedding`.
 public final class CPUBackend: Backend {
     public init() {}
+
     public var name: String { "cpu" }
-    public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func upload(_ values: [Float], to tensor: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func download(_ tensor: Tensor) throws -> [Float] { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func makeIndices(_ values: [Int32]) throws -> IndexTensor { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func synchronize() throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
-              beta: Float, _ c: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func addBias(_ bias: Tensor, to x: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func softmax(_ x: Tensor, into y: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
-                             losses: Tensor, gradient: Tensor?, gradientScale: Float) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor,
-                          hiddenGradient: Tensor, cellGradient: Tensor?,
-                          gatesGradient: Tensor, cellPreviousGradient: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func embeddingBackward(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func fill(_ tensor: Tensor, with value: Float) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func copy(_ source: Tensor, to destination: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func scale(_ tensor: Tensor, by factor: Float) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
-    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws { throw CLTrainError.invalidArgument("CPUBackend: not implemented yet") }
+
+    // MARK: Memory
+
+    public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor {
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow else {
+                throw CLTrainError.invalidArgument("makeTensor: cannot allocate a tensor of shape \(shape)")
+            }
+            count = product
+        }
+        let storage = CPUStorage(elementCount: count, elementType: elementType)
+        return Tensor(shape: shape, elementType: elementType, storage: storage)
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) throws {
+        let op = "upload"
+        try OperationChecks.float32([tensor], op)
+        guard values.count == tensor.count else {
+            throw CLTrainError.shapeMismatch(operation: op,
+                detail: "\(values.count) values for a tensor of shape \(tensor.shape.shapeString) (\(tensor.count) elements)")
+        }
+        let x = try floats(tensor, op)  // (count)
+        for (i, value) in values.enumerated() { x[i] = value }
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        let op = "download"
+        try OperationChecks.float32([tensor], op)
+        let x = try floats(tensor, op)  // (count)
+        return Array(UnsafeBufferPointer(start: x, count: tensor.count))
+    }
+
+    public func makeIndices(_ values: [Int32]) throws -> IndexTensor {
+        let tensor = try makeTensor(shape: [values.count], elementType: .int32)
+        let x = try storage(of: tensor, "makeIndices").int32s(at: tensor.offset)  // (N)
+        for (n, value) in values.enumerated() { x[n] = value }
+        return IndexTensor(values: values, tensor: tensor)
+    }
+
+    public func synchronize() throws {}
+
+    // MARK: Optimizer and elementwise
+
+    public func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
+        let op = "sgdUpdate"
+        try OperationChecks.float32([parameter, gradient], op)
+        try OperationChecks.sameCount(parameter, gradient, ("parameter", "gradient"), op)
+        let p = try floats(parameter, op)  // (count)
+        let g = try floats(gradient, op)   // (count)
+        for i in 0..<parameter.count { p[i] -= learningRate * g[i] }
+    }
+
+    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
+        let op = "sumOfSquares"
+        try OperationChecks.float32(tensors, op)
+        let pointers = try tensors.map { try floats($0, op) }
+        var sum = 0.0
+        for (tensor, x) in zip(tensors, pointers) {
+            for i in 0..<tensor.count {
+                let value = Double(x[i])
+                sum += value * value
+            }
+        }
+        return sum
+    }
+
+    public func fill(_ tensor: Tensor, with value: Float) throws {
+        let op = "fill"
+        try OperationChecks.float32([tensor], op)
+        let x = try floats(tensor, op)  // (count)
+        for i in 0..<tensor.count { x[i] = value }
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        let op = "copy"
+        try OperationChecks.sameCount(source, destination, ("source", "destination"), op)
+        guard destination.elementType == source.elementType else {
+            throw CLTrainError.wrongElementType(operation: op, expected: source.elementType, got: destination.elementType)
+        }
+        let from = try storage(of: source, op)
+        let to = try storage(of: destination, op)
+        // `update(from:count:)` is a memmove: overlapping views of one allocation are fine.
+        switch source.elementType {
+        case .float32:
+            to.floats(at: destination.offset).update(from: from.floats(at: source.offset), count: source.count)
+        case .int32:
+            to.int32s(at: destination.offset).update(from: from.int32s(at: source.offset), count: source.count)
+        }
+    }
+
+    public func scale(_ tensor: Tensor, by factor: Float) throws {
+        let op = "scale"
+        try OperationChecks.float32([tensor], op)
+        let x = try floats(tensor, op)  // (count)
+        for i in 0..<tensor.count { x[i] *= factor }
+    }
+
+    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
+        let op = "axpy"
+        try OperationChecks.float32([x, y], op)
+        try OperationChecks.sameCount(x, y, ("x", "y"), op)
+        let xs = try floats(x, op)  // (count)
+        let ys = try floats(y, op)  // (count)
+        for i in 0..<y.count { ys[i] += alpha * xs[i] }
+    }
+
+    // MARK: Resolving tensors to host memory
+    // Internal rather than private: the `CPUBackend+…` files use them too.
+
+    /// The host allocation behind `tensor`, or `wrongDevice` when another kind of backend owns it.
+    /// Any CPU backend may use any CPU tensor: they all share host memory.
+    func storage(of tensor: Tensor, _ operation: String) throws -> CPUStorage {
+        guard let storage = tensor.storage as? CPUStorage else {
+            throw CLTrainError.wrongDevice(operation: operation, tensorLocation: tensor.location, backend: name)
+        }
+        return storage
+    }
+
+    /// The elements of a float32 `tensor`, starting at its offset. Call after the operand checks,
+    /// which have already rejected other element types.
+    func floats(_ tensor: Tensor, _ operation: String) throws -> UnsafeMutablePointer<Float> {
+        try storage(of: tensor, operation).floats(at: tensor.offset)
+    }
+
+    /// Throws `wrongDevice` unless the index tensor is ours. The operations read the indices from
+    /// the validated host copy `IndexTensor.values`, which holds the same numbers as the tensor.
+    func requireOwned(_ indices: IndexTensor, _ operation: String) throws {
+        _ = try storage(of: indices.tensor, operation)
+    }
 }

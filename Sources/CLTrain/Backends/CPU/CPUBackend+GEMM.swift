@@ -1,0 +1,55 @@
+import CBLAS
+
+extension CPUBackend {
+    public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
+                     beta: Float, _ c: Tensor) throws {
+        let op = "gemm"
+        let dimensions = try OperationChecks.gemm(transposeA: transposeA, transposeB: transposeB, a, b, c)
+        let (M, N, K) = (dimensions.m, dimensions.n, dimensions.k)
+        // BLAS takes 32-bit sizes.
+        try OperationChecks.fitsKernelInt(M, N, K, a.shape[1], b.shape[1], operation: op)
+        let A = try floats(a, op)  // (M, K), stored (K, M) when transposeA
+        let B = try floats(b, op)  // (K, N), stored (N, K) when transposeB
+        let C = try floats(c, op)  // (M, N)
+
+        if M == 0 || N == 0 { return }  // C is empty.
+        if K == 0 {
+            // An empty sum: C = beta · C, and C is not read when beta == 0.
+            for i in 0..<M * N { C[i] = beta == 0 ? 0 : beta * C[i] }
+            return
+        }
+        // Row-major; each leading dimension is the row length of the matrix as stored. BLAS does
+        // not read C when beta == 0 (reference BLAS: "C need not be set on input").
+        cblas_sgemm(CblasRowMajor,
+                    transposeA ? CblasTrans : CblasNoTrans,
+                    transposeB ? CblasTrans : CblasNoTrans,
+                    blasint(M), blasint(N), blasint(K),
+                    alpha, A, blasint(a.shape[1]),
+                    B, blasint(b.shape[1]),
+                    beta, C, blasint(N))
+    }
+
+    public func addBias(_ bias: Tensor, to x: Tensor) throws {
+        let op = "addBias"
+        let (R, C) = try OperationChecks.rowsAndVector(x, bias, ("x", "bias"), op)
+        let xs = try floats(x, op)       // (R, C)
+        let bs = try floats(bias, op)    // (C)
+        for r in 0..<R {
+            for col in 0..<C { xs[r * C + col] += bs[col] }
+        }
+    }
+
+    public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws {
+        let op = "sumRows"
+        let (R, C) = try OperationChecks.rowsAndVector(x, out, ("x", "out"), op)
+        let xs = try floats(x, op)     // (R, C)
+        let os = try floats(out, op)   // (C)
+        for col in 0..<C {
+            // Double, so the reference's own rounding stays far below float32 resolution.
+            var sum = 0.0
+            for r in 0..<R { sum += Double(xs[r * C + col]) }
+            // beta == 0: `out` is not read, so NaNs in it do not leak.
+            os[col] = beta == 0 ? Float(sum) : beta * os[col] + Float(sum)
+        }
+    }
+}
