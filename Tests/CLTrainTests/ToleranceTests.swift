@@ -8,7 +8,7 @@ struct ToleranceTests {
     /// 1000 values uniform in [−1, 1), as the verification suite draws them.
     var reference: [Float] {
         var generator = SplitMix64(seed: 7)
-        return generator.signedUnitFloats(count: 1000)
+        return generator.floats(1000)
     }
 
     @Test func relativeToleranceGrowsWithTheSquareRootOfTheReductionLength() {

@@ -25,12 +25,17 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 
     /// A float uniform in [−1, 1): the top 24 bits scaled, so every value is exact in float32 and
     /// the mapping does not depend on the standard library's `random(in:using:)`.
-    public mutating func nextSignedUnitFloat() -> Float {
+    public mutating func uniform() -> Float {
         Float(next() >> 40) * 0x1p-23 - 1
     }
 
-    /// `count` floats uniform in [−1, 1).
-    public mutating func signedUnitFloats(count: Int) -> [Float] {
-        (0..<count).map { _ in nextSignedUnitFloat() }
+    /// `count` floats uniform in [−1, 1), each multiplied by `scale`.
+    public mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
+        // A plain loop into uninitialized storage: the suite draws tens of millions of values, and
+        // test builds are unoptimized.
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for index in 0..<count { buffer[index] = uniform() * scale }
+            initialized = count
+        }
     }
 }

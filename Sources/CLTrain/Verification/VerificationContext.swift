@@ -35,8 +35,8 @@ public final class VerificationContext {
         let rowSize = shape.dropFirst().reduce(1, *)
         let allocation = try backend.makeTensor(
             shape: [Self.rowsBefore + rows + Self.rowsAfter] + shape.dropFirst(), elementType: .float32)
-        let padded = generator.signedUnitFloats(count: Self.rowsBefore * rowSize) + values
-            + generator.signedUnitFloats(count: Self.rowsAfter * rowSize)
+        let padded = generator.floats(Self.rowsBefore * rowSize) + values
+            + generator.floats(Self.rowsAfter * rowSize)
         try backend.upload(padded, to: allocation)
         let view = try allocation.rows(Self.rowsBefore..<Self.rowsBefore + rows)
         views.append((view, allocation))
@@ -53,9 +53,15 @@ public final class VerificationContext {
         try tensor(shape, Array(repeating: value, count: shape.reduce(1, *)))
     }
 
+    /// A tensor for an output the operation only writes: all NaN, so an element it fails to write,
+    /// or reads before writing, fails the comparison.
+    public func writeOnly(_ shape: [Int]) throws -> Tensor {
+        try filled(shape, with: .nan)
+    }
+
     /// Host values uniform in [−scale, scale), from the case's generator.
     public func randomValues(count: Int, scale: Float = 1) -> [Float] {
-        generator.signedUnitFloats(count: count).map { $0 * scale }
+        generator.floats(count, scale: scale)
     }
 
     /// Host indices uniform in 0..<bound, from the case's generator.

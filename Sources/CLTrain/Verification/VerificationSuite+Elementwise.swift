@@ -37,7 +37,7 @@ extension VerificationSuite {
     static func copy(_ size: Int) -> VerificationCase {
         VerificationCase(operation: "copy", shape: "\(size)") { context in
             let source = try context.random([size])
-            let destination = try context.random([size])
+            let destination = try context.writeOnly([size])
             try context.backend.copy(source, to: destination)
             try context.output("destination", destination, reductionLength: 1)
         }

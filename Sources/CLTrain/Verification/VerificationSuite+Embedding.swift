@@ -11,7 +11,7 @@ extension VerificationSuite {
         VerificationCase(operation: "embeddingForward", shape: "\(v)×\(e)×\(n)") { context in
             let table = try context.random([v, e])
             let indices = try context.indices(embeddingIndices(context, vocabulary: v, count: n))
-            let output = try context.random([n, e])
+            let output = try context.writeOnly([n, e])
             try context.backend.embeddingForward(table: table, indices: indices, output: output)
             try context.output("output", output, reductionLength: 1)
         }

@@ -14,8 +14,8 @@ extension VerificationSuite {
             // Pre-activations in [−3, 3) reach into the saturating parts of σ and tanh.
             let gates = try context.random([b, 4 * h], scale: 3)
             let cellPrevious = try context.random([b, h], scale: 2)
-            let cell = try context.random([b, h])
-            let hidden = try context.random([b, h])
+            let cell = try context.writeOnly([b, h])
+            let hidden = try context.writeOnly([b, h])
             try context.backend.lstmCellForward(gates: gates, cellPrevious: cellPrevious, cell: cell, hidden: hidden)
             try context.output("gates", gates, reductionLength: 1)
             try context.output("cell", cell, reductionLength: 1)
@@ -37,8 +37,8 @@ extension VerificationSuite {
             let cell = try context.random([b, h], scale: 2)
             let hiddenGradient = try context.random([b, h])
             let cellGradientTensor = cellGradient ? try context.random([b, h]) : nil
-            let gatesGradient = inPlace ? gates : try context.random([b, 4 * h])
-            let cellPreviousGradient = try context.random([b, h])
+            let gatesGradient = inPlace ? gates : try context.writeOnly([b, 4 * h])
+            let cellPreviousGradient = try context.writeOnly([b, h])
             try context.backend.lstmCellBackward(
                 gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient,
                 cellGradient: cellGradientTensor, gatesGradient: gatesGradient,

@@ -16,7 +16,7 @@ extension VerificationSuite {
     static func softmax(_ r: Int, _ c: Int, logitScale: Float = 1, inPlace: Bool = false) -> VerificationCase {
         VerificationCase(operation: "softmax", shape: "\(r)×\(c)" + variant(logitScale: logitScale, inPlace: inPlace)) { context in
             let x = try context.random([r, c], scale: logitScale)
-            let y = inPlace ? x : try context.random([r, c])
+            let y = inPlace ? x : try context.writeOnly([r, c])
             try context.backend.softmax(x, into: y)
             try context.output("y", y, reductionLength: c)
         }
@@ -35,9 +35,9 @@ extension VerificationSuite {
             var targets = context.randomIndices(count: r, below: c)
             for row in stride(from: 3, to: r, by: 4) { targets[row] = ignoreIndex }
             let validCount = targets.count { $0 != ignoreIndex }
-            let losses = try context.random([r])
+            let losses = try context.writeOnly([r])
             let gradient: Tensor? = switch gradientOutput {
-            case .separate: try context.random([r, c])
+            case .separate: try context.writeOnly([r, c])
             case .inPlace: logits
             case .none: nil
             }
