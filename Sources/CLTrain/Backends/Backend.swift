@@ -31,7 +31,8 @@ public protocol Backend: AnyObject {
     // MARK: Linear algebra
 
     /// C = alpha · op(A) · op(B) + beta · C, where op(X) is X or Xᵀ.
-    /// op(A) is M×K, op(B) is K×N, C is M×N. With beta == 0, C is not read (NaNs in C do not leak).
+    /// op(A) is M×K, op(B) is K×N, C is M×N. As in BLAS: with beta == 0, C is not read, and with
+    /// alpha == 0 or K == 0, A and B are not read (NaNs in unread operands do not leak).
     func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
               beta: Float, _ c: Tensor) throws
     /// x (R×C) += bias (C), broadcast over rows.
@@ -81,6 +82,11 @@ public protocol Backend: AnyObject {
 
     /// parameter −= learningRate · gradient.
     func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws
+    /// One Adam step (Kingma & Ba 2015) for one parameter, all four tensors of one shape:
+    /// m = β₁m + (1−β₁)g;  v = β₂v + (1−β₂)g²;  parameter −= lr · (m / (1−β₁ᵗ)) / (√(v / (1−β₂ᵗ)) + ε),
+    /// where t = `step` ≥ 1 counts the updates so far including this one.
+    func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                    learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws
     /// Σ over all tensors of Σ x², accumulated in double precision on the host (for clipping).
     func sumOfSquares(_ tensors: [Tensor]) throws -> Double
     /// Every element of a float32 tensor set to `value`.
@@ -91,4 +97,6 @@ public protocol Backend: AnyObject {
     func scale(_ tensor: Tensor, by factor: Float) throws
     /// y += alpha · x.
     func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws
+    /// x ⊙= y, elementwise, same shape (dropout masks).
+    func multiply(_ x: Tensor, by y: Tensor) throws
 }

@@ -102,6 +102,43 @@ enum OperationChecks {
         }
     }
 
+    /// An upload of `count` values into a float32 tensor.
+    static func upload(_ count: Int, into tensor: Tensor) throws {
+        try float32([tensor], "upload")
+        guard count == tensor.count else {
+            throw CLTrainError.shapeMismatch(operation: "upload",
+                detail: "\(count) values for a tensor of shape \(tensor.shape.shapeString) (\(tensor.count) elements)")
+        }
+    }
+
+    static func copy(_ source: Tensor, _ destination: Tensor) throws {
+        try sameCount(source, destination, ("source", "destination"), "copy")
+        guard destination.elementType == source.elementType else {
+            throw CLTrainError.wrongElementType(operation: "copy", expected: source.elementType, got: destination.elementType)
+        }
+    }
+
+    /// lstmCellBackward's operands: returns (B, H).
+    static func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hiddenGradient: Tensor,
+                                 cellGradient: Tensor?, gatesGradient: Tensor,
+                                 cellPreviousGradient: Tensor) throws -> (batch: Int, hidden: Int) {
+        let op = "lstmCellBackward"
+        var states = [(cellPrevious, "cellPrevious"), (cell, "cell"), (hiddenGradient, "hiddenGradient"),
+                      (cellPreviousGradient, "cellPreviousGradient")]
+        if let cellGradient { states.append((cellGradient, "cellGradient")) }
+        let dimensions = try lstmCell(gates: gates, states: states, op)
+        try float32([gatesGradient], op)
+        try shape(gatesGradient, is: gates.shape, "gatesGradient", op)
+        return dimensions
+    }
+
+    /// Elementwise operands of one shape (multiply, adamUpdate).
+    static func sameShape(_ tensors: [(Tensor, String)], _ operation: String) throws {
+        try float32(tensors.map(\.0), operation)
+        guard let (first, firstName) = tensors.first else { return }
+        for (t, name) in tensors.dropFirst() { try shape(t, is: first.shape, name, operation + " (like \(firstName))") }
+    }
+
     /// Sizes passed to kernels as 32-bit ints must fit.
     static func fitsKernelInt(_ values: Int..., operation: String) throws {
         for v in values where v > Int(Int32.max) {

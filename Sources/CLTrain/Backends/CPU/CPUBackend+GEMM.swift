@@ -13,8 +13,8 @@ extension CPUBackend {
         let C = try floats(c, op)  // (M, N)
 
         if M == 0 || N == 0 { return }  // C is empty.
-        if K == 0 {
-            // An empty sum: C = beta · C, and C is not read when beta == 0.
+        if K == 0 || alpha == 0 {
+            // No product term: C = beta · C; A and B are not read, nor C when beta == 0.
             for i in 0..<M * N { C[i] = beta == 0 ? 0 : beta * C[i] }
             return
         }

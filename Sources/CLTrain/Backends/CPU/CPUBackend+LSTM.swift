@@ -36,12 +36,9 @@ extension CPUBackend {
                                  hiddenGradient: Tensor, cellGradient: Tensor?,
                                  gatesGradient: Tensor, cellPreviousGradient: Tensor) throws {
         let op = "lstmCellBackward"
-        var states = [(cellPrevious, "cellPrevious"), (cell, "cell"), (hiddenGradient, "hiddenGradient"),
-                      (cellPreviousGradient, "cellPreviousGradient")]
-        if let cellGradient { states.append((cellGradient, "cellGradient")) }
-        let (B, H) = try OperationChecks.lstmCell(gates: gates, states: states, op)
-        try OperationChecks.float32([gatesGradient], op)
-        try OperationChecks.shape(gatesGradient, is: gates.shape, "gatesGradient", op)
+        let (B, H) = try OperationChecks.lstmCellBackward(
+            gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient,
+            cellGradient: cellGradient, gatesGradient: gatesGradient, cellPreviousGradient: cellPreviousGradient)
         let gate = try floats(gates, op)                    // (B, 4H) activations σ(i), σ(f), tanh(g), σ(o)
         let cPrev = try floats(cellPrevious, op)            // (B, H)
         let c = try floats(cell, op)                        // (B, H)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The reference backend: plain loops on the host and one BLAS call (`gemm`, through OpenBLAS).
 /// Every GPU result is checked against it, so it is written to be read, not to be fast.
 ///
@@ -25,13 +27,8 @@ public final class CPUBackend: Backend {
     }
 
     public func upload(_ values: [Float], to tensor: Tensor) throws {
-        let op = "upload"
-        try OperationChecks.float32([tensor], op)
-        guard values.count == tensor.count else {
-            throw CLTrainError.shapeMismatch(operation: op,
-                detail: "\(values.count) values for a tensor of shape \(tensor.shape.shapeString) (\(tensor.count) elements)")
-        }
-        let x = try floats(tensor, op)  // (count)
+        try OperationChecks.upload(values.count, into: tensor)
+        let x = try floats(tensor, "upload")  // (count)
         for (i, value) in values.enumerated() { x[i] = value }
     }
 
@@ -62,6 +59,24 @@ public final class CPUBackend: Backend {
         for i in 0..<parameter.count { p[i] -= learningRate * g[i] }
     }
 
+    public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                           learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
+        let op = "adamUpdate"
+        try OperationChecks.sameShape([(parameter, "parameter"), (gradient, "gradient"),
+                                       (firstMoment, "firstMoment"), (secondMoment, "secondMoment")], op)
+        let p = try floats(parameter, op)     // (count)
+        let g = try floats(gradient, op)      // (count)
+        let m = try floats(firstMoment, op)   // (count)
+        let v = try floats(secondMoment, op)  // (count)
+        let correction1 = 1 - pow(beta1, Float(step))
+        let correction2 = 1 - pow(beta2, Float(step))
+        for i in 0..<parameter.count {
+            m[i] = beta1 * m[i] + (1 - beta1) * g[i]
+            v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]
+            p[i] -= learningRate * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + epsilon)
+        }
+    }
+
     public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
         let op = "sumOfSquares"
         try OperationChecks.float32(tensors, op)
@@ -85,10 +100,7 @@ public final class CPUBackend: Backend {
 
     public func copy(_ source: Tensor, to destination: Tensor) throws {
         let op = "copy"
-        try OperationChecks.sameCount(source, destination, ("source", "destination"), op)
-        guard destination.elementType == source.elementType else {
-            throw CLTrainError.wrongElementType(operation: op, expected: source.elementType, got: destination.elementType)
-        }
+        try OperationChecks.copy(source, destination)
         let from = try storage(of: source, op)
         let to = try storage(of: destination, op)
         // `update(from:count:)` is a memmove: overlapping views of one allocation are fine.
@@ -114,6 +126,14 @@ public final class CPUBackend: Backend {
         let xs = try floats(x, op)  // (count)
         let ys = try floats(y, op)  // (count)
         for i in 0..<y.count { ys[i] += alpha * xs[i] }
+    }
+
+    public func multiply(_ x: Tensor, by y: Tensor) throws {
+        let op = "multiply"
+        try OperationChecks.sameShape([(x, "x"), (y, "y")], op)
+        let xs = try floats(x, op)  // (count)
+        let ys = try floats(y, op)  // (count)
+        for i in 0..<x.count { xs[i] *= ys[i] }
     }
 
     // MARK: Resolving tensors to host memory

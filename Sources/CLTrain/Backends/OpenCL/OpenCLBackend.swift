@@ -1,30 +1,209 @@
-// Placeholder so the package builds while this backend is written.
+import CLTrainKernels
+import Foundation
+
+/// The backend for one OpenCL device, with a command queue of its own.
+///
+/// Several backends may share one device (and its `OpenCLContext`): each has its own queue and its
+/// own kernel objects, so host workers can drive them from different threads. Tensors allocated
+/// by any backend of the context may be used by the others; ordering across queues is the
+/// caller's business (call `synchronize()` on the producer before the consumer reads).
 public final class OpenCLBackend: Backend {
     public let context: OpenCLContext
-    public init(context: OpenCLContext) throws { self.context = context }
+    public let queue: OpenCLQueue
+    let parameters: KernelParameters
+    let kernels: Kernels
+    /// Per-work-group partial sums for `sumOfSquares`, grown on demand.
+    private var partials: OpenCLBuffer?
+
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
-    public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func upload(_ values: [Float], to tensor: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func download(_ tensor: Tensor) throws -> [Float] { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func makeIndices(_ values: [Int32]) throws -> IndexTensor { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func synchronize() throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
-              beta: Float, _ c: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func addBias(_ bias: Tensor, to x: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func softmax(_ x: Tensor, into y: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
-                             losses: Tensor, gradient: Tensor?, gradientScale: Float) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor,
-                          hiddenGradient: Tensor, cellGradient: Tensor?,
-                          gatesGradient: Tensor, cellPreviousGradient: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func embeddingBackward(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func fill(_ tensor: Tensor, with value: Float) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func copy(_ source: Tensor, to destination: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func scale(_ tensor: Tensor, by factor: Float) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
-    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws { throw CLTrainError.invalidArgument("OpenCLBackend: not implemented yet") }
+    public var device: OpenCLDeviceDescription { context.device }
+
+    public init(context: OpenCLContext) throws {
+        self.context = context
+        self.queue = try context.makeQueue()
+        self.parameters = KernelParameters.forDevice(context.device)
+        self.kernels = try Kernels(context: context, parameters: parameters)
+    }
+
+    /// Every kernel this backend launches, created from programs built once per device.
+    struct Kernels {
+        let gemm: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
+        let softmaxRows, softmaxCrossEntropy: OpenCLKernel
+        let lstmCellForward, lstmCellBackward: OpenCLKernel
+        let fill, scale, axpy, multiply, adam, addBias, sumRows, sumSquares: OpenCLKernel
+        let embeddingForward, embeddingBackward: OpenCLKernel
+
+        init(context: OpenCLContext, parameters: KernelParameters) throws {
+            func program(_ family: KernelFamily) throws -> OpenCLProgram {
+                try context.program(name: family.fileName, source: family.source,
+                                     options: parameters.buildOptions(for: family))
+            }
+            let matmul = try program(.matmul), softmax = try program(.softmax)
+            let lstm = try program(.lstm), elementwise = try program(.elementwise)
+            gemm = try ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"].map { try matmul.makeKernel($0) }
+            softmaxRows = try softmax.makeKernel("softmax_rows")
+            softmaxCrossEntropy = try softmax.makeKernel("softmax_cross_entropy")
+            lstmCellForward = try lstm.makeKernel("lstm_cell_forward")
+            lstmCellBackward = try lstm.makeKernel("lstm_cell_backward")
+            fill = try elementwise.makeKernel("fill")
+            scale = try elementwise.makeKernel("scale")
+            axpy = try elementwise.makeKernel("axpy")
+            multiply = try elementwise.makeKernel("multiply")
+            adam = try elementwise.makeKernel("adam_update")
+            addBias = try elementwise.makeKernel("add_bias")
+            sumRows = try elementwise.makeKernel("sum_rows")
+            sumSquares = try elementwise.makeKernel("sum_squares")
+            embeddingForward = try elementwise.makeKernel("embedding_forward")
+            embeddingBackward = try elementwise.makeKernel("embedding_backward")
+
+            // Kernels compiled for a fixed work-group shape must fit this device.
+            let gemmGroup = parameters.gemmGroup.n * parameters.gemmGroup.m
+            for (kernel, needed) in [(gemm[0], gemmGroup), (softmaxRows, parameters.reductionGroupSize),
+                                     (sumSquares, parameters.reductionGroupSize)] {
+                let limit = try kernel.maxWorkGroupSize()
+                guard needed <= limit else {
+                    throw CLTrainError.invalidArgument(
+                        "\(kernel.name) needs work-groups of \(needed) on \(context.device.name), which allows \(limit); "
+                        + "add smaller parameters for this device to KernelParameters")
+                }
+            }
+        }
+    }
+
+    // MARK: Operand access
+
+    /// The device buffer behind `tensor`, if it lives in this backend's context.
+    func buffer(_ tensor: Tensor, _ operation: String) throws -> OpenCLBuffer {
+        guard let buffer = tensor.storage as? OpenCLBuffer, buffer.context === context else {
+            throw CLTrainError.wrongDevice(operation: operation, tensorLocation: tensor.location, backend: name)
+        }
+        return buffer
+    }
+
+    /// A tensor as the pair of kernel arguments (buffer, element offset) every kernel takes.
+    func operand(_ tensor: Tensor, _ operation: String) throws -> [KernelArgument] {
+        try OperationChecks.fitsKernelInt(tensor.offset + tensor.count, operation: operation)
+        return [.buffer(try buffer(tensor, operation)), .int(Int32(tensor.offset))]
+    }
+
+    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int]?, _ arguments: [KernelArgument]) throws {
+        try kernel.setArguments(arguments)
+        try queue.launch(kernel, global: global, local: local)
+    }
+
+    // MARK: Memory
+
+    public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor {
+        guard shape.allSatisfy({ $0 >= 0 }) else {
+            throw CLTrainError.invalidArgument("makeTensor: negative dimension in shape \(shape)")
+        }
+        let count = shape.reduce(1, *)
+        try OperationChecks.fitsKernelInt(count, operation: "makeTensor")
+        return Tensor(shape: shape, elementType: elementType, storage: try context.makeBuffer(byteCount: count * 4))
+    }
+
+    public func upload(_ values: [Float], to tensor: Tensor) throws {
+        try OperationChecks.upload(values.count, into: tensor)
+        let destination = try buffer(tensor, "upload")
+        try values.withUnsafeBytes { try queue.write($0, to: destination, byteOffset: tensor.offset * 4) }
+    }
+
+    public func download(_ tensor: Tensor) throws -> [Float] {
+        try OperationChecks.float32([tensor], "download")
+        let source = try buffer(tensor, "download")
+        var values = [Float](repeating: 0, count: tensor.count)
+        try values.withUnsafeMutableBytes { try queue.read(source, byteOffset: tensor.offset * 4, into: $0) }
+        return values
+    }
+
+    public func makeIndices(_ values: [Int32]) throws -> IndexTensor {
+        let tensor = try makeTensor(shape: [values.count], elementType: .int32)
+        let destination = try buffer(tensor, "makeIndices")
+        try values.withUnsafeBytes { try queue.write($0, to: destination, byteOffset: 0) }
+        return IndexTensor(values: values, tensor: tensor)
+    }
+
+    public func synchronize() throws {
+        try queue.finish()
+    }
+
+    // MARK: Elementwise
+
+    /// A 1-D launch over `count` elements, in groups of the reduction size (a fine size for any device).
+    func launch1D(_ kernel: OpenCLKernel, count: Int, _ arguments: [KernelArgument]) throws {
+        try launch(kernel, global: [count], local: [min(parameters.reductionGroupSize, max(count, 1))], arguments)
+    }
+
+    public func fill(_ tensor: Tensor, with value: Float) throws {
+        try OperationChecks.float32([tensor], "fill")
+        try launch1D(kernels.fill, count: tensor.count, [.int(Int32(tensor.count))] + operand(tensor, "fill") + [.float(value)])
+    }
+
+    public func scale(_ tensor: Tensor, by factor: Float) throws {
+        try OperationChecks.float32([tensor], "scale")
+        try launch1D(kernels.scale, count: tensor.count, [.int(Int32(tensor.count))] + operand(tensor, "scale") + [.float(factor)])
+    }
+
+    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
+        try OperationChecks.float32([x, y], "axpy")
+        try OperationChecks.sameCount(x, y, ("x", "y"), "axpy")
+        try launch1D(kernels.axpy, count: y.count,
+                     [.int(Int32(y.count)), .float(alpha)] + operand(x, "axpy") + operand(y, "axpy"))
+    }
+
+    public func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
+        try OperationChecks.float32([parameter, gradient], "sgdUpdate")
+        try OperationChecks.sameCount(gradient, parameter, ("gradient", "parameter"), "sgdUpdate")
+        try launch1D(kernels.axpy, count: parameter.count,
+                     [.int(Int32(parameter.count)), .float(-learningRate)]
+                     + operand(gradient, "sgdUpdate") + operand(parameter, "sgdUpdate"))
+    }
+
+    public func multiply(_ x: Tensor, by y: Tensor) throws {
+        try OperationChecks.sameShape([(x, "x"), (y, "y")], "multiply")
+        try launch1D(kernels.multiply, count: x.count,
+                     [.int(Int32(x.count))] + operand(x, "multiply") + operand(y, "multiply"))
+    }
+
+    public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                           learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
+        let op = "adamUpdate"
+        try OperationChecks.sameShape([(parameter, "parameter"), (gradient, "gradient"),
+                                       (firstMoment, "firstMoment"), (secondMoment, "secondMoment")], op)
+        // The bias corrections are computed once here, in float as the CPU reference does.
+        let correction1 = 1 - pow(beta1, Float(step)), correction2 = 1 - pow(beta2, Float(step))
+        try launch1D(kernels.adam, count: parameter.count,
+                     [.int(Int32(parameter.count))] + operand(parameter, op) + operand(gradient, op)
+                     + operand(firstMoment, op) + operand(secondMoment, op)
+                     + [.float(learningRate), .float(beta1), .float(beta2), .float(epsilon),
+                        .float(correction1), .float(correction2)])
+    }
+
+    public func copy(_ source: Tensor, to destination: Tensor) throws {
+        try OperationChecks.copy(source, destination)
+        try queue.copy(buffer(source, "copy"), byteOffset: source.offset * 4,
+                       to: buffer(destination, "copy"), destinationByteOffset: destination.offset * 4,
+                       byteCount: source.count * 4)
+    }
+
+    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
+        try OperationChecks.float32(tensors, "sumOfSquares")
+        let groupSize = parameters.reductionGroupSize
+        // Enough groups to fill the device, few enough that the host sums little.
+        let groupsPerTensor = tensors.map { max(1, min(($0.count + groupSize - 1) / groupSize, 4 * context.device.computeUnits, 1024)) }
+        let total = groupsPerTensor.reduce(0, +)
+        if partials == nil || partials!.elementCapacity < total {
+            partials = try context.makeBuffer(byteCount: max(total, 1024) * 4)
+        }
+        guard let partials else { return 0 }
+        var offset = 0
+        for (tensor, groups) in zip(tensors, groupsPerTensor) {
+            try launch(kernels.sumSquares, global: [groups * groupSize], local: [groupSize],
+                       [.int(Int32(tensor.count))] + operand(tensor, "sumOfSquares") + [.buffer(partials), .int(Int32(offset))])
+            offset += groups
+        }
+        var sums = [Float](repeating: 0, count: total)
+        try sums.withUnsafeMutableBytes { try queue.read(partials, byteOffset: 0, into: $0) }
+        return sums.reduce(0.0) { $0 + Double($1) }
+    }
 }

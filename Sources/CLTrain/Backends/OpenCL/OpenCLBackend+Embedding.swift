@@ -1,0 +1,58 @@
+extension OpenCLBackend {
+    public func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws {
+        let op = "embeddingForward"
+        let (_, e) = try OperationChecks.embedding(table: table, indices: indices, rows: output, rowsName: "output", op)
+        try launch(kernels.embeddingForward, global: [e, indices.count], local: nil,
+                   [.int(Int32(indices.count)), .int(Int32(e))] + operand(table, op)
+                   + operand(indices.tensor, op) + operand(output, op))
+    }
+
+    public func embeddingBackward(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor) throws {
+        let op = "embeddingBackward"
+        let (_, e) = try OperationChecks.embedding(table: tableGradient, indices: indices, rows: outputGradient,
+                                                    rowsName: "outputGradient", op)
+        let groups = try indexGroups(indices)
+        try launch(kernels.embeddingBackward, global: [e, groups.uniqueCount], local: nil,
+                   [.int(Int32(groups.uniqueCount)), .int(Int32(e)),
+                    .buffer(groups.uniqueIDs), .buffer(groups.starts), .buffer(groups.positions)]
+                   + operand(outputGradient, op) + operand(tableGradient, op))
+    }
+
+    /// The positions of each distinct index, grouped on the host (where the indices came from) and
+    /// uploaded once per IndexTensor: every table row is then written by one work-item per column,
+    /// so the scatter needs no atomics and is deterministic.
+    final class IndexGroups {
+        let uniqueCount: Int
+        let uniqueIDs: OpenCLBuffer    // (U) distinct indices, ascending
+        let starts: OpenCLBuffer       // (U+1) where each one's positions begin in `positions`
+        let positions: OpenCLBuffer    // (N) positions n, grouped by index, ascending within a group
+
+        init(uniqueCount: Int, uniqueIDs: OpenCLBuffer, starts: OpenCLBuffer, positions: OpenCLBuffer) {
+            self.uniqueCount = uniqueCount
+            self.uniqueIDs = uniqueIDs
+            self.starts = starts
+            self.positions = positions
+        }
+    }
+
+    private func indexGroups(_ indices: IndexTensor) throws -> IndexGroups {
+        let key = "embeddingGroups:\(ObjectIdentifier(context))"
+        if let cached = indices.derived[key] as? IndexGroups { return cached }
+        let order = indices.values.indices.sorted { (indices.values[$0], $0) < (indices.values[$1], $1) }
+        var uniqueIDs: [Int32] = [], starts: [Int32] = []
+        for (p, n) in order.enumerated() where uniqueIDs.last != indices.values[n] {
+            uniqueIDs.append(indices.values[n])
+            starts.append(Int32(p))
+        }
+        starts.append(Int32(order.count))
+        func upload(_ values: [Int32]) throws -> OpenCLBuffer {
+            let buffer = try context.makeBuffer(byteCount: values.count * 4)
+            try values.withUnsafeBytes { try queue.write($0, to: buffer, byteOffset: 0) }
+            return buffer
+        }
+        let groups = IndexGroups(uniqueCount: uniqueIDs.count, uniqueIDs: try upload(uniqueIDs),
+                                 starts: try upload(starts), positions: try upload(order.map { Int32($0) }))
+        indices.derived[key] = groups
+        return groups
+    }
+}
