@@ -33,7 +33,7 @@ struct VerificationSuiteTests {
     @Test func everyOperationIsCoveredWithAndWithoutViews() {
         let operations = ["gemm", "addBias", "sumRows", "softmax", "softmaxCrossEntropy", "lstmCellForward",
                           "lstmCellBackward", "embeddingForward", "embeddingBackward", "sgdUpdate",
-                          "sumOfSquares", "fill", "copy", "scale", "axpy"]
+                          "adamUpdate", "sumOfSquares", "fill", "copy", "scale", "axpy", "multiply"]
         #expect(Set(Self.suite.cases.map(\.operation)) == Set(operations))
         for operation in operations {
             #expect(Self.suite.cases.contains { $0.operation == operation && $0.usesViews }, "\(operation) has no view case")
@@ -116,9 +116,16 @@ private final class FaultyBackend: Backend {
     func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
         try inner.sgdUpdate(parameter: parameter, gradient: gradient, learningRate: learningRate)
     }
+    func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                    learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
+        try inner.adamUpdate(parameter: parameter, gradient: gradient, firstMoment: firstMoment,
+                             secondMoment: secondMoment, learningRate: learningRate, beta1: beta1,
+                             beta2: beta2, epsilon: epsilon, step: step)
+    }
     func sumOfSquares(_ tensors: [Tensor]) throws -> Double { try inner.sumOfSquares(tensors) }
     func fill(_ tensor: Tensor, with value: Float) throws { try inner.fill(tensor, with: value) }
     func copy(_ source: Tensor, to destination: Tensor) throws { try inner.copy(source, to: destination) }
     func scale(_ tensor: Tensor, by factor: Float) throws { try inner.scale(tensor, by: factor) }
     func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws { try inner.axpy(alpha: alpha, x, y) }
+    func multiply(_ x: Tensor, by y: Tensor) throws { try inner.multiply(x, by: y) }
 }

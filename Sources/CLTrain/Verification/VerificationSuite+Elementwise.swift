@@ -1,9 +1,9 @@
-/// sgdUpdate, sumOfSquares, fill, copy, scale and axpy cases, on vectors.
+/// sgdUpdate, adamUpdate, sumOfSquares, fill, copy, scale, axpy and multiply cases, on vectors.
 extension VerificationSuite {
     static let elementwiseSizes = [1, 7, 1000, 4257]
 
     static let elementwiseCases: [VerificationCase] =
-        [sgdUpdate, sumOfSquares, fill, copy, scale, axpy].flatMap { family in
+        [sgdUpdate, adamUpdate, sumOfSquares, fill, copy, scale, axpy, multiply].flatMap { family in
             elementwiseSizes.map(family) + [family(1000).withViews()]
         }
 
@@ -13,6 +13,22 @@ extension VerificationSuite {
             let gradient = try context.random([size])
             try context.backend.sgdUpdate(parameter: parameter, gradient: gradient, learningRate: 0.37)
             try context.output("parameter", parameter, reductionLength: 1)
+        }
+    }
+
+    /// One Adam step at t = 7 with the usual hyperparameters; the second moment starts as squares.
+    static func adamUpdate(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "adamUpdate", shape: "\(size)") { context in
+            let parameter = try context.random([size])
+            let gradient = try context.random([size])
+            let firstMoment = try context.random([size])
+            let secondMoment = try context.tensor([size], context.randomValues(count: size).map { $0 * $0 })
+            try context.backend.adamUpdate(parameter: parameter, gradient: gradient, firstMoment: firstMoment,
+                                           secondMoment: secondMoment, learningRate: 0.01, beta1: 0.9,
+                                           beta2: 0.999, epsilon: 1e-8, step: 7)
+            try context.output("parameter", parameter, reductionLength: 1)
+            try context.output("firstMoment", firstMoment, reductionLength: 1)
+            try context.output("secondMoment", secondMoment, reductionLength: 1)
         }
     }
 
@@ -57,6 +73,15 @@ extension VerificationSuite {
             let y = try context.random([size])
             try context.backend.axpy(alpha: 0.6, x, y)
             try context.output("y", y, reductionLength: 1)
+        }
+    }
+
+    static func multiply(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "multiply", shape: "\(size)") { context in
+            let x = try context.random([size])
+            let y = try context.random([size])
+            try context.backend.multiply(x, by: y)
+            try context.output("x", x, reductionLength: 1)
         }
     }
 }

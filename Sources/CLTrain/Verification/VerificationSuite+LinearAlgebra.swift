@@ -9,21 +9,27 @@ extension VerificationSuite {
     static let transposeCases = [(false, false), (false, true), (true, false), (true, true)]
 
     static let linearAlgebraCases: [VerificationCase] =
-        gemmShapes.flatMap { m, n, k in transposeCases.map { gemm(m, n, k, $0, $1, beta: 0.5) } }
+        gemmShapes.flatMap { m, n, k in transposeCases.map { gemm(m, n, k, $0, $1) } }
         + transposeCases.map { gemm(7, 33, 129, $0, $1, beta: 0) }
-        + [gemm(7, 33, 129, false, false, beta: 0.5).withViews(), gemm(33, 7, 129, true, true, beta: 0.5).withViews()]
+        + [gemm(7, 33, 129, false, false, alpha: 0), gemm(7, 33, 129, true, true, alpha: 0)]
+        + [gemm(7, 33, 129, false, false).withViews(), gemm(33, 7, 129, true, true).withViews()]
         + rowShapes.flatMap { r, c in [addBias(r, c), sumRows(r, c, beta: 0), sumRows(r, c, beta: 1)] }
         + [addBias(7, 33).withViews(), sumRows(7, 33, beta: 1).withViews()]
 
-    /// C = 1.5 · op(A) · op(B) + beta · C. With beta 0, C starts as NaN: a kernel that reads it fails.
+    /// C = alpha · op(A) · op(B) + beta · C. Operands the contract says are not read start as NaN:
+    /// C when beta is 0, A and B when alpha is 0.
     static func gemm(_ m: Int, _ n: Int, _ k: Int, _ transposeA: Bool, _ transposeB: Bool,
-                     beta: Float) -> VerificationCase {
-        let variant = (transposeA ? "T" : "N") + (transposeB ? "T" : "N") + (beta == 0 ? " β=0 C=NaN" : "")
+                     alpha: Float = 1.5, beta: Float = 0.5) -> VerificationCase {
+        let variant = (transposeA ? "T" : "N") + (transposeB ? "T" : "N")
+            + (beta == 0 ? " β=0 C=NaN" : "") + (alpha == 0 ? " α=0 A,B=NaN" : "")
         return VerificationCase(operation: "gemm", shape: "\(m)×\(n)×\(k) \(variant)") { context in
-            let a = try context.random(transposeA ? [k, m] : [m, k])
-            let b = try context.random(transposeB ? [n, k] : [k, n])
-            let c = beta == 0 ? try context.filled([m, n], with: .nan) : try context.random([m, n])
-            try context.backend.gemm(transposeA: transposeA, transposeB: transposeB, alpha: 1.5, a, b, beta: beta, c)
+            func operand(_ shape: [Int], unread: Bool) throws -> Tensor {
+                unread ? try context.filled(shape, with: .nan) : try context.random(shape)
+            }
+            let a = try operand(transposeA ? [k, m] : [m, k], unread: alpha == 0)
+            let b = try operand(transposeB ? [n, k] : [k, n], unread: alpha == 0)
+            let c = try operand([m, n], unread: beta == 0)
+            try context.backend.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)
             try context.output("C", c, reductionLength: k)
         }
     }
