@@ -1,0 +1,41 @@
+/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, fast generator whose whole state is one 64-bit
+/// word, so the same seed gives the same numbers on every machine and Swift version.
+///
+/// The verification suite seeds one per case, which gives the CPU reference and the device
+/// identical inputs and makes a failing case reproducible by its name alone.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    /// A seed derived from a string (64-bit FNV-1a), e.g. a verification case's name.
+    public init(seed text: String) {
+        var hash = FNV1a()
+        hash.combine(text)
+        self.init(seed: hash.value)
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+
+    /// A float uniform in [−1, 1): the top 24 bits scaled, so every value is exact in float32 and
+    /// the mapping does not depend on the standard library's `random(in:using:)`.
+    public mutating func uniform() -> Float {
+        Float(next() >> 40) * 0x1p-23 - 1
+    }
+
+    /// `count` floats uniform in [−1, 1), each multiplied by `scale`.
+    public mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
+        // A plain loop into uninitialized storage: the suite draws tens of millions of values, and
+        // test builds are unoptimized.
+        [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for index in 0..<count { buffer[index] = uniform() * scale }
+            initialized = count
+        }
+    }
+}

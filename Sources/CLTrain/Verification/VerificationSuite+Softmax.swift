@@ -1,0 +1,55 @@
+/// softmax and softmaxCrossEntropy cases.
+extension VerificationSuite {
+    /// (R, C): up to the 80,000-word output layer of the LSTM language model.
+    static let softmaxShapes = [(1, 1), (7, 33), (33, 1000), (128, 80000)]
+    static let ignoreIndex: Int32 = -100
+
+    static let softmaxCases: [VerificationCase] =
+        softmaxShapes.map { softmax($0, $1) }
+        + [softmax(33, 1000, logitScale: 1000), softmax(7, 33, inPlace: true), softmax(7, 33).withViews()]
+        + softmaxShapes.map { crossEntropy($0, $1) }
+        + [crossEntropy(33, 1000, logitScale: 1000), crossEntropy(7, 33, gradient: .inPlace),
+           crossEntropy(7, 33, gradient: .none), crossEntropy(7, 33).withViews()]
+
+    /// - Parameter logitScale: logits are uniform in [−logitScale, logitScale); at 1000, exp overflows
+    ///   unless the row maximum is subtracted first.
+    static func softmax(_ r: Int, _ c: Int, logitScale: Float = 1, inPlace: Bool = false) -> VerificationCase {
+        VerificationCase(operation: "softmax", shape: "\(r)×\(c)" + variant(logitScale: logitScale, inPlace: inPlace)) { context in
+            let x = try context.random([r, c], scale: logitScale)
+            let y = inPlace ? x : try context.writeOnly([r, c])
+            try context.backend.softmax(x, into: y)
+            try context.output("y", y, reductionLength: c)
+        }
+    }
+
+    enum GradientOutput { case separate, inPlace, none }
+
+    /// Every fourth target (from the fourth row on) is the ignore index; the gradient is scaled by
+    /// 1 / (number of valid targets), as for the mean loss.
+    static func crossEntropy(_ r: Int, _ c: Int, logitScale: Float = 1,
+                             gradient gradientOutput: GradientOutput = .separate) -> VerificationCase {
+        let shape = "\(r)×\(c)" + variant(logitScale: logitScale, inPlace: gradientOutput == .inPlace)
+            + (gradientOutput == .none ? " no gradient" : "")
+        return VerificationCase(operation: "softmaxCrossEntropy", shape: shape) { context in
+            let logits = try context.random([r, c], scale: logitScale)
+            var targets = context.randomIndices(count: r, below: c)
+            for row in stride(from: 3, to: r, by: 4) { targets[row] = ignoreIndex }
+            let validCount = targets.count { $0 != ignoreIndex }
+            let losses = try context.writeOnly([r])
+            let gradient: Tensor? = switch gradientOutput {
+            case .separate: try context.writeOnly([r, c])
+            case .inPlace: logits
+            case .none: nil
+            }
+            try context.backend.softmaxCrossEntropy(
+                logits: logits, targets: try context.indices(targets), ignoreIndex: ignoreIndex,
+                losses: losses, gradient: gradient, gradientScale: 1 / Float(validCount))
+            try context.output("losses", losses, reductionLength: c)
+            if let gradient { try context.output("gradient", gradient, reductionLength: c) }
+        }
+    }
+
+    private static func variant(logitScale: Float, inPlace: Bool) -> String {
+        (logitScale == 1 ? "" : " logits ±\(Int(logitScale))") + (inPlace ? " in place" : "")
+    }
+}

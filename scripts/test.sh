@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The README's test command: installs the system packages if they are missing (that needs root),
+# then runs the test suite in two settings:
+#   (a) PoCL with two CPU devices, so every OpenCL test runs on two devices;
+#   (b) no OpenCL platform at all: the OpenCL tests skip with a message, the CPU tests run.
+# Extra arguments go to `swift test`, e.g. `bash scripts/test.sh --filter Tolerance`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/require-swift.sh
+bash scripts/ensure-deps.sh
+
+no_platform="$(mktemp -d)"
+trap 'rmdir "$no_platform"' EXIT
+failed=()
+
+echo "== setting (a): PoCL with two devices (POCL_DEVICES=\"pthread pthread\")"
+POCL_DEVICES="pthread pthread" swift test "$@" || failed+=("(a) PoCL with two devices")
+
+echo "== setting (b): no OpenCL platform (OCL_ICD_VENDORS=$no_platform, an empty folder)"
+OCL_ICD_VENDORS="$no_platform" swift test "$@" || failed+=("(b) no OpenCL platform")
+
+if [ "${#failed[@]}" -ne 0 ]; then
+  printf 'test.sh: failed in setting %s\n' "${failed[@]}" >&2
+  exit 1
+fi
+echo "test.sh: both settings passed"
