@@ -3,10 +3,7 @@
 # that CI notices when it drifts from the SwiftPM build. Installs into .build-cmake/install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v cmake >/dev/null 2>&1 || ! command -v ninja >/dev/null 2>&1; then
-  echo "cmake-check.sh: cmake or ninja is missing; installing the system packages"
-  bash scripts/install-deps.sh
-fi
+bash scripts/ensure-deps.sh
 build=.build-cmake
 prefix="$PWD/$build/install"
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix"

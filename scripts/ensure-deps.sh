@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs install-deps.sh (as root) unless the system packages CLTrain needs are already there:
-# pkg-config finding OpenCL and OpenBLAS, and PoCL registered with the OpenCL ICD loader.
+# pkg-config finding OpenCL and OpenBLAS, PoCL registered with the OpenCL ICD loader, and
+# cmake and ninja for the CMake build.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists OpenCL openblas \
+   && command -v cmake >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1 \
    && compgen -G "/etc/OpenCL/vendors/*pocl*.icd" >/dev/null; then
   exit 0
 fi
-echo "ensure-deps.sh: system packages missing (OpenCL, OpenBLAS, PoCL or pkg-config); installing them"
+echo "ensure-deps.sh: system packages missing (OpenCL, OpenBLAS, PoCL, pkg-config, cmake or ninja); installing them"
 bash "$here/install-deps.sh"

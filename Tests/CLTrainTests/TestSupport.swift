@@ -1,31 +1,6 @@
 import Testing
 @testable import CLTrain
 
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so every test sees the same numbers.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A float uniform in [-1, 1], from the top 24 bits (exactly representable).
-    mutating func uniform() -> Float {
-        Float(next() >> 40) / Float(1 << 23) - 1
-    }
-
-    /// `count` floats uniform in [-1, 1], each multiplied by `scale`.
-    mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
-        (0..<count).map { _ in uniform() * scale }
-    }
-}
-
 /// A new float32 tensor of `shape` holding `values`.
 func makeTensor(_ backend: Backend, _ shape: [Int], _ values: [Float]) throws -> Tensor {
     let tensor = try backend.makeTensor(shape: shape, elementType: .float32)

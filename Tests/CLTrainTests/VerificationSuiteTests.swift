@@ -55,7 +55,7 @@ struct VerificationSuiteTests {
     @Test func splitMix64MatchesTheReferenceSequence() {
         // The first outputs of Vigna's splitmix64.c seeded with 0. (Qualified: the test target's
         // TestSupport.swift has a copy of the same generator that shadows the library's.)
-        var generator = CLTrain.SplitMix64(seed: 0)
+        var generator = SplitMix64(seed: 0)
         #expect(generator.next() == 0xe220_a839_7b1d_cdaf)
         #expect(generator.next() == 0x6e78_9e6a_a1b9_65f4)
         let values = generator.floats(10_000)

@@ -2,9 +2,11 @@
 /// word, so the same seed gives the same numbers on every machine and Swift version.
 ///
 /// The verification suite seeds one per case, which gives the CPU reference and the device
-/// identical inputs and makes a failing case reproducible by its name alone.
+/// identical inputs and makes a failing case reproducible by its name alone. Training draws weights
+/// and dropout masks from it, and checkpoints `state` so a resumed run draws what it would have.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+    /// The whole state: `SplitMix64(seed: g.state)` continues exactly where `g` is.
+    public private(set) var state: UInt64
 
     public init(seed: UInt64) { state = seed }
 
@@ -27,6 +29,11 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// the mapping does not depend on the standard library's `random(in:using:)`.
     public mutating func uniform() -> Float {
         Float(next() >> 40) * 0x1p-23 - 1
+    }
+
+    /// A float uniform in [0, 1), from the top 24 bits.
+    public mutating func unitFloat() -> Float {
+        Float(next() >> 40) * 0x1p-24
     }
 
     /// `count` floats uniform in [−1, 1), each multiplied by `scale`.
