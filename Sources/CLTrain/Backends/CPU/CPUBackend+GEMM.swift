@@ -44,12 +44,15 @@ extension CPUBackend {
         let (R, C) = try OperationChecks.rowsAndVector(x, out, ("x", "out"), op)
         let xs = try floats(x, op)     // (R, C)
         let os = try floats(out, op)   // (C)
+        // Double, so the reference's own rounding stays far below float32 resolution; rows in
+        // memory order, so the loop streams through x instead of striding down its columns.
+        var sums = [Double](repeating: 0, count: C)  // (C)
+        for r in 0..<R {
+            for col in 0..<C { sums[col] += Double(xs[r * C + col]) }
+        }
         for col in 0..<C {
-            // Double, so the reference's own rounding stays far below float32 resolution.
-            var sum = 0.0
-            for r in 0..<R { sum += Double(xs[r * C + col]) }
             // beta == 0: `out` is not read, so NaNs in it do not leak.
-            os[col] = beta == 0 ? Float(sum) : beta * os[col] + Float(sum)
+            os[col] = beta == 0 ? Float(sums[col]) : beta * os[col] + Float(sums[col])
         }
     }
 }
