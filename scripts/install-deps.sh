@@ -15,4 +15,4 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-headers pocl-opencl-icd clinfo \
   libopenblas-dev pkg-config ca-certificates \
-  cmake ninja-build
+  cmake ninja-build python3 python3-pip

