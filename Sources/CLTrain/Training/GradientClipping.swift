@@ -1,0 +1,31 @@
+import Foundation
+
+/// Rescales all gradients together when their global L2 norm exceeds `maxNorm`
+/// (Sutskever et al. 2014 clip at 5; PyTorch's clip_grad_norm_). Returns the norm before clipping.
+/// A non-finite norm is an error: an update from it would destroy the weights.
+func clipGradients(_ parameters: [Parameter], maxNorm: Float, backend: Backend) throws -> Double {
+    let norm = try backend.sumOfSquares(parameters.map(\.gradient)).squareRoot()
+    guard norm.isFinite else { throw TrainingError.nonFinite(what: "gradient norm", value: norm) }
+    if maxNorm > 0, norm > Double(maxNorm) {
+        let factor = Float(Double(maxNorm) / (norm + 1e-6))
+        for p in parameters { try backend.scale(p.gradient, by: factor) }
+    }
+    return norm
+}
+
+/// Training stopped because something it computed is unusable.
+public enum TrainingError: Error, CustomStringConvertible, Equatable {
+    case nonFinite(what: String, value: Double)
+    case diverged(epoch: Int, step: Int, loss: Double, lastCheckpoint: String?)
+
+    public var description: String {
+        switch self {
+        case .nonFinite(let what, let value):
+            "\(what) is \(value)"
+        case .diverged(let epoch, let step, let loss, let lastCheckpoint):
+            "training diverged: loss is \(loss) at epoch \(epoch), step \(step); "
+                + (lastCheckpoint.map { "the last good checkpoint is \($0), left unchanged" } ?? "no checkpoint was written")
+                + ". Try a lower learning rate or stronger clipping."
+        }
+    }
+}

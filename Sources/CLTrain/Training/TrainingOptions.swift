@@ -1,0 +1,65 @@
+/// Everything that decides how training runs, saved with each checkpoint so `--resume` continues
+/// the same run.
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var epochs: Int
+    /// B: sequences per batch.
+    public var batch: Int
+    /// T: steps of truncated backpropagation through time.
+    public var bptt: Int
+    public var optimizer: OptimizerKind
+    public var schedule: LearningRateSchedule
+    /// Global gradient-norm clipping threshold; 0 disables clipping.
+    public var clipNorm: Float
+    /// Seeds weight initialisation and dropout.
+    public var seed: UInt64
+    /// At most this many windows per epoch (nil: the whole training split), for short runs.
+    public var maxStepsPerEpoch: Int?
+    /// Also checkpoint every this many steps (nil: only at the end of each epoch).
+    public var checkpointEvery: Int?
+    /// Score at most this many validation windows after each epoch (nil: the whole split).
+    public var maxValidationSteps: Int?
+
+    public init(epochs: Int, batch: Int, bptt: Int, optimizer: OptimizerKind, schedule: LearningRateSchedule,
+                clipNorm: Float = 5, seed: UInt64 = 1, maxStepsPerEpoch: Int? = nil, checkpointEvery: Int? = nil,
+                maxValidationSteps: Int? = nil) {
+        self.epochs = epochs
+        self.batch = batch
+        self.bptt = bptt
+        self.optimizer = optimizer
+        self.schedule = schedule
+        self.clipNorm = clipNorm
+        self.seed = seed
+        self.maxStepsPerEpoch = maxStepsPerEpoch
+        self.checkpointEvery = checkpointEvery
+        self.maxValidationSteps = maxValidationSteps
+    }
+
+    public func validate() throws {
+        guard epochs > 0, batch > 0, bptt > 0 else {
+            throw CLTrainError.invalidArgument("epochs, batch and bptt must be positive (got \(epochs), \(batch), \(bptt))")
+        }
+        guard schedule.initial > 0, schedule.initial.isFinite else {
+            throw CLTrainError.invalidArgument("learning rate must be positive, got \(schedule.initial)")
+        }
+        guard clipNorm >= 0 else { throw CLTrainError.invalidArgument("clip norm must be ≥ 0, got \(clipNorm)") }
+        if let m = maxStepsPerEpoch, m <= 0 { throw CLTrainError.invalidArgument("steps per epoch must be positive, got \(m)") }
+        if let c = checkpointEvery, c <= 0 { throw CLTrainError.invalidArgument("checkpoint interval must be positive, got \(c)") }
+        if let v = maxValidationSteps, v <= 0 { throw CLTrainError.invalidArgument("validation steps must be positive, got \(v)") }
+    }
+}
+
+/// Where training stands: the next window to train, and the updates done so far.
+public struct TrainingPosition: Codable, Equatable, Sendable {
+    /// 0-based epoch of the next window.
+    public var epoch: Int = 0
+    /// Index of the next window within the epoch.
+    public var window: Int = 0
+    /// Parameter updates done.
+    public var step: Int = 0
+
+    public init(epoch: Int = 0, window: Int = 0, step: Int = 0) {
+        self.epoch = epoch
+        self.window = window
+        self.step = step
+    }
+}
