@@ -1,0 +1,152 @@
+import ArgumentParser
+import CLTrain
+import Foundation
+import Logging
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an LSTM language model (embedding → L × LSTM → linear → softmax) by truncated BPTT.",
+        discussion: """
+            Data: 'shakespeare' (installed by scripts/fetch-shakespeare.sh), a UTF-8 text file or a folder of them
+            (split by document: of every ten, the fifth validates and the tenth tests), or 'synthetic' with --vocab N.
+            Checkpoints (safetensors, PyTorch state_dict names) go to --checkpoint DIR at the end of every epoch.
+            """
+    )
+
+    @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
+    @Option(help: "Tokens: char or word.") var level: TokenLevel = .char
+    @Option(help: "Vocabulary size: the number of tokens for synthetic data; a cap for word-level text (the rarest words become <unk>).")
+    var vocab: Int?
+    @Option(help: "Stacked LSTM layers.") var layers: Int = 2
+    @Option(help: "Units per LSTM layer.") var hidden: Int = 512
+    @Option(help: "Embedding width (default: --hidden).") var embedding: Int?
+    @Option(help: "Dropout between LSTM layers.") var dropout: Float = 0
+    @Option(help: "Steps of truncated backpropagation through time.") var bptt: Int = 35
+    @Option(help: "Sequences per batch.") var batch: Int = 64
+    @Option(help: "Passes over the training split.") var epochs: Int = 1
+    @Option(help: "At most this many steps per epoch (for short runs; default: the whole split).") var stepsPerEpoch: Int?
+    @Option(help: "sgd (Sutskever et al. 2014) or adam.") var optimizer: OptimizerKind = .sgd
+    @Option(help: "Learning rate (default: 0.7 for sgd, 0.001 for adam).") var lr: Float?
+    @Option(help: "Halve the learning rate once this many epochs are done (default: never).") var lrHalveAfter: Double?
+    @Option(help: "…and again every this many epochs.") var lrHalveEvery: Double = 0.5
+    @Option(help: "Clip the global gradient norm at this value (0: off).") var clip: Float = 5
+    @Option(help: "Seed for weights, dropout and sampling.") var seed: UInt64 = 1
+    @Option(help: "Device: auto (a GPU if there is one, else the CPU backend), cpu, or an index from `cltrain devices`.")
+    var device: String = "auto"
+    @Option(help: "Folder for checkpoints.") var checkpoint: String?
+    @Option(help: "Also checkpoint every N steps.") var checkpointEvery: Int?
+    @Flag(help: "Continue the run saved in --checkpoint.") var resume = false
+    @Option(help: "Append one JSON object per logged step and per validation to FILE.") var metrics: String?
+    @Option(help: "Log a line every N steps (when stderr is not a terminal).") var logEvery: Int = 50
+    @Option(help: "Characters or words to generate at the end.") var sampleLength: Int = 300
+    @Option(help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
+    @Flag(help: "Time every backend operation (synchronizing after each) and print where the time went.")
+    var profile = false
+
+    func validate() throws {
+        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR") }
+        if data == "synthetic" && vocab == nil { throw ValidationError("--data synthetic needs --vocab N") }
+        if logEvery <= 0 { throw ValidationError("--log-every must be positive") }
+        if let validationSteps, validationSteps <= 0 { throw ValidationError("--validation-steps must be positive") }
+    }
+
+    func run() throws {
+        let logger = Logger(label: "cltrain.train")
+        let device = try DeviceChoice.backend(for: self.device)
+        let profiler = profile ? ProfilingBackend(device) : nil
+        let backend: Backend = profiler ?? device
+        let checkpointDirectory = checkpoint.map { URL(fileURLWithPath: $0) }
+        let existing = checkpointDirectory.map { $0.appendingPathComponent(Checkpoint.modelFileName) }
+        let hasExisting = existing.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
+        if hasExisting && !resume, let existing {
+            throw CLTrainError.invalidArgument(
+                "'\(existing.path)' already exists; pass --resume to continue that run, or choose another --checkpoint folder")
+        }
+        if resume && !hasExisting, let existing {
+            throw CLTrainError.invalidArgument("--resume: no checkpoint at '\(existing.path)'")
+        }
+
+        // Data and vocabulary (a resumed run keeps the vocabulary it was trained with).
+        let resumed = try resume ? existing.map { try Checkpoint.describe(SafeTensors.read(from: $0), path: $0) } : nil
+        let dataset = try Dataset.load(data, level: level, vocabularySize: vocab, vocabulary: resumed?.vocabulary,
+                                       batch: batch, bptt: bptt, syntheticWindows: stepsPerEpoch ?? 100, seed: seed)
+        let configuration = ModelConfiguration(vocabularySize: dataset.vocabulary.count, embeddingSize: embedding ?? hidden,
+                                               hiddenSize: hidden, layers: layers, dropout: dropout)
+        let options = TrainingOptions(
+            epochs: epochs, batch: batch, bptt: bptt, optimizer: optimizer,
+            schedule: LearningRateSchedule(initial: lr ?? optimizer.defaultLearningRate, halvingStart: lrHalveAfter,
+                                           halvingInterval: lrHalveEvery),
+            clipNorm: clip, seed: seed, maxStepsPerEpoch: stepsPerEpoch, checkpointEvery: checkpointEvery,
+            maxValidationSteps: validationSteps)
+        if let resumed { try Self.checkCompatible(resumed, configuration: configuration, options: options) }
+
+        logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(level.rawValue))")
+        logger.info("model \(configuration), \(configuration.parameterCount) parameters, on \(backend.name)")
+        let model = try LanguageModel(configuration: configuration, backend: backend, seed: seed)
+        let trainer = try Trainer(model: model, vocabulary: dataset.vocabulary, options: options,
+                                  train: dataset.train, validation: dataset.validation,
+                                  checkpointDirectory: checkpointDirectory)
+        if resume, let existing {
+            try trainer.resume(from: existing)
+            logger.info("resumed from \(existing.path) at epoch \(trainer.position.epoch + 1), step \(trainer.position.step)")
+        }
+
+        let metricsLog = try metrics.map { try MetricsLog(path: $0) }
+        let progress = ProgressLine(logger: logger, logEvery: logEvery)
+        trainer.onStep = { report in
+            progress.update(report)
+            if report.step % logEvery == 0 || report.window == report.windowsPerEpoch {
+                metricsLog?.write(["type": "step", "epoch": report.epoch, "step": report.step, "loss": report.loss,
+                                   "learning_rate": Double(report.learningRate), "tokens_per_second": report.tokensPerSecond,
+                                   "gradient_norm": report.gradientNorm, "device": backend.name])
+            }
+        }
+        trainer.onValidation = { report in
+            progress.finishLine()
+            logger.info("epoch \(report.epoch): validation loss \(format(report.loss)), perplexity \(format(report.perplexity))")
+            metricsLog?.write(["type": "validation", "epoch": report.epoch, "loss": report.loss,
+                               "perplexity": report.perplexity, "device": backend.name])
+        }
+        trainer.onCheckpoint = { url in logger.debug("checkpoint written: \(url.path)") }
+
+        do {
+            try trainer.run()
+        } catch {
+            progress.finishLine()
+            throw error
+        }
+        progress.finishLine()
+        if let last = trainer.lastCheckpoint { logger.info("checkpoint: \(last.path)") }
+        if let profiler { Self.printProfile(profiler.profile) }
+        if sampleLength > 0 {
+            let text = try Sampler(model: model, vocabulary: dataset.vocabulary)
+                .generate(prompt: "", length: sampleLength, temperature: 0.8, seed: seed)
+            print("--- sample (temperature 0.8) ---")
+            print(text)
+        }
+    }
+
+    static func printProfile(_ profile: OperationProfile) {
+        let rows = profile.ranked.map { [$0.operation, String(format: "%.3f", $0.seconds), String(format: "%.1f%%", 100 * $0.share), String($0.calls)] }
+        print("--- where the time went (each operation synchronized) ---")
+        print(TextTable(headers: ["operation", "seconds", "share", "calls"], rows: rows).rendered())
+    }
+
+    /// A resumed run must build the model it saved and train it the same way (more epochs are fine).
+    static func checkCompatible(_ saved: Checkpoint.Description, configuration: ModelConfiguration, options: TrainingOptions) throws {
+        guard saved.configuration == configuration else {
+            throw CLTrainError.invalidArgument(
+                "the checkpoint holds a model of shape (\(saved.configuration)) but the options ask for (\(configuration))")
+        }
+        if var savedOptions = saved.options {
+            savedOptions.epochs = options.epochs
+            guard savedOptions == options else {
+                throw CLTrainError.invalidArgument(
+                    "the checkpoint was trained with different options (\(savedOptions)); resume with the same options (only --epochs may change)")
+            }
+        }
+    }
+}
+
+func format(_ value: Double) -> String { String(format: "%.3f", value) }
