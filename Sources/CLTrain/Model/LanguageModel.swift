@@ -74,6 +74,7 @@ public final class LanguageModel {
     /// The next-token logits (B×V) after feeding `window` (no gradients, state advances). Used for sampling.
     public func logits(after window: TokenWindow) throws -> [Float] {
         let logits = try forward(window, training: false).logits
+        try advanceState(window)
         return try backend.download(logits.rows((window.steps - 1) * window.batch..<window.steps * window.batch))
     }
 
