@@ -55,6 +55,40 @@ void softmax_rows(const int C, const __global float* x, const int offX, __global
     for (int c = get_local_id(0); c < C; c += WGS) yr[c] = exp(xr[c] - ms.x) / ms.y;
 }
 
+// One vocabulary shard's part of a split softmax: the row maximum, Σ exp(x − max), and the target's
+// logit (0 where the target is outside 0..<C, i.e. in another shard or ignored).
+__kernel __attribute__((reqd_work_group_size(WGS, 1, 1)))
+void softmax_statistics(const int C, const __global float* logits, const int offL,
+                        const __global int* targets, const int offT,
+                        __global float* maxima, const int offM, __global float* sumExp, const int offS,
+                        __global float* targetLogits, const int offTL) {
+    __local float scratch[WGS];
+    const int row = get_group_id(0);
+    const __global float* xr = logits + offL + row * C;
+    const float2 ms = row_max_and_sum(xr, C, scratch);
+    if (get_local_id(0) == 0) {
+        const int target = targets[offT + row];
+        maxima[offM + row] = ms.x;
+        sumExp[offS + row] = ms.y;
+        targetLogits[offTL + row] = (target >= 0 && target < C) ? xr[target] : 0.0f;
+    }
+}
+
+// One shard's cross-entropy gradient given each row's global log normalizer log Σ exp over all
+// shards: scale · (exp(x − logZ) − onehot), no one-hot for targets outside 0..<C, and zeros where
+// logZ is +∞ (ignored rows: exp(x − ∞) = 0). gradient may be logits (each element is read, then written).
+__kernel void softmax_cross_entropy_gradient(const int R, const int C, const __global float* logits, const int offL,
+                                             const __global int* targets, const int offT,
+                                             const __global float* logNormalizers, const int offZ,
+                                             const float scale, __global float* gradient, const int offG) {
+    const int c = get_global_id(0);
+    const int row = get_global_id(1);
+    if (c >= C || row >= R) return;
+    const float x = logits[offL + row * C + c];
+    const float p = exp(x - logNormalizers[offZ + row]);
+    gradient[offG + row * C + c] = scale * (p - (c == targets[offT + row] ? 1.0f : 0.0f));
+}
+
 // losses[r] = −log softmax(logits[r])[t_r] (0 where t_r == ignoreIndex). With hasGradient,
 // gradient[r] = scale · (softmax(logits[r]) − onehot(t_r)), zero rows where ignored; gradient may
 // be logits (each work-item reads an element before it writes it, and the target logit is read

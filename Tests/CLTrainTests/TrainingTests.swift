@@ -122,7 +122,7 @@ struct TrainingTests {
         var before: Data?
         trainer.onCheckpoint = { _ in
             before = try? Data(contentsOf: checkpoint)
-            let weight = trainer.model.decoder.bias.value   // every logit row sees it
+            let weight = trainer.model.decoder[0].bias.value   // every logit row sees it
             var values = (try? trainer.model.backend.download(weight)) ?? []
             values[0] = .nan
             try? trainer.model.backend.upload(values, to: weight)

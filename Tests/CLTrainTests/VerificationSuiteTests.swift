@@ -31,7 +31,8 @@ struct VerificationSuiteTests {
     }
 
     @Test func everyOperationIsCoveredWithAndWithoutViews() {
-        let operations = ["gemm", "addBias", "sumRows", "softmax", "softmaxCrossEntropy", "lstmCellForward",
+        let operations = ["gemm", "addBias", "sumRows", "softmax", "softmaxCrossEntropy", "softmaxStatistics",
+                          "softmaxCrossEntropyGradient", "lstmCellForward",
                           "lstmCellBackward", "embeddingForward", "embeddingBackward", "sgdUpdate",
                           "adamUpdate", "sumOfSquares", "fill", "copy", "scale", "axpy", "multiply"]
         #expect(Set(Self.suite.cases.map(\.operation)) == Set(operations))
@@ -97,6 +98,14 @@ private final class FaultyBackend: Backend {
                              gradient: Tensor?, gradientScale: Float) throws {
         try inner.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, losses: losses,
                                       gradient: gradient, gradientScale: gradientScale)
+    }
+    func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor, targetLogits: Tensor) throws {
+        try inner.softmaxStatistics(logits: logits, targets: targets, maxima: maxima, sumExp: sumExp, targetLogits: targetLogits)
+    }
+    func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                     gradientScale: Float, gradient: Tensor) throws {
+        try inner.softmaxCrossEntropyGradient(logits: logits, targets: targets, logNormalizers: logNormalizers,
+                                              gradientScale: gradientScale, gradient: gradient)
     }
     func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws {
         try inner.lstmCellForward(gates: gates, cellPrevious: cellPrevious, cell: cell, hidden: hidden)

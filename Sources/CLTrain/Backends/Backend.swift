@@ -53,6 +53,19 @@ public protocol Backend: AnyObject {
     func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
                              losses: Tensor, gradient: Tensor?, gradientScale: Float) throws
 
+    /// The pieces of a softmax split over vocabulary shards, for one shard's logits (R×C):
+    /// maxima[r] = max_c logits[r, c];  sumExp[r] = Σ_c exp(logits[r, c] − maxima[r]);
+    /// targetLogits[r] = logits[r, targets[r]], or 0 where targets[r] is outside 0..<C (the target
+    /// lives in another shard, or the row is ignored). All three are (R).
+    func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
+                           targetLogits: Tensor) throws
+    /// The cross-entropy gradient of one vocabulary shard, given each row's global log normalizer
+    /// log Σ exp over every shard (R): gradient (R×C) = gradientScale · (exp(logits − logNormalizers[r])
+    /// − onehot(targets[r])), with no one-hot where targets[r] is outside 0..<C, and a zero row where
+    /// logNormalizers[r] is +∞ (an ignored row). `gradient` may be `logits`.
+    func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                     gradientScale: Float, gradient: Tensor) throws
+
     // MARK: LSTM cell
 
     /// One LSTM cell step over fused pre-activations.

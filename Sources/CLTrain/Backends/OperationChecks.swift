@@ -77,6 +77,20 @@ enum OperationChecks {
         return (r, c)
     }
 
+    /// Shard logits (R×C), targets (R) and per-row vectors (R): returns (R, C). Targets may lie
+    /// anywhere: outside 0..<C they belong to another shard.
+    static func softmaxShard(logits: Tensor, targets: IndexTensor, rowVectors: [(Tensor, String)],
+                             gradient: Tensor?, _ operation: String) throws -> (rows: Int, columns: Int) {
+        try float32([logits] + rowVectors.map(\.0) + (gradient.map { [$0] } ?? []), operation)
+        let (r, c) = try matrix(logits, "logits", operation)
+        guard targets.count == r else {
+            throw CLTrainError.shapeMismatch(operation: operation, detail: "\(targets.count) targets for \(r) rows of logits")
+        }
+        for (t, name) in rowVectors { try shape(t, is: [r], name, operation) }
+        if let gradient { try shape(gradient, is: logits.shape, "gradient", operation) }
+        return (r, c)
+    }
+
     /// gates (B×4H) and the B×H state tensors: returns (B, H).
     static func lstmCell(gates: Tensor, states: [(Tensor, String)], _ operation: String) throws -> (batch: Int, hidden: Int) {
         try float32([gates] + states.map(\.0), operation)

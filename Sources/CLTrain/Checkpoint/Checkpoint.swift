@@ -41,9 +41,8 @@ public enum Checkpoint {
         encoder.outputFormatting = [.sortedKeys]
         func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
 
-        let weights = try model.parameters.map {
-            SafeTensors.Entry(name: $0.name, shape: $0.shape, values: try model.backend.download($0.value))
-        }
+        let tensors = model.parameters.logicalTensors
+        let weights = try tensors.map { SafeTensors.Entry(name: $0.name, shape: $0.shape, values: try $0.gather(\.value)) }
         // A checkpoint is only ever a good one: weights that are not finite are never written.
         for entry in weights {
             if let bad = entry.values.first(where: { !$0.isFinite }) {
@@ -52,10 +51,17 @@ public enum Checkpoint {
         }
         let stateName = String(format: "training-state-%09d.safetensors", position.step)
         if let optimizer {
-            var entries = try optimizer.stateEntries(model.parameters)
+            var entries: [SafeTensors.Entry] = []
+            for name in optimizer.stateNames {
+                for tensor in tensors {
+                    entries.append(.init(name: "\(name).\(tensor.name)", shape: tensor.shape,
+                                         values: try tensor.gather { try optimizer.requireState(name, of: $0) }))
+                }
+            }
             for (l, state) in model.carriedState.enumerated() {
-                entries.append(.init(name: "carried.hidden_l\(l)", shape: state.hidden.shape, values: try model.backend.download(state.hidden)))
-                entries.append(.init(name: "carried.cell_l\(l)", shape: state.cell.shape, values: try model.backend.download(state.cell)))
+                let backend = model.lstm[l].backend
+                entries.append(.init(name: "carried.hidden_l\(l)", shape: state.hidden.shape, values: try backend.download(state.hidden)))
+                entries.append(.init(name: "carried.cell_l\(l)", shape: state.cell.shape, values: try backend.download(state.cell)))
             }
             let metadata = ["format": format, "position": try json(position), "optimizer": optimizer.kind.rawValue,
                             "optimizer_steps": String(optimizer.stepCount),
@@ -108,15 +114,22 @@ public enum Checkpoint {
 
     /// Copies the weights in `file` into `model`, which must have exactly the stored shapes.
     static func loadWeights(_ file: SafeTensors, into model: LanguageModel, path: URL) throws {
-        for parameter in model.parameters {
-            guard let entry = file[parameter.name] else {
-                throw CLTrainError.invalidArgument("checkpoint '\(path.path)' has no tensor '\(parameter.name)'")
+        try load(file, into: model.parameters.logicalTensors, prefix: "", path: path) { $0.value }
+    }
+
+    /// Each logical tensor's entry `prefix + name` from `file`, scattered into the parts' `tensor`.
+    static func load(_ file: SafeTensors, into tensors: [LogicalTensor], prefix: String, path: URL,
+                     _ tensor: (Parameter) throws -> Tensor) throws {
+        for logical in tensors {
+            let name = prefix + logical.name
+            guard let entry = file[name] else {
+                throw CLTrainError.invalidArgument("checkpoint '\(path.path)' has no tensor '\(name)'")
             }
-            guard entry.shape == parameter.shape else {
+            guard entry.shape == logical.shape else {
                 throw CLTrainError.shapeMismatch(operation: "load checkpoint",
-                    detail: "'\(parameter.name)' is \(entry.shape.shapeString) in '\(path.path)' but the model needs \(parameter.shape.shapeString)")
+                    detail: "'\(name)' is \(entry.shape.shapeString) in '\(path.path)' but the model needs \(logical.shape.shapeString)")
             }
-            try model.backend.upload(entry.values, to: parameter.value)
+            try logical.scatter(entry.values, tensor)
         }
     }
 
@@ -144,7 +157,12 @@ public enum Checkpoint {
               let generator = state.metadata["dropout_generator"].flatMap(UInt64.init) else {
             throw CLTrainError.invalidArgument("training state '\(stateURL.path)' is corrupt: missing position, optimizer steps or generator")
         }
-        try optimizer.restore(from: state, parameters: model.parameters, stepCount: steps)
+        for name in optimizer.stateNames {
+            try load(state, into: model.parameters.logicalTensors, prefix: name + ".", path: stateURL) {
+                try optimizer.requireState(name, of: $0)
+            }
+        }
+        optimizer.restoreStepCount(steps)
         if position.window > 0 {
             let batch = state["carried.hidden_l0"]?.shape.first ?? 0
             try model.resetState(batch: batch)
@@ -153,7 +171,7 @@ public enum Checkpoint {
                     guard let entry = state[name], entry.shape == tensor.shape else {
                         throw CLTrainError.invalidArgument("training state '\(stateURL.path)' lacks '\(name)' of shape \(tensor.shape.shapeString)")
                     }
-                    try model.backend.upload(entry.values, to: tensor)
+                    try model.lstm[l].backend.upload(entry.values, to: tensor)
                 }
             }
         }

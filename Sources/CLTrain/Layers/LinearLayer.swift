@@ -1,14 +1,15 @@
 /// y = x·Wᵀ + b: nn.Linear, here the decoder from the top hidden state to vocabulary logits.
-/// weight (Out×In), bias (Out).
+/// weight (Out×In), bias (Out). A shard holds output rows `rows` of a layer with `totalOutputs`.
 final class LinearLayer {
     let backend: Backend
     let weight: Parameter
     let bias: Parameter
 
-    init(name: String, inputSize: Int, outputSize: Int, backend: Backend) throws {
+    init(name: String, inputSize: Int, rows: Range<Int>, totalOutputs: Int, backend: Backend) throws {
         self.backend = backend
-        weight = try Parameter(name: "\(name).weight", shape: [outputSize, inputSize], backend: backend)
-        bias = try Parameter(name: "\(name).bias", shape: [outputSize], backend: backend)
+        weight = try Parameter(name: "\(name).weight", shape: [rows.count, inputSize], backend: backend,
+                               rows: rows, totalRows: totalOutputs)
+        bias = try Parameter(name: "\(name).bias", shape: [rows.count], backend: backend, rows: rows, totalRows: totalOutputs)
     }
 
     /// output (N×Out) = input (N×In) · Wᵀ + b.

@@ -1,59 +1,85 @@
-/// An LSTM language model on one backend: nn.Embedding → nn.LSTM (L layers) → nn.Linear, trained
-/// with softmax cross-entropy by truncated backpropagation through time.
+import Foundation
+
+/// An LSTM language model: nn.Embedding → nn.LSTM (L layers) → nn.Linear, trained with softmax
+/// cross-entropy by truncated backpropagation through time.
 ///
 /// Shapes: T steps, B sequences, time-major rows (row t·B + b). The hidden and cell state of every
 /// layer is carried from one window to the next (`carriedState`), as in Zaremba et al. (2014).
+///
+/// The parts may run on different backends (`ModelDevices`): activations and their gradients are
+/// transferred where a part's successor lives, and a decoder split by vocabulary rows combines its
+/// shards' softmax statistics on the host, so the loss and gradients equal the one-device ones.
 public final class LanguageModel {
     public let configuration: ModelConfiguration
-    public let backend: Backend
+    public let devices: ModelDevices
     let embedding: EmbeddingLayer
     let lstm: [LSTMLayer]
-    let decoder: LinearLayer
-    /// In PyTorch state_dict order: embedding, each layer's W_ih, W_hh, b_ih, b_hh, decoder.
+    let decoder: [LinearLayer]   // one per softmax shard
+    /// In PyTorch state_dict order: embedding, each layer's W_ih, W_hh, b_ih, b_hh, decoder shards.
     public let parameters: [Parameter]
 
-    /// Per layer: (h, c), each B×H. Reset to zeros when the batch size changes.
+    /// Per layer, on its backend: (h, c), each B×H. Reset to zeros when the batch size changes.
     private(set) var carriedState: [(hidden: Tensor, cell: Tensor)] = []
     /// Dropout masks come from this generator, so runs are reproducible on any backend.
     var dropoutGenerator: SplitMix64
     private var workspace = Workspace()
 
-    public init(configuration: ModelConfiguration, backend: Backend, seed: UInt64 = 1) throws {
+    /// A model with every part on `backend`.
+    public convenience init(configuration: ModelConfiguration, backend: Backend, seed: UInt64 = 1) throws {
+        try self.init(configuration: configuration,
+                      devices: .single(backend, layers: configuration.layers, vocabularySize: configuration.vocabularySize),
+                      seed: seed)
+    }
+
+    public init(configuration: ModelConfiguration, devices: ModelDevices, seed: UInt64 = 1) throws {
         try configuration.validate()
+        try devices.validate(for: configuration)
         self.configuration = configuration
-        self.backend = backend
+        self.devices = devices
         let c = configuration
-        embedding = try EmbeddingLayer(vocabularySize: c.vocabularySize, width: c.embeddingSize, backend: backend)
+        embedding = try EmbeddingLayer(vocabularySize: c.vocabularySize, width: c.embeddingSize, backend: devices.layers[0])
         lstm = try (0..<c.layers).map { l in
-            try LSTMLayer(index: l, inputSize: l == 0 ? c.embeddingSize : c.hiddenSize, hiddenSize: c.hiddenSize, backend: backend)
+            try LSTMLayer(index: l, inputSize: l == 0 ? c.embeddingSize : c.hiddenSize, hiddenSize: c.hiddenSize,
+                          backend: devices.layers[l])
         }
-        decoder = try LinearLayer(name: "decoder", inputSize: c.hiddenSize, outputSize: c.vocabularySize, backend: backend)
-        parameters = [embedding.weight] + lstm.flatMap(\.parameters) + [decoder.weight, decoder.bias]
+        decoder = try devices.softmaxShards.map { shard in
+            try LinearLayer(name: "decoder", inputSize: c.hiddenSize, rows: shard.rows, totalOutputs: c.vocabularySize,
+                            backend: shard.backend)
+        }
+        parameters = [embedding.weight] + lstm.flatMap(\.parameters) + decoder.flatMap { [$0.weight, $0.bias] }
         dropoutGenerator = SplitMix64(seed: seed ^ 0x6472_6f70_6f75_74)   // "dropout"
         try initializeWeights(seed: seed)
     }
 
+    /// The backend of the first layer (and the embedding). Parameters name their own backends.
+    public var backend: Backend { devices.layers[0] }
+
     /// Every weight uniform in [−range, range], as Sutskever et al. (2014) initialise (range 0.08).
-    /// Drawn on the host in parameter order, so every backend starts from identical weights.
+    /// Drawn on the host tensor by whole tensor in state_dict order, so every placement on every
+    /// backend starts from identical weights.
     public func initializeWeights(seed: UInt64, range: Float = 0.08) throws {
         var generator = SplitMix64(seed: seed)
-        for parameter in parameters {
-            let values = (0..<parameter.count).map { _ in generator.uniform() * range }
-            try backend.upload(values, to: parameter.value)
+        for tensor in parameters.logicalTensors {
+            try tensor.scatter((0..<tensor.count).map { _ in generator.uniform() * range }, \.value)
         }
     }
 
     public func zeroGradients() throws {
-        for parameter in parameters { try backend.fill(parameter.gradient, with: 0) }
+        for parameter in parameters { try parameter.backend.fill(parameter.gradient, with: 0) }
+    }
+
+    /// Waits for the work enqueued on every backend of the model.
+    public func synchronize() throws {
+        for backend in devices.backends { try backend.synchronize() }
     }
 
     /// Zeroes the carried state for `batch` sequences.
     public func resetState(batch: Int) throws {
-        carriedState = try lstm.map { _ in
-            let h = try backend.makeTensor(shape: [batch, configuration.hiddenSize], elementType: .float32)
-            let c = try backend.makeTensor(shape: [batch, configuration.hiddenSize], elementType: .float32)
-            try backend.fill(h, with: 0)
-            try backend.fill(c, with: 0)
+        carriedState = try lstm.map { layer in
+            let h = try layer.backend.makeTensor(shape: [batch, configuration.hiddenSize], elementType: .float32)
+            let c = try layer.backend.makeTensor(shape: [batch, configuration.hiddenSize], elementType: .float32)
+            try layer.backend.fill(h, with: 0)
+            try layer.backend.fill(c, with: 0)
             return (h, c)
         }
     }
@@ -71,36 +97,50 @@ public final class LanguageModel {
         (try run(window, training: false).sum, window.inputs.count)
     }
 
-    /// The next-token logits (B×V) after feeding `window` (no gradients, state advances). Used for sampling.
+    /// The next-token logits (B×V, row-major) after feeding `window` (no gradients; the carried
+    /// state advances, so windows can be fed one after another). Used for sampling.
     public func logits(after window: TokenWindow) throws -> [Float] {
-        let logits = try forward(window, training: false).logits
+        let forward = try forward(window, training: false)
         try advanceState(window)
-        return try backend.download(logits.rows((window.steps - 1) * window.batch..<window.steps * window.batch))
+        let last = (window.steps - 1) * window.batch..<window.steps * window.batch
+        let shards = try zip(decoder, forward.logits).map { try $0.backend.download($1.rows(last)) }
+        // Reassemble each row from its shards' columns.
+        var result: [Float] = []
+        result.reserveCapacity(window.batch * configuration.vocabularySize)
+        for b in 0..<window.batch {
+            for (layer, values) in zip(decoder, shards) {
+                let width = layer.weight.rows.count
+                result += values[b * width..<(b + 1) * width]
+            }
+        }
+        return result
     }
 
     // MARK: Forward and backward
 
     private struct ForwardResult {
         let ids: IndexTensor
-        let layerInputs: [Tensor]   // input of each LSTM layer (after dropout)
-        let masks: [Tensor?]        // dropout mask applied to each layer's input (nil: none)
-        let top: Tensor             // (T·B×H) input of the decoder
-        let logits: Tensor          // (T·B×V)
+        let layerInputs: [Tensor]    // input of each LSTM layer (after dropout), on its backend
+        let masks: [Tensor?]         // dropout mask applied to each layer's input (nil: none)
+        let decoderInputs: [Tensor]  // the top hidden states (T·B×H), on each shard's backend
+        let logits: [Tensor]         // (T·B×V_s) per shard
         let initialState: [(hidden: Tensor, cell: Tensor)]
+    }
+
+    /// `tensor` (on `from`) as seen on `to`: itself when they are one backend, else a copy there.
+    private func move(_ tensor: Tensor, from: Backend, to: Backend, as name: String) throws -> Tensor {
+        if from === to { return tensor }
+        let destination = try workspace.tensor(name, tensor.shape, on: to)
+        try transfer(tensor, from: from, into: destination, on: to)
+        return destination
     }
 
     private func run(_ window: TokenWindow, training: Bool) throws -> (sum: Double, count: Int) {
         let forward = try forward(window, training: training)
-        let rows = window.steps * window.batch
-        let targets = try backend.makeIndices(window.targets)
-        let losses = try workspace.tensor("losses", [rows], on: backend)
-        // The gradient overwrites the logits, which are not needed after this.
-        try backend.softmaxCrossEntropy(logits: forward.logits, targets: targets, ignoreIndex: -1, losses: losses,
-                                        gradient: training ? forward.logits : nil, gradientScale: 1 / Float(rows))
+        let sum = try loss(window, forward, training: training)
         if training { try backward(window, forward) }
-        let sum = try backend.download(losses).reduce(0.0) { $0 + Double($1) }
         try advanceState(window)
-        return (sum, rows)
+        return (sum, window.inputs.count)
     }
 
     private func forward(_ window: TokenWindow, training: Bool) throws -> ForwardResult {
@@ -109,23 +149,25 @@ public final class LanguageModel {
         let c = configuration
         if carriedState.first?.hidden.shape[0] != batch { try resetState(batch: batch) }
 
-        let ids = try backend.makeIndices(window.inputs)
-        let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: backend)   // (T·B×E)
+        let ids = try embedding.backend.makeIndices(window.inputs)
+        let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: embedding.backend)   // (T·B×E)
         try embedding.forward(ids, into: embedded)
 
         var inputs: [Tensor] = [], masks: [Tensor?] = []
-        var x = embedded
+        var x = embedded, xBackend = embedding.backend
         for (l, layer) in lstm.enumerated() {
+            let b = layer.backend
+            x = try move(x, from: xBackend, to: b, as: "input\(l)")
             var mask: Tensor? = nil
             if training, c.dropout > 0, l > 0 {
                 // x = h_{l−1} ⊙ mask, with mask entries 0 or 1/(1−p) (inverted dropout).
                 let keep = 1 - c.dropout
                 let values = (0..<x.count).map { _ in dropoutGenerator.unitFloat() < keep ? 1 / keep : 0 }
-                let m = try workspace.tensor("mask\(l)", x.shape, on: backend)
-                try backend.upload(values, to: m)
-                let dropped = try workspace.tensor("dropped\(l)", x.shape, on: backend)
-                try backend.copy(x, to: dropped)
-                try backend.multiply(dropped, by: m)
+                let m = try workspace.tensor("mask\(l)", x.shape, on: b)
+                try b.upload(values, to: m)
+                let dropped = try workspace.tensor("dropped\(l)", x.shape, on: b)
+                try b.copy(x, to: dropped)
+                try b.multiply(dropped, by: m)
                 x = dropped
                 mask = m
             }
@@ -133,28 +175,100 @@ public final class LanguageModel {
             masks.append(mask)
             x = try layer.forward(input: x, steps: steps, batch: batch,
                                   initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
+            xBackend = b
         }
-        let logits = try workspace.tensor("logits", [rows, c.vocabularySize], on: backend)   // (T·B×V)
-        try decoder.forward(x, into: logits)
-        return ForwardResult(ids: ids, layerInputs: inputs, masks: masks, top: x, logits: logits, initialState: carriedState)
+        var decoderInputs: [Tensor] = [], logits: [Tensor] = []
+        for (s, shard) in decoder.enumerated() {
+            let top = try move(x, from: xBackend, to: shard.backend, as: "top\(s)")
+            let shardLogits = try workspace.tensor("logits\(s)", [rows, shard.weight.rows.count], on: shard.backend)   // (T·B×V_s)
+            try shard.forward(top, into: shardLogits)
+            decoderInputs.append(top)
+            logits.append(shardLogits)
+        }
+        return ForwardResult(ids: ids, layerInputs: inputs, masks: masks, decoderInputs: decoderInputs, logits: logits,
+                             initialState: carriedState)
     }
 
-    /// Expects `forward.logits` to hold ∂L/∂logits.
+    /// The summed cross-entropy of the window. When training, each shard's logits are replaced by
+    /// ∂L/∂logits (the mean loss over the T·B targets).
+    private func loss(_ window: TokenWindow, _ forward: ForwardResult, training: Bool) throws -> Double {
+        let rows = window.inputs.count
+        let scale = 1 / Float(rows)
+        if decoder.count == 1 {
+            let b = decoder[0].backend
+            let targets = try b.makeIndices(window.targets)
+            let losses = try workspace.tensor("losses", [rows], on: b)
+            // The gradient overwrites the logits, which are not needed after this.
+            try b.softmaxCrossEntropy(logits: forward.logits[0], targets: targets, ignoreIndex: -1, losses: losses,
+                                      gradient: training ? forward.logits[0] : nil, gradientScale: scale)
+            return try b.download(losses).reduce(0.0) { $0 + Double($1) }
+        }
+
+        // A split softmax: each shard reports its rows' max, Σ exp(x − max) and (if it holds the
+        // target) the target logit; the host forms log Z = M + log Σ_s S_s·exp(m_s − M) per row.
+        var maxima = [[Float]](), sums = [[Float]](), targetLogits = [[Float]](), shardTargets = [IndexTensor]()
+        for (s, shard) in decoder.enumerated() {
+            let b = shard.backend, r = shard.weight.rows
+            let local = try b.makeIndices(window.targets.map { r.contains(Int($0)) ? $0 - Int32(r.lowerBound) : -1 })
+            let m = try workspace.tensor("maxima\(s)", [rows], on: b)
+            let e = try workspace.tensor("sumExp\(s)", [rows], on: b)
+            let t = try workspace.tensor("targetLogits\(s)", [rows], on: b)
+            try b.softmaxStatistics(logits: forward.logits[s], targets: local, maxima: m, sumExp: e, targetLogits: t)
+            maxima.append(try b.download(m))
+            sums.append(try b.download(e))
+            targetLogits.append(try b.download(t))
+            shardTargets.append(local)
+        }
+        var total = 0.0
+        var logNormalizers = [Float](repeating: 0, count: rows)
+        for r in 0..<rows {
+            let m = maxima.map { Double($0[r]) }.max() ?? 0
+            let z = m + log(zip(maxima, sums).reduce(0.0) { $0 + Double($1.1[r]) * exp(Double($1.0[r]) - m) })
+            let owner = decoder.firstIndex { $0.weight.rows.contains(Int(window.targets[r])) } ?? 0
+            total += z - Double(targetLogits[owner][r])
+            logNormalizers[r] = Float(z)
+        }
+        if training {
+            for (s, shard) in decoder.enumerated() {
+                let z = try workspace.tensor("logNormalizers\(s)", [rows], on: shard.backend)
+                try shard.backend.upload(logNormalizers, to: z)
+                try shard.backend.softmaxCrossEntropyGradient(logits: forward.logits[s], targets: shardTargets[s],
+                                                              logNormalizers: z, gradientScale: scale,
+                                                              gradient: forward.logits[s])
+            }
+        }
+        return total
+    }
+
+    /// Expects each shard's logits to hold ∂L/∂logits.
     private func backward(_ window: TokenWindow, _ forward: ForwardResult) throws {
         let (steps, batch) = (window.steps, window.batch)
         let rows = steps * batch
         let c = configuration
-        var outputGradient = try workspace.tensor("gradientTop", [rows, c.hiddenSize], on: backend)
-        try decoder.backward(input: forward.top, outputGradient: forward.logits, inputGradient: outputGradient)
+        let topBackend = lstm[lstm.count - 1].backend
+
+        // ∂L/∂h_top is the sum of every shard's dY·W_s, gathered on the top layer's backend.
+        var outputGradient = try workspace.tensor("gradientTop", [rows, c.hiddenSize], on: topBackend)
+        for (s, shard) in decoder.enumerated() {
+            let local = s == 0 && shard.backend === topBackend
+                ? outputGradient : try workspace.tensor("gradientTop\(s)", [rows, c.hiddenSize], on: shard.backend)
+            try shard.backward(input: forward.decoderInputs[s], outputGradient: forward.logits[s], inputGradient: local)
+            if local !== outputGradient {
+                let here = try move(local, from: shard.backend, to: topBackend, as: "gradientTopMoved\(s)")
+                if s == 0 { try topBackend.copy(here, to: outputGradient) } else { try topBackend.axpy(alpha: 1, here, outputGradient) }
+            }
+        }
         for l in stride(from: lstm.count - 1, through: 0, by: -1) {
+            let layer = lstm[l], b = layer.backend
             let width = l == 0 ? c.embeddingSize : c.hiddenSize
             // Two alternating buffers per width: layer l reads l+1's gradient and writes its own.
-            let inputGradient = try workspace.tensor("gradient\(l % 2)x\(width)", [rows, width], on: backend)
-            try lstm[l].backward(input: forward.layerInputs[l], steps: steps, batch: batch,
-                                 initialHidden: forward.initialState[l].hidden, initialCell: forward.initialState[l].cell,
-                                 outputGradient: outputGradient, inputGradient: inputGradient)
-            if let mask = forward.masks[l] { try backend.multiply(inputGradient, by: mask) }
-            outputGradient = inputGradient
+            let inputGradient = try workspace.tensor("gradient\(l % 2)x\(width)", [rows, width], on: b)
+            try layer.backward(input: forward.layerInputs[l], steps: steps, batch: batch,
+                               initialHidden: forward.initialState[l].hidden, initialCell: forward.initialState[l].cell,
+                               outputGradient: outputGradient, inputGradient: inputGradient)
+            if let mask = forward.masks[l] { try b.multiply(inputGradient, by: mask) }
+            let next = l == 0 ? embedding.backend : lstm[l - 1].backend
+            outputGradient = try move(inputGradient, from: b, to: next, as: "gradientInto\(l - 1)")
         }
         try embedding.backward(forward.ids, outputGradient: outputGradient)
     }
@@ -164,8 +278,8 @@ public final class LanguageModel {
         let last = (window.steps - 1) * window.batch..<window.steps * window.batch
         for (l, layer) in lstm.enumerated() {
             guard let hiddens = layer.hiddens, let cells = layer.cells else { continue }
-            try backend.copy(hiddens.rows(last), to: carriedState[l].hidden)
-            try backend.copy(cells.rows(last), to: carriedState[l].cell)
+            try layer.backend.copy(hiddens.rows(last), to: carriedState[l].hidden)
+            try layer.backend.copy(cells.rows(last), to: carriedState[l].cell)
         }
     }
 }

@@ -54,6 +54,19 @@ public final class ProfilingBackend: Backend {
                                          gradient: gradient, gradientScale: gradientScale)
         }
     }
+    public func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
+                                  targetLogits: Tensor) throws {
+        try timed("softmaxStatistics") {
+            try base.softmaxStatistics(logits: logits, targets: targets, maxima: maxima, sumExp: sumExp, targetLogits: targetLogits)
+        }
+    }
+    public func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                            gradientScale: Float, gradient: Tensor) throws {
+        try timed("softmaxCrossEntropyGradient") {
+            try base.softmaxCrossEntropyGradient(logits: logits, targets: targets, logNormalizers: logNormalizers,
+                                                 gradientScale: gradientScale, gradient: gradient)
+        }
+    }
     public func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws {
         try timed("lstmCellForward") { try base.lstmCellForward(gates: gates, cellPrevious: cellPrevious, cell: cell, hidden: hidden) }
     }

@@ -2,15 +2,35 @@ import Foundation
 
 /// Rescales all gradients together when their global L2 norm exceeds `maxNorm`
 /// (Sutskever et al. 2014 clip at 5; PyTorch's clip_grad_norm_). Returns the norm before clipping.
-/// A non-finite norm is an error: an update from it would destroy the weights.
-func clipGradients(_ parameters: [Parameter], maxNorm: Float, backend: Backend) throws -> Double {
-    let norm = try backend.sumOfSquares(parameters.map(\.gradient)).squareRoot()
+/// The norm is global: each device sums the squares of the gradients it holds, and the host adds
+/// those partial sums. A non-finite norm is an error: an update from it would destroy the weights.
+func clipGradients(_ parameters: [Parameter], maxNorm: Float) throws -> Double {
+    var sumOfSquares = 0.0
+    for group in parameters.groupedByBackend() {
+        sumOfSquares += try group.backend.sumOfSquares(group.parameters.map(\.gradient))
+    }
+    let norm = sumOfSquares.squareRoot()
     guard norm.isFinite else { throw TrainingError.nonFinite(what: "gradient norm", value: norm) }
     if maxNorm > 0, norm > Double(maxNorm) {
         let factor = Float(Double(maxNorm) / (norm + 1e-6))
-        for p in parameters { try backend.scale(p.gradient, by: factor) }
+        for p in parameters { try p.backend.scale(p.gradient, by: factor) }
     }
     return norm
+}
+
+extension [Parameter] {
+    /// The parameters by the backend that holds them, in order of first appearance.
+    func groupedByBackend() -> [(backend: Backend, parameters: [Parameter])] {
+        var groups: [(backend: Backend, parameters: [Parameter])] = []
+        for p in self {
+            if let i = groups.firstIndex(where: { $0.backend === p.backend }) {
+                groups[i].parameters.append(p)
+            } else {
+                groups.append((p.backend, [p]))
+            }
+        }
+        return groups
+    }
 }
 
 /// Training stopped because something it computed is unusable.

@@ -20,82 +20,86 @@ public protocol Optimizer: AnyObject {
     /// Updates taken so far.
     var stepCount: Int { get }
     func step(_ parameters: [Parameter], learningRate: Float) throws
-    /// The state to checkpoint, as named tensors (read from the device).
-    func stateEntries(_ parameters: [Parameter]) throws -> [SafeTensors.Entry]
-    /// Restores what `stateEntries` saved; every entry must be present with the right shape.
-    func restore(from file: SafeTensors, parameters: [Parameter], stepCount: Int) throws
+    /// The names of the state tensors kept per parameter (e.g. "adam.m"), each of its shape.
+    var stateNames: [String] { get }
+    /// State tensor `name` of `parameter` (the parameter as passed to `step`).
+    func state(_ name: String, of parameter: Parameter) -> Tensor?
+    /// After the state tensors have been restored from a checkpoint.
+    func restoreStepCount(_ stepCount: Int)
 }
 
-public func makeOptimizer(_ kind: OptimizerKind, backend: Backend, parameters: [Parameter]) throws -> Optimizer {
+/// An optimizer for `parameters`; its state lives beside each parameter, on the parameter's device.
+extension Optimizer {
+    func requireState(_ name: String, of parameter: Parameter) throws -> Tensor {
+        guard let tensor = state(name, of: parameter) else {
+            throw CLTrainError.invalidArgument("the optimizer keeps no '\(name)' for parameter '\(parameter.name)'")
+        }
+        return tensor
+    }
+}
+
+public func makeOptimizer(_ kind: OptimizerKind, parameters: [Parameter]) throws -> Optimizer {
     switch kind {
-    case .sgd: SGD(backend: backend)
-    case .adam: try Adam(backend: backend, parameters: parameters)
+    case .sgd: SGD()
+    case .adam: try Adam(parameters: parameters)
     }
 }
 
 /// θ ← θ − η·g.
 final class SGD: Optimizer {
-    let backend: Backend
     private(set) var stepCount = 0
     var kind: OptimizerKind { .sgd }
 
-    init(backend: Backend) { self.backend = backend }
-
     func step(_ parameters: [Parameter], learningRate: Float) throws {
-        for p in parameters { try backend.sgdUpdate(parameter: p.value, gradient: p.gradient, learningRate: learningRate) }
+        for p in parameters { try p.backend.sgdUpdate(parameter: p.value, gradient: p.gradient, learningRate: learningRate) }
         stepCount += 1
     }
 
-    func stateEntries(_ parameters: [Parameter]) throws -> [SafeTensors.Entry] { [] }
-
-    func restore(from file: SafeTensors, parameters: [Parameter], stepCount: Int) throws {
-        self.stepCount = stepCount
-    }
+    var stateNames: [String] { [] }
+    func state(_ name: String, of parameter: Parameter) -> Tensor? { nil }
+    func restoreStepCount(_ stepCount: Int) { self.stepCount = stepCount }
 }
 
 /// m ← β₁m + (1−β₁)g;  v ← β₂v + (1−β₂)g²;  θ ← θ − η·m̂/(√v̂ + ε), with m̂, v̂ bias-corrected.
 final class Adam: Optimizer {
-    let backend: Backend
     let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
-    private let moments: [(first: Tensor, second: Tensor)]
+    private let moments: [ObjectIdentifier: (first: Tensor, second: Tensor)]
     private(set) var stepCount = 0
     var kind: OptimizerKind { .adam }
 
-    init(backend: Backend, parameters: [Parameter]) throws {
-        self.backend = backend
-        moments = try parameters.map { p in
-            let m = try backend.makeTensor(shape: p.shape, elementType: .float32)
-            let v = try backend.makeTensor(shape: p.shape, elementType: .float32)
-            try backend.fill(m, with: 0)
-            try backend.fill(v, with: 0)
-            return (m, v)
+    init(parameters: [Parameter]) throws {
+        var moments: [ObjectIdentifier: (first: Tensor, second: Tensor)] = [:]
+        for p in parameters {
+            let m = try p.backend.makeTensor(shape: p.shape, elementType: .float32)
+            let v = try p.backend.makeTensor(shape: p.shape, elementType: .float32)
+            try p.backend.fill(m, with: 0)
+            try p.backend.fill(v, with: 0)
+            moments[ObjectIdentifier(p)] = (m, v)
         }
+        self.moments = moments
     }
 
     func step(_ parameters: [Parameter], learningRate: Float) throws {
         stepCount += 1
-        for (p, m) in zip(parameters, moments) {
-            try backend.adamUpdate(parameter: p.value, gradient: p.gradient, firstMoment: m.first, secondMoment: m.second,
-                                   learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: stepCount)
-        }
-    }
-
-    func stateEntries(_ parameters: [Parameter]) throws -> [SafeTensors.Entry] {
-        try zip(parameters, moments).flatMap { p, m in
-            [SafeTensors.Entry(name: "adam.m.\(p.name)", shape: p.shape, values: try backend.download(m.first)),
-             SafeTensors.Entry(name: "adam.v.\(p.name)", shape: p.shape, values: try backend.download(m.second))]
-        }
-    }
-
-    func restore(from file: SafeTensors, parameters: [Parameter], stepCount: Int) throws {
-        for (p, m) in zip(parameters, moments) {
-            for (name, tensor) in [("adam.m.\(p.name)", m.first), ("adam.v.\(p.name)", m.second)] {
-                guard let entry = file[name], entry.shape == p.shape else {
-                    throw CLTrainError.invalidArgument("training state lacks '\(name)' of shape \(p.shape.shapeString)")
-                }
-                try backend.upload(entry.values, to: tensor)
+        for p in parameters {
+            guard let m = moments[ObjectIdentifier(p)] else {
+                throw CLTrainError.invalidArgument("Adam.step: parameter '\(p.name)' was not given when the optimizer was made")
             }
+            try p.backend.adamUpdate(parameter: p.value, gradient: p.gradient, firstMoment: m.first, secondMoment: m.second,
+                                     learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: stepCount)
         }
-        self.stepCount = stepCount
     }
+
+    var stateNames: [String] { ["adam.m", "adam.v"] }
+
+    func state(_ name: String, of parameter: Parameter) -> Tensor? {
+        guard let m = moments[ObjectIdentifier(parameter)] else { return nil }
+        switch name {
+        case "adam.m": return m.first
+        case "adam.v": return m.second
+        default: return nil
+        }
+    }
+
+    func restoreStepCount(_ stepCount: Int) { self.stepCount = stepCount }
 }

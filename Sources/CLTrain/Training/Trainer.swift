@@ -54,7 +54,7 @@ public final class Trainer {
         self.train = train
         self.validation = validation
         self.checkpointDirectory = checkpointDirectory
-        optimizer = try makeOptimizer(options.optimizer, backend: model.backend, parameters: model.parameters)
+        optimizer = try makeOptimizer(options.optimizer, parameters: model.parameters)
         position = TrainingPosition()
     }
 
@@ -86,7 +86,7 @@ public final class Trainer {
                 let norm: Double
                 do {
                     guard loss.isFinite else { throw TrainingError.nonFinite(what: "loss", value: loss) }
-                    norm = try clipGradients(model.parameters, maxNorm: options.clipNorm, backend: model.backend)
+                    norm = try clipGradients(model.parameters, maxNorm: options.clipNorm)
                 } catch is TrainingError {
                     throw TrainingError.diverged(epoch: position.epoch + 1, step: position.step + 1, loss: loss,
                                                  lastCheckpoint: lastCheckpoint?.path)
@@ -95,7 +95,7 @@ public final class Trainer {
                 position.window += 1
                 position.step += 1
 
-                try model.backend.synchronize()
+                try model.synchronize()
                 let seconds = Date().timeIntervalSince(start)
                 timedSteps += 1
                 timedSeconds += seconds

@@ -60,6 +60,46 @@ extension CPUBackend {
         }
     }
 
+    public func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
+                                  targetLogits: Tensor) throws {
+        let op = "softmaxStatistics"
+        let (R, C) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
+            rowVectors: [(maxima, "maxima"), (sumExp, "sumExp"), (targetLogits, "targetLogits")], gradient: nil, op)
+        let xs = try floats(logits, op)         // (R, C)
+        let m = try floats(maxima, op)          // (R)
+        let s = try floats(sumExp, op)          // (R)
+        let tl = try floats(targetLogits, op)   // (R)
+        try requireOwned(targets, op)           // (R), outside 0..<C: in another shard
+        for r in 0..<R {
+            let xRow = xs + r * C
+            let maxValue = rowMaximum(xRow, C)
+            var sum = 0.0
+            for col in 0..<C { sum += Double(exp(xRow[col] - maxValue)) }
+            let t = Int(targets.values[r])
+            m[r] = maxValue
+            s[r] = Float(sum)
+            tl[r] = (0..<C).contains(t) ? xRow[t] : 0
+        }
+    }
+
+    public func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                            gradientScale: Float, gradient: Tensor) throws {
+        let op = "softmaxCrossEntropyGradient"
+        let (R, C) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
+            rowVectors: [(logNormalizers, "logNormalizers")], gradient: gradient, op)
+        let xs = try floats(logits, op)          // (R, C)
+        let z = try floats(logNormalizers, op)   // (R): log Σ exp over every shard; +∞ on ignored rows
+        let gs = try floats(gradient, op)        // (R, C), may be xs
+        try requireOwned(targets, op)            // (R)
+        for r in 0..<R {
+            let t = Int(targets.values[r])
+            for col in 0..<C {
+                let p = exp(Double(xs[r * C + col]) - Double(z[r]))
+                gs[r * C + col] = gradientScale * Float(p - (col == t ? 1 : 0))
+            }
+        }
+    }
+
     /// The largest of `count` floats (−∞ for none).
     private func rowMaximum(_ row: UnsafeMutablePointer<Float>, _ count: Int) -> Float {
         var result = -Float.infinity

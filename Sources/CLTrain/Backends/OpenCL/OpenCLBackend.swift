@@ -28,7 +28,7 @@ public final class OpenCLBackend: Backend {
     /// Every kernel this backend launches, created from programs built once per device.
     struct Kernels {
         let gemm: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
-        let softmaxRows, softmaxCrossEntropy: OpenCLKernel
+        let softmaxRows, softmaxCrossEntropy, softmaxStatistics, softmaxCrossEntropyGradient: OpenCLKernel
         let lstmCellForward, lstmCellBackward: OpenCLKernel
         let fill, scale, axpy, multiply, adam, addBias, sumRows, sumSquares: OpenCLKernel
         let embeddingForward, embeddingBackward: OpenCLKernel
@@ -43,6 +43,8 @@ public final class OpenCLBackend: Backend {
             gemm = try ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"].map { try matmul.makeKernel($0) }
             softmaxRows = try softmax.makeKernel("softmax_rows")
             softmaxCrossEntropy = try softmax.makeKernel("softmax_cross_entropy")
+            softmaxStatistics = try softmax.makeKernel("softmax_statistics")
+            softmaxCrossEntropyGradient = try softmax.makeKernel("softmax_cross_entropy_gradient")
             lstmCellForward = try lstm.makeKernel("lstm_cell_forward")
             lstmCellBackward = try lstm.makeKernel("lstm_cell_backward")
             fill = try elementwise.makeKernel("fill")

@@ -1,0 +1,67 @@
+/// Where each part of a language model runs: the embedding and every LSTM layer on a backend (the
+/// embedding with layer 0), and the decoder + softmax split by vocabulary rows over one or more.
+///
+/// Parts on the same backend share its queue; parts on different backends of one OpenCL device
+/// have a queue each; parts on different devices exchange activations through transfers.
+public struct ModelDevices {
+    /// One per LSTM layer.
+    public let layers: [Backend]
+    /// Contiguous vocabulary rows per shard, in order, covering 0..<V.
+    public let softmaxShards: [(backend: Backend, rows: Range<Int>)]
+
+    public init(layers: [Backend], softmaxShards: [(backend: Backend, rows: Range<Int>)]) {
+        self.layers = layers
+        self.softmaxShards = softmaxShards
+    }
+
+    /// Everything on one backend.
+    public static func single(_ backend: Backend, layers: Int, vocabularySize: Int) -> ModelDevices {
+        ModelDevices(layers: Array(repeating: backend, count: layers), softmaxShards: [(backend, 0..<vocabularySize)])
+    }
+
+    /// `count` shards of the vocabulary as even as possible (the first ones one row larger).
+    public static func evenRows(_ vocabularySize: Int, shards count: Int) -> [Range<Int>] {
+        (0..<count).map { s in
+            let base = vocabularySize / count, extra = vocabularySize % count
+            let start = s * base + min(s, extra)
+            return start..<start + base + (s < extra ? 1 : 0)
+        }
+    }
+
+    /// Every distinct backend, in order of first appearance.
+    public var backends: [Backend] {
+        var result: [Backend] = []
+        for b in layers + softmaxShards.map(\.backend) where !result.contains(where: { $0 === b }) { result.append(b) }
+        return result
+    }
+
+    func validate(for configuration: ModelConfiguration) throws {
+        guard layers.count == configuration.layers else {
+            throw CLTrainError.invalidArgument("\(configuration.layers) layers but \(layers.count) layer devices")
+        }
+        var next = 0
+        for shard in softmaxShards {
+            guard shard.rows.lowerBound == next, !shard.rows.isEmpty else {
+                throw CLTrainError.invalidArgument("softmax shards must split 0..<\(configuration.vocabularySize) into contiguous, non-empty row ranges")
+            }
+            next = shard.rows.upperBound
+        }
+        guard next == configuration.vocabularySize else {
+            throw CLTrainError.invalidArgument("softmax shards cover 0..<\(next), not the vocabulary 0..<\(configuration.vocabularySize)")
+        }
+    }
+}
+
+/// Copies `source` (on `from`) into `destination` (on `to`) by the cheapest path the two allow:
+/// one backend copies in its queue; two queues of one OpenCL context copy on the device once the
+/// producer's queue has drained; otherwise the data goes through host memory.
+func transfer(_ source: Tensor, from: Backend, into destination: Tensor, on to: Backend) throws {
+    if from === to {
+        try to.copy(source, to: destination)
+    } else if let a = from as? OpenCLBackend, let b = to as? OpenCLBackend, a.context === b.context {
+        try a.synchronize()
+        try b.copy(source, to: destination)
+    } else {
+        try to.upload(try from.download(source), to: destination)
+    }
+}
