@@ -103,7 +103,8 @@ public struct Corpus: Sendable {
     }
 
     private static func split(lines documents: [Document], source: String) throws -> Corpus {
-        let lines = documents.flatMap { $0.text.split(separator: "\n", omittingEmptySubsequences: false) }
+        // Any line break: "\r\n" is one Character, so splitting on "\n" alone sees a CRLF file as one line.
+        let lines = documents.flatMap { $0.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) }
         guard lines.count >= 20 else {
             throw CLTrainError.invalidArgument("data '\(source)' is too small to split (\(lines.count) lines; need at least 20)")
         }
