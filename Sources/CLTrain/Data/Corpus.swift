@@ -20,8 +20,10 @@ public struct Corpus: Sendable {
     /// Where `--data shakespeare` looks: `$CLTRAIN_DATA_DIR/shakespeare`, else
     /// `$XDG_DATA_HOME/cltrain/shakespeare`, else `~/.local/share/cltrain/shakespeare`
     /// (scripts/fetch-shakespeare.sh installs it there).
-    public static var shakespeareDirectory: URL {
-        let environment = ProcessInfo.processInfo.environment
+    public static var shakespeareDirectory: URL { shakespeareDirectory(environment: ProcessInfo.processInfo.environment) }
+
+    /// `shakespeareDirectory` under `environment` (tests pass their own instead of calling setenv).
+    static func shakespeareDirectory(environment: [String: String]) -> URL {
         if let dir = environment["CLTRAIN_DATA_DIR"], !dir.isEmpty {
             return URL(fileURLWithPath: dir).appendingPathComponent("shakespeare")
         }
@@ -30,10 +32,12 @@ public struct Corpus: Sendable {
         return base.appendingPathComponent("cltrain/shakespeare")
     }
 
-    /// Loads `path` ("shakespeare", a UTF-8 text file, or a folder of them).
-    public static func load(_ path: String) throws -> Corpus {
+    /// Loads `path` ("shakespeare", a UTF-8 text file, or a folder of them); `environment` decides
+    /// where "shakespeare" is (see `shakespeareDirectory`).
+    public static func load(_ path: String,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Corpus {
         if path == "shakespeare" {
-            let directory = shakespeareDirectory
+            let directory = shakespeareDirectory(environment: environment)
             guard FileManager.default.fileExists(atPath: directory.path) else {
                 throw CLTrainError.invalidArgument(
                     "the Shakespeare corpus is not installed at \(directory.path); run scripts/fetch-shakespeare.sh (or scripts/setup.sh)")
