@@ -9,7 +9,14 @@ import Glibc
 enum AtomicFile {
     static func write(_ data: Data, to url: URL) throws {
         let directory = url.deletingLastPathComponent()
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            // Foundation's own message names neither the folder nor the reason ("error 512").
+            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? POSIXError)
+                .map { String(cString: strerror($0.code.rawValue)) } ?? "\(error)"
+            throw CLTrainError.invalidArgument("cannot create folder '\(directory.path)': \(reason)")
+        }
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         guard fd >= 0 else { throw fileError("create", temporary) }

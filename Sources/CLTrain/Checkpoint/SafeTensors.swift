@@ -97,11 +97,13 @@ public struct SafeTensors: Sendable {
                 throw CLTrainError.invalidArgument("tensor '\(name)' has a malformed header entry")
             }
             guard dtype == "F32" else { throw CLTrainError.invalidArgument("tensor '\(name)' has dtype \(dtype); only F32 is supported") }
-            let count = shape.reduce(1, *)
             let (start, end) = (offsets[0], offsets[1])
-            guard shape.allSatisfy({ $0 >= 0 }), start >= 0, end - start == count * 4, dataStart + end <= bytes.count else {
+            // Checked arithmetic throughout: a corrupt header must not overflow (and trap) here.
+            guard let byteCount = float32ByteCount(shape), start >= 0, end >= start, end - start == byteCount,
+                  end <= bytes.count - dataStart else {
                 throw CLTrainError.invalidArgument("tensor '\(name)' (shape \(shape.shapeString)) has byte range \(start)..<\(end) that does not fit its shape or the file")
             }
+            let count = byteCount / 4
             let values = (0..<count).map { i -> Float in
                 let p = dataStart + start + 4 * i
                 return Float(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
@@ -109,5 +111,17 @@ public struct SafeTensors: Sendable {
             entries.append((start, Entry(name: name, shape: shape, values: values)))
         }
         return SafeTensors(entries: entries.sorted { $0.start < $1.start }.map(\.entry), metadata: metadata)
+    }
+
+    /// Bytes of an F32 tensor of `shape`; nil if a dimension is negative or the size overflows Int.
+    private static func float32ByteCount(_ shape: [Int]) -> Int? {
+        var bytes = 4
+        for dimension in shape {
+            guard dimension >= 0 else { return nil }
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { return nil }
+            bytes = product
+        }
+        return bytes
     }
 }

@@ -20,8 +20,10 @@ public struct Corpus: Sendable {
     /// Where `--data shakespeare` looks: `$CLTRAIN_DATA_DIR/shakespeare`, else
     /// `$XDG_DATA_HOME/cltrain/shakespeare`, else `~/.local/share/cltrain/shakespeare`
     /// (scripts/fetch-shakespeare.sh installs it there).
-    public static var shakespeareDirectory: URL {
-        let environment = ProcessInfo.processInfo.environment
+    public static var shakespeareDirectory: URL { shakespeareDirectory(environment: ProcessInfo.processInfo.environment) }
+
+    /// `shakespeareDirectory` under `environment` (tests pass their own instead of calling setenv).
+    static func shakespeareDirectory(environment: [String: String]) -> URL {
         if let dir = environment["CLTRAIN_DATA_DIR"], !dir.isEmpty {
             return URL(fileURLWithPath: dir).appendingPathComponent("shakespeare")
         }
@@ -30,10 +32,12 @@ public struct Corpus: Sendable {
         return base.appendingPathComponent("cltrain/shakespeare")
     }
 
-    /// Loads `path` ("shakespeare", a UTF-8 text file, or a folder of them).
-    public static func load(_ path: String) throws -> Corpus {
+    /// Loads `path` ("shakespeare", a UTF-8 text file, or a folder of them); `environment` decides
+    /// where "shakespeare" is (see `shakespeareDirectory`).
+    public static func load(_ path: String,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Corpus {
         if path == "shakespeare" {
-            let directory = shakespeareDirectory
+            let directory = shakespeareDirectory(environment: environment)
             guard FileManager.default.fileExists(atPath: directory.path) else {
                 throw CLTrainError.invalidArgument(
                     "the Shakespeare corpus is not installed at \(directory.path); run scripts/fetch-shakespeare.sh (or scripts/setup.sh)")
@@ -103,7 +107,8 @@ public struct Corpus: Sendable {
     }
 
     private static func split(lines documents: [Document], source: String) throws -> Corpus {
-        let lines = documents.flatMap { $0.text.split(separator: "\n", omittingEmptySubsequences: false) }
+        // Any line break: "\r\n" is one Character, so splitting on "\n" alone sees a CRLF file as one line.
+        let lines = documents.flatMap { $0.text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) }
         guard lines.count >= 20 else {
             throw CLTrainError.invalidArgument("data '\(source)' is too small to split (\(lines.count) lines; need at least 20)")
         }
