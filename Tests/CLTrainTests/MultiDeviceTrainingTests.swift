@@ -17,11 +17,13 @@ struct MultiDeviceTrainingTests {
         ([0, 0, 0], [0, 0]),       // one device, two queues for the shards
     ]
 
-    static func run(_ devices: ModelDevices?, backend: Backend) throws -> (losses: [Double], weights: [[Float]]) {
+    static func run(_ devices: ModelDevices?, backend: Backend, schedule: ExecutionSchedule = .sequential)
+        throws -> (losses: [Double], weights: [[Float]]) {
         let run = try SmallRun(batch: 3, bptt: 5, hidden: 12, layers: 3, dropout: 0.2)
         let options = run.options(epochs: 1, optimizer: .adam, steps: 3)
         let model = try devices.map { try LanguageModel(configuration: run.configuration, devices: $0, seed: options.seed) }
             ?? LanguageModel(configuration: run.configuration, backend: backend, seed: options.seed)
+        model.schedule = schedule
         let trainer = try Trainer(model: model, vocabulary: run.vocabulary, options: options, train: run.train,
                                   validation: run.validation, checkpointDirectory: nil)
         var losses: [Double] = []
@@ -55,6 +57,42 @@ struct MultiDeviceTrainingTests {
         let vocabularySize = try SmallRun().vocabulary.count
         let result = try Self.run(Self.devices(Self.placements[placement], backends, vocabularySize: vocabularySize), backend: backends[0])
         expectSame(result, reference, "CPU placement \(Self.placements[placement])")
+    }
+
+    /// Placements with a backend of its own for every layer, as the wavefront needs.
+    static let pipelinePlacements: [([Int], [Int])] = [([0, 1, 2], [2]), ([0, 1, 2], [3, 0]), ([0, 1, 2], [3, 4, 5])]
+
+    @Test(arguments: pipelinePlacements.indices, [1, 2, 5])
+    func wavefrontOnCPUBackendsEqualsOneBackend(placement: Int, stepsPerRun: Int) throws {
+        let reference = try Self.run(nil, backend: CPUBackend())
+        let backends: [Backend] = (0..<6).map { _ in CPUBackend() }
+        let vocabularySize = try SmallRun().vocabulary.count
+        let devices = Self.devices(Self.pipelinePlacements[placement], backends, vocabularySize: vocabularySize)
+        let result = try Self.run(devices, backend: backends[0], schedule: .wavefront(stepsPerRun: stepsPerRun))
+        expectSame(result, reference, "wavefront (\(stepsPerRun) steps a run), CPU placement \(Self.pipelinePlacements[placement])")
+    }
+
+    @Test func wavefrontRefusesLayersSharingABackend() throws {
+        let run = try SmallRun(layers: 3)
+        let shared = CPUBackend()
+        let model = try LanguageModel(configuration: run.configuration,
+                                      devices: Self.devices(([0, 0, 1], [1]), [shared, CPUBackend()], vocabularySize: run.vocabulary.count))
+        model.schedule = .wavefront(stepsPerRun: 1)
+        #expect(throws: PipelineError.self) { try model.trainingStep(run.train.window(0)) }
+    }
+
+    @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2,
+                   "fewer than two OpenCL devices: pipelined OpenCL training skipped (POCL_DEVICES=\"pthread pthread\" gives two)"),
+          arguments: pipelinePlacements.indices)
+    func wavefrontOnOpenCLDevicesEqualsOneBackend(placement: Int) throws {
+        let p = Self.pipelinePlacements[placement]
+        let available = DeviceRegistry.shared.openCLDevices.count
+        let backends: [Backend] = try (0..<6).map { try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: $0 % available)) }
+        let reference = try Self.run(nil, backend: CPUBackend())
+        let vocabularySize = try SmallRun().vocabulary.count
+        let result = try Self.run(Self.devices(p, backends, vocabularySize: vocabularySize), backend: backends[0],
+                                  schedule: .wavefront(stepsPerRun: 1))
+        expectSame(result, reference, "wavefront OpenCL placement \(p) on \(available) devices")
     }
 
     @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2,

@@ -1,9 +1,13 @@
 /// One LSTM layer unrolled over T time steps of B sequences: one layer of nn.LSTM.
 ///
 /// Sequences are time-major: row t·B + b of an input or output holds sequence b at step t, so one
-/// step is a contiguous block of B rows. The input GEMM for all T steps is hoisted out of the
-/// recurrence (one (T·B)×In×4H product); each step then adds h_{t−1}·W_hhᵀ and applies the fused
-/// cell kernel (Appleyard et al. 2016). Gate order i, f, g, o as in PyTorch.
+/// step is a contiguous block of B rows. The input GEMM is hoisted out of the recurrence over each
+/// run of steps (one (K·B)×In×4H product for K steps); each step then adds h_{t−1}·W_hhᵀ and applies
+/// the fused cell kernel (Appleyard et al. 2016). Gate order i, f, g, o as in PyTorch.
+///
+/// The passes work on runs of steps (`forward(steps:…)`, `backward(steps:…)`), so a pipeline can
+/// hand a run to the next layer as soon as it is done: forward runs go in time order, backward
+/// runs in reverse, and `finishBackward` forms the weight gradients once every run is through.
 final class LSTMLayer {
     let backend: Backend
     let inputSize: Int
@@ -18,6 +22,8 @@ final class LSTMLayer {
     private(set) var gates: Tensor?     // (T·B×4H) activated gates
     private(set) var cells: Tensor?     // (T·B×H)
     private(set) var hiddens: Tensor?   // (T·B×H) the layer's output
+    private var gatesGradient: Tensor?  // (T·B×4H)
+    private var batch = 0
     private var workspace = Workspace()
 
     init(index: Int, inputSize: Int, hiddenSize: Int, backend: Backend) throws {
@@ -31,76 +37,96 @@ final class LSTMLayer {
         biasHH = try Parameter(name: "rnn.bias_hh_l\(index)", shape: [h4], backend: backend)
     }
 
-    /// Runs T steps from (h0, c0), both B×H. Returns the hidden states (T·B×H); the last B rows
-    /// of `hiddens` and `cells` are the state to carry into the next window.
-    @discardableResult
-    func forward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor) throws -> Tensor {
+    /// Allocates (or reuses) the buffers for T steps of B sequences; call before the runs of a window.
+    func prepare(steps: Int, batch: Int) throws {
         let rows = steps * batch
-        let gates = try workspace.tensor("gates", [rows, 4 * hiddenSize], on: backend)
-        let cells = try workspace.tensor("cells", [rows, hiddenSize], on: backend)
-        let hiddens = try workspace.tensor("hiddens", [rows, hiddenSize], on: backend)
+        self.batch = batch
+        gates = try workspace.tensor("gates", [rows, 4 * hiddenSize], on: backend)
+        cells = try workspace.tensor("cells", [rows, hiddenSize], on: backend)
+        hiddens = try workspace.tensor("hiddens", [rows, hiddenSize], on: backend)
+        gatesGradient = try workspace.tensor("gatesGradient", [rows, 4 * hiddenSize], on: backend)
+    }
 
-        // gates (T·B×4H) = X·W_ihᵀ + b_ih + b_hh for every step at once.
-        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input, weightIH.value, beta: 0, gates)
-        try backend.addBias(biasIH.value, to: gates)
-        try backend.addBias(biasHH.value, to: gates)
-        for t in 0..<steps {
-            let step = t * batch..<(t + 1) * batch
-            let hPrevious = t == 0 ? h0 : try hiddens.rows(step.lowerBound - batch..<step.lowerBound)
-            let cPrevious = t == 0 ? c0 : try cells.rows(step.lowerBound - batch..<step.lowerBound)
+    /// The hidden states (T·B×H) of the last forward pass: the layer's output.
+    func buffersOutput() throws -> Tensor { try buffers().hiddens }
+
+    private func buffers() throws -> (gates: Tensor, cells: Tensor, hiddens: Tensor, gatesGradient: Tensor) {
+        guard let gates, let cells, let hiddens, let gatesGradient else {
+            throw CLTrainError.invalidArgument("LSTMLayer used before prepare(steps:batch:)")
+        }
+        return (gates, cells, hiddens, gatesGradient)
+    }
+
+    /// Forward over `steps` (a run of time steps, in order after the previous run). `input` holds
+    /// the whole window (T·B×In); only this run's rows are read. (h0, c0), B×H, start step 0.
+    func forward(steps: Range<Int>, input: Tensor, initialHidden h0: Tensor, initialCell c0: Tensor) throws {
+        let (gates, cells, hiddens, _) = try buffers()
+        let b = batch
+        let rows = steps.lowerBound * b..<steps.upperBound * b
+        let runGates = try gates.rows(rows)
+        // gates (K·B×4H) = X·W_ihᵀ + b_ih + b_hh for every step of the run at once.
+        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input.rows(rows), weightIH.value, beta: 0, runGates)
+        try backend.addBias(biasIH.value, to: runGates)
+        try backend.addBias(biasHH.value, to: runGates)
+        for t in steps {
+            let step = t * b..<(t + 1) * b
+            let hPrevious = t == 0 ? h0 : try hiddens.rows(step.lowerBound - b..<step.lowerBound)
+            let cPrevious = t == 0 ? c0 : try cells.rows(step.lowerBound - b..<step.lowerBound)
             let gatesT = try gates.rows(step)
             try backend.gemm(transposeA: false, transposeB: true, alpha: 1, hPrevious, weightHH.value, beta: 1, gatesT)
             try backend.lstmCellForward(gates: gatesT, cellPrevious: cPrevious, cell: cells.rows(step), hidden: hiddens.rows(step))
         }
-        self.gates = gates
-        self.cells = cells
-        self.hiddens = hiddens
-        return hiddens
     }
 
-    /// Backpropagates through the last forward pass (truncated: no gradient flows into h0, c0).
-    ///
-    /// outputGradient (T·B×H) is ∂L/∂h for every step from above; it is used as scratch and
-    /// overwritten. Accumulates the parameter gradients and writes inputGradient (T·B×In) if given.
-    func backward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor,
-                  outputGradient: Tensor, inputGradient: Tensor?) throws {
-        guard let gates, let cells, let hiddens, gates.shape[0] == steps * batch else {
-            throw CLTrainError.invalidArgument("LSTMLayer.backward without a matching forward pass")
-        }
-        let gatesGradient = try workspace.tensor("gatesGradient", gates.shape, on: backend)   // (T·B×4H)
-        let cellGradients = [try workspace.tensor("cellGradientA", [batch, hiddenSize], on: backend),
-                             try workspace.tensor("cellGradientB", [batch, hiddenSize], on: backend)]
-
-        for t in stride(from: steps - 1, through: 0, by: -1) {
-            let step = t * batch..<(t + 1) * batch
-            let cPrevious = t == 0 ? c0 : try cells.rows(step.lowerBound - batch..<step.lowerBound)
+    /// Backward over `steps` (runs in reverse time order; the first call covers the window's last
+    /// step). Truncated BPTT: nothing flows into h0, c0. `outputGradient` (T·B×H) holds ∂L/∂h from
+    /// above for this run's rows and is used as scratch there. Writes this run's rows of
+    /// `inputGradient` (T·B×In) if given.
+    func backward(steps: Range<Int>, windowSteps: Int, initialCell c0: Tensor, outputGradient: Tensor,
+                  inputGradient: Tensor?) throws {
+        let (gates, cells, _, gatesGradient) = try buffers()
+        let b = batch
+        // ∂L/∂h_t from step t+1 (dGates_{t+1}·W_hh) and ∂L/∂c_t from step t+1, carried between runs.
+        let hiddenCarry = try workspace.tensor("hiddenCarry", [b, hiddenSize], on: backend)
+        let cellCarry = [try workspace.tensor("cellCarryA", [b, hiddenSize], on: backend),
+                         try workspace.tensor("cellCarryB", [b, hiddenSize], on: backend)]
+        for t in steps.reversed() {
+            let step = t * b..<(t + 1) * b
+            let last = t == windowSteps - 1
+            let dh = try outputGradient.rows(step)
+            if !last { try backend.axpy(alpha: 1, hiddenCarry, dh) }
+            let cPrevious = t == 0 ? c0 : try cells.rows(step.lowerBound - b..<step.lowerBound)
             let dGatesT = try gatesGradient.rows(step)
             // ∂L/∂c flows backwards through two buffers: step t reads what step t+1 wrote.
-            let incomingCellGradient = t == steps - 1 ? nil : cellGradients[(t + 1) % 2]
             try backend.lstmCellBackward(gates: gates.rows(step), cellPrevious: cPrevious, cell: cells.rows(step),
-                                         hiddenGradient: outputGradient.rows(step), cellGradient: incomingCellGradient,
-                                         gatesGradient: dGatesT, cellPreviousGradient: cellGradients[t % 2])
+                                         hiddenGradient: dh, cellGradient: last ? nil : cellCarry[(t + 1) % 2],
+                                         gatesGradient: dGatesT, cellPreviousGradient: cellCarry[t % 2])
             if t > 0 {
-                // ∂L/∂h_{t−1} += dGates_t (B×4H) · W_hh (4H×H), added to what came from above.
-                try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightHH.value, beta: 1,
-                                 outputGradient.rows(step.lowerBound - batch..<step.lowerBound))
+                // ∂L/∂h_{t−1} from this step: dGates_t (B×4H) · W_hh (4H×H).
+                try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightHH.value, beta: 0, hiddenCarry)
             }
         }
-
-        let rows = steps * batch
-        // dW_hh (4H×H) += Σ_t dGates_tᵀ · h_{t−1}: steps 1..T−1 in one product, step 0 against h0.
-        if steps > 1 {
-            try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(batch..<rows),
-                             hiddens.rows(0..<rows - batch), beta: 1, weightHH.gradient)
+        if let inputGradient {
+            // dX (K·B×In) = dGates · W_ih for this run.
+            let rows = steps.lowerBound * b..<steps.upperBound * b
+            try backend.gemm(transposeA: false, transposeB: false, alpha: 1, gatesGradient.rows(rows), weightIH.value,
+                             beta: 0, inputGradient.rows(rows))
         }
-        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(0..<batch), h0, beta: 1, weightHH.gradient)
-        // dW_ih (4H×In) += dGatesᵀ · X;  both biases receive Σ_rows dGates.
+    }
+
+    /// The weight gradients, once every run has been through `backward`: accumulates
+    /// dW_hh (4H×H) += Σ_t dGates_tᵀ·h_{t−1}, dW_ih (4H×In) += dGatesᵀ·X and Σ_rows dGates into both biases.
+    func finishBackward(windowSteps steps: Int, input: Tensor, initialHidden h0: Tensor) throws {
+        let (_, _, hiddens, gatesGradient) = try buffers()
+        let b = batch, rows = steps * b
+        // Steps 1..T−1 in one product, step 0 against h0.
+        if steps > 1 {
+            try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(b..<rows),
+                             hiddens.rows(0..<rows - b), beta: 1, weightHH.gradient)
+        }
+        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(0..<b), h0, beta: 1, weightHH.gradient)
         try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient, input, beta: 1, weightIH.gradient)
         try backend.sumRows(gatesGradient, into: biasIH.gradient, beta: 1)
         try backend.sumRows(gatesGradient, into: biasHH.gradient, beta: 1)
-        if let inputGradient {
-            // dX (T·B×In) = dGates · W_ih.
-            try backend.gemm(transposeA: false, transposeB: false, alpha: 1, gatesGradient, weightIH.value, beta: 0, inputGradient)
-        }
     }
 }

@@ -24,6 +24,11 @@ public final class LanguageModel {
     var dropoutGenerator: SplitMix64
     private var workspace = Workspace()
 
+    /// How the layers' work is ordered: one layer after another, or pipelined across devices.
+    public var schedule: ExecutionSchedule = .sequential
+    /// Busy and wall time of the pipelined steps so far (empty for the sequential schedule).
+    public private(set) var utilization = PipelineUtilization()
+
     /// A model with every part on `backend`.
     public convenience init(configuration: ModelConfiguration, backend: Backend, seed: UInt64 = 1) throws {
         try self.init(configuration: configuration,
@@ -153,30 +158,44 @@ public final class LanguageModel {
         let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: embedding.backend)   // (T·B×E)
         try embedding.forward(ids, into: embedded)
 
-        var inputs: [Tensor] = [], masks: [Tensor?] = []
-        var x = embedded, xBackend = embedding.backend
-        for (l, layer) in lstm.enumerated() {
-            let b = layer.backend
-            x = try move(x, from: xBackend, to: b, as: "input\(l)")
-            var mask: Tensor? = nil
-            if training, c.dropout > 0, l > 0 {
-                // x = h_{l−1} ⊙ mask, with mask entries 0 or 1/(1−p) (inverted dropout).
-                let keep = 1 - c.dropout
-                let values = (0..<x.count).map { _ in dropoutGenerator.unitFloat() < keep ? 1 / keep : 0 }
-                let m = try workspace.tensor("mask\(l)", x.shape, on: b)
-                try b.upload(values, to: m)
-                let dropped = try workspace.tensor("dropped\(l)", x.shape, on: b)
-                try b.copy(x, to: dropped)
-                try b.multiply(dropped, by: m)
-                x = dropped
-                mask = m
-            }
-            inputs.append(x)
-            masks.append(mask)
-            x = try layer.forward(input: x, steps: steps, batch: batch,
-                                  initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
-            xBackend = b
+        // Dropout masks for the inputs of layers 1..<L, drawn in layer order whatever the schedule:
+        // entries 0 or 1/(1−p) (inverted dropout).
+        let masks: [Tensor?] = try lstm.indices.map { l in
+            guard training, c.dropout > 0, l > 0 else { return nil }
+            let keep = 1 - c.dropout
+            let values = (0..<rows * c.hiddenSize).map { _ in dropoutGenerator.unitFloat() < keep ? 1 / keep : 0 }
+            let mask = try workspace.tensor("mask\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+            try lstm[l].backend.upload(values, to: mask)
+            return mask
         }
+        for layer in lstm { try layer.prepare(steps: steps, batch: batch) }
+
+        var inputs: [Tensor] = []
+        switch schedule {
+        case .sequential:
+            var x = embedded, xBackend = embedding.backend
+            for (l, layer) in lstm.enumerated() {
+                let b = layer.backend
+                x = try move(x, from: xBackend, to: b, as: "input\(l)")
+                if let mask = masks[l] {
+                    let dropped = try workspace.tensor("dropped\(l)", x.shape, on: b)
+                    try b.copy(x, to: dropped)
+                    try b.multiply(dropped, by: mask)
+                    x = dropped
+                }
+                inputs.append(x)
+                try layer.forward(steps: 0..<steps, input: x, initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
+                x = try layer.buffersOutput()
+                xBackend = b
+            }
+        case .wavefront(let stepsPerRun):
+            inputs = try [embedded] + (1..<lstm.count).map { l in
+                try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+            }
+            try pipelinedForward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, inputs: inputs, masks: masks)
+        }
+        let x = try lstm[lstm.count - 1].buffersOutput(), xBackend = lstm[lstm.count - 1].backend
+
         var decoderInputs: [Tensor] = [], logits: [Tensor] = []
         for (s, shard) in decoder.enumerated() {
             let top = try move(x, from: xBackend, to: shard.backend, as: "top\(s)")
@@ -187,6 +206,109 @@ public final class LanguageModel {
         }
         return ForwardResult(ids: ids, layerInputs: inputs, masks: masks, decoderInputs: decoderInputs, logits: logits,
                              initialState: carriedState)
+    }
+
+    // MARK: Pipelined schedule
+
+    /// Forward with one worker thread per layer: layer l runs steps [k, k+K) once layer l−1 has
+    /// handed them over, so layer l works on one run while layer l+1 works on the one before.
+    private func pipelinedForward(steps: Int, batch: Int, stepsPerRun: Int, inputs: [Tensor], masks: [Tensor?]) throws {
+        try requireOwnBackends()
+        let runs = stride(from: 0, to: steps, by: max(stepsPerRun, 1)).map { $0..<min($0 + max(stepsPerRun, 1), steps) }
+        let ready = lstm.map { _ in runs.map { _ in Signal() } }
+        let workers = WorkerThreads()
+        let busy = BusyTime(workers: lstm.count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        try workers.run(lstm.indices.map { l in {
+            let layer = self.lstm[l], b = layer.backend
+            for (r, run) in runs.enumerated() {
+                if l > 0 { try ready[l - 1][r].wait(unless: workers) }
+                let began = DispatchTime.now().uptimeNanoseconds
+                try self.onDevice(b, "layer \(l) forward, steps \(run)") {
+                    let rows = run.lowerBound * batch..<run.upperBound * batch
+                    if l > 0 {
+                        let previous = self.lstm[l - 1]
+                        try transfer(try previous.buffersOutput().rows(rows), from: previous.backend, into: inputs[l].rows(rows), on: b)
+                        if let mask = masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
+                    }
+                    try layer.forward(steps: run, input: inputs[l], initialHidden: self.carriedState[l].hidden,
+                                      initialCell: self.carriedState[l].cell)
+                    try b.synchronize()
+                }
+                busy.add(l, since: began)
+                ready[l][r].fire()
+            }
+        } })
+        utilization.record(workers: lstm.map(\.backend.name), busy: busy.seconds,
+                           wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    }
+
+    /// Backward with one worker per layer, runs in reverse time order: layer l takes run r once
+    /// layer l+1 has produced its input gradient for it. Returns ∂L/∂(embedding output).
+    private func pipelinedBackward(steps: Int, batch: Int, stepsPerRun: Int, forward: ForwardResult,
+                                   topGradient: Tensor) throws -> Tensor {
+        let c = configuration
+        let rows = steps * batch
+        let runs = stride(from: 0, to: steps, by: max(stepsPerRun, 1)).map { $0..<min($0 + max(stepsPerRun, 1), steps) }
+        let outputGradients = try lstm.indices.map { l in
+            l == lstm.count - 1 ? topGradient : try workspace.tensor("outputGradient\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+        }
+        let inputGradients = try lstm.indices.map { l in
+            try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
+        }
+        let ready = lstm.map { _ in runs.map { _ in Signal() } }
+        let workers = WorkerThreads()
+        let busy = BusyTime(workers: lstm.count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        try workers.run(lstm.indices.map { l in {
+            let layer = self.lstm[l], b = layer.backend
+            for r in runs.indices.reversed() {
+                let run = runs[r]
+                if l < self.lstm.count - 1 { try ready[l + 1][r].wait(unless: workers) }
+                let began = DispatchTime.now().uptimeNanoseconds
+                try self.onDevice(b, "layer \(l) backward, steps \(run)") {
+                    let rowRange = run.lowerBound * batch..<run.upperBound * batch
+                    if l < self.lstm.count - 1 {
+                        let above = self.lstm[l + 1]
+                        try transfer(inputGradients[l + 1].rows(rowRange), from: above.backend,
+                                     into: outputGradients[l].rows(rowRange), on: b)
+                    }
+                    try layer.backward(steps: run, windowSteps: steps, initialCell: forward.initialState[l].cell,
+                                       outputGradient: outputGradients[l], inputGradient: inputGradients[l])
+                    if let mask = forward.masks[l] { try b.multiply(inputGradients[l].rows(rowRange), by: mask.rows(rowRange)) }
+                    try b.synchronize()
+                }
+                busy.add(l, since: began)
+                ready[l][r].fire()
+            }
+            let began = DispatchTime.now().uptimeNanoseconds
+            try self.onDevice(b, "layer \(l) weight gradients") {
+                try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
+                try b.synchronize()
+            }
+            busy.add(l, since: began)
+        } })
+        utilization.record(workers: lstm.map(\.backend.name), busy: busy.seconds,
+                           wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        return inputGradients[0]
+    }
+
+    /// Runs `body`, naming the device and the task in any error it throws.
+    private func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {
+        do { try body() } catch let error as PipelineError { throw error } catch {
+            throw PipelineError.deviceFailed(device: backend.name, task: task, underlying: error)
+        }
+    }
+
+    /// Each layer's worker drives its backend alone, so no two layers may share one backend
+    /// object (two layers on one device each get a backend, and so a queue, of their own).
+    private func requireOwnBackends() throws {
+        for l in lstm.indices {
+            if let other = lstm.indices.first(where: { $0 < l && lstm[$0].backend === lstm[l].backend }) {
+                throw PipelineError.unsupported(
+                    "layers \(other) and \(l) share one backend object; give each layer a backend of its own (a queue each on one device)")
+            }
+        }
     }
 
     /// The summed cross-entropy of the window. When training, each shard's logits are replaced by
@@ -258,17 +380,23 @@ public final class LanguageModel {
                 if s == 0 { try topBackend.copy(here, to: outputGradient) } else { try topBackend.axpy(alpha: 1, here, outputGradient) }
             }
         }
-        for l in stride(from: lstm.count - 1, through: 0, by: -1) {
-            let layer = lstm[l], b = layer.backend
-            let width = l == 0 ? c.embeddingSize : c.hiddenSize
-            // Two alternating buffers per width: layer l reads l+1's gradient and writes its own.
-            let inputGradient = try workspace.tensor("gradient\(l % 2)x\(width)", [rows, width], on: b)
-            try layer.backward(input: forward.layerInputs[l], steps: steps, batch: batch,
-                               initialHidden: forward.initialState[l].hidden, initialCell: forward.initialState[l].cell,
-                               outputGradient: outputGradient, inputGradient: inputGradient)
-            if let mask = forward.masks[l] { try b.multiply(inputGradient, by: mask) }
-            let next = l == 0 ? embedding.backend : lstm[l - 1].backend
-            outputGradient = try move(inputGradient, from: b, to: next, as: "gradientInto\(l - 1)")
+        switch schedule {
+        case .sequential:
+            for l in stride(from: lstm.count - 1, through: 0, by: -1) {
+                let layer = lstm[l], b = layer.backend
+                let width = l == 0 ? c.embeddingSize : c.hiddenSize
+                // Two alternating buffers per width: layer l reads l+1's gradient and writes its own.
+                let inputGradient = try workspace.tensor("gradient\(l % 2)x\(width)", [rows, width], on: b)
+                try layer.backward(steps: 0..<steps, windowSteps: steps, initialCell: forward.initialState[l].cell,
+                                   outputGradient: outputGradient, inputGradient: inputGradient)
+                try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
+                if let mask = forward.masks[l] { try b.multiply(inputGradient, by: mask) }
+                let next = l == 0 ? embedding.backend : lstm[l - 1].backend
+                outputGradient = try move(inputGradient, from: b, to: next, as: "gradientInto\(l - 1)")
+            }
+        case .wavefront(let stepsPerRun):
+            outputGradient = try pipelinedBackward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, forward: forward,
+                                                   topGradient: outputGradient)
         }
         try embedding.backward(forward.ids, outputGradient: outputGradient)
     }

@@ -1,0 +1,37 @@
+/// How a model orders its layers' work within one training window.
+public enum ExecutionSchedule: Equatable, Sendable {
+    /// Each layer runs all T steps before the next one starts, on the calling thread.
+    case sequential
+    /// One host worker per LSTM layer. A layer hands each run of `stepsPerRun` time steps to the
+    /// next layer as soon as it is done, so layer l works on run k while layer l+1 works on run
+    /// k−1 (the wavefront of Sutskever et al. 2014 when stepsPerRun is 1); the backward pass runs
+    /// the same way in reverse. The decoder and softmax run once the top layer has finished.
+    /// Every layer needs a backend of its own.
+    case wavefront(stepsPerRun: Int)
+}
+
+/// Busy and wall time of pipelined phases, summed over steps: how well the devices were kept busy.
+public struct PipelineUtilization: Sendable {
+    /// Per worker (named by its backend): seconds spent running its tasks.
+    public private(set) var busySeconds: [String: Double] = [:]
+    /// Seconds of the pipelined phases, end to end.
+    public private(set) var wallSeconds = 0.0
+    private(set) var workerCount = 0
+
+    mutating func record(workers: [String], busy: [Double], wall: Double) {
+        for (name, seconds) in zip(workers, busy) { busySeconds[name, default: 0] += seconds }
+        wallSeconds += wall
+        workerCount = max(workerCount, workers.count)
+    }
+
+    /// Per worker, busy time over wall time.
+    public var busyFractions: [String: Double] {
+        busySeconds.mapValues { wallSeconds > 0 ? $0 / wallSeconds : 0 }
+    }
+
+    /// The share of worker time spent waiting: 1 − Σ busy / (workers · wall).
+    public var bubbleFraction: Double {
+        guard wallSeconds > 0, workerCount > 0 else { return 0 }
+        return max(0, 1 - busySeconds.values.reduce(0, +) / (Double(workerCount) * wallSeconds))
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// Runs one closure per worker, each on a thread of its own, and waits for all of them. The first
+/// error any worker throws is rethrown; the others see `failed` turn true so that none waits
+/// forever on work that will not come.
+final class WorkerThreads: @unchecked Sendable {
+    private let lock = NSLock()
+    private var firstError: Error?
+
+    /// True once any worker has failed.
+    var failed: Bool { lock.withLock { firstError != nil } }
+
+    func run(_ bodies: [() throws -> Void]) throws {
+        let group = DispatchGroup()
+        for body in bodies {
+            group.enter()
+            let box = UncheckedSendable(body)
+            let thread = Thread { [self] in
+                defer { group.leave() }
+                do { try box.value() } catch {
+                    lock.withLock { if firstError == nil { firstError = error } }
+                }
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        group.wait()
+        if let firstError { throw firstError }
+    }
+}
+
+/// A one-shot signal from a producer worker to a consumer ("run c of layer l is ready").
+final class Signal: @unchecked Sendable {
+    private let semaphore = DispatchSemaphore(value: 0)
+
+    func fire() { semaphore.signal() }
+
+    /// Waits for `fire()`, giving up (with `PipelineError.abandoned`) once `workers` has failed.
+    func wait(unless workers: WorkerThreads) throws {
+        while semaphore.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
+            if workers.failed { throw PipelineError.abandoned }
+        }
+    }
+}
+
+/// Seconds each worker spent on its tasks, added to from the workers' threads.
+final class BusyTime: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Double]
+
+    init(workers: Int) { values = Array(repeating: 0, count: workers) }
+
+    func add(_ worker: Int, since start: UInt64) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        lock.withLock { values[worker] += seconds }
+    }
+
+    var seconds: [Double] { lock.withLock { values } }
+}
+
+/// Carries a value the compiler cannot prove sendable into a worker thread. Every use hands each
+/// backend to exactly one thread at a time (see `PipelinedStep`).
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Why a pipelined step stopped.
+public enum PipelineError: Error, CustomStringConvertible {
+    /// A device failed while running part of the step.
+    case deviceFailed(device: String, task: String, underlying: Error)
+    /// This worker stopped because another one failed (the other's error is the one reported).
+    case abandoned
+    /// The placement cannot be pipelined as given.
+    case unsupported(String)
+
+    public var description: String {
+        switch self {
+        case .deviceFailed(let device, let task, let underlying):
+            "device \(device) failed during \(task): \(underlying)"
+        case .abandoned:
+            "stopped because another device failed"
+        case .unsupported(let reason):
+            "pipelined execution: \(reason)"
+        }
+    }
+}
