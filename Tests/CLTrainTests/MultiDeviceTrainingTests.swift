@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import CLTrain
 
@@ -109,5 +110,42 @@ struct MultiDeviceTrainingTests {
         let vocabularySize = try SmallRun().vocabulary.count
         let result = try Self.run(Self.devices(p, backends, vocabularySize: vocabularySize), backend: backends[0])
         expectSame(result, reference, "OpenCL placement \(p) on \(available) devices")
+    }
+}
+
+@Suite("Pipelined training failures")
+struct PipelineFailureTests {
+    /// Layer 1's device fails in the backward pass of the fourth step (after the checkpoint of step 3):
+    /// training stops with an error naming the device and the task, and the checkpoint stays whole.
+    @Test func aDeviceFailingMidStepIsNamedAndTheCheckpointSurvives() throws {
+        let run = try SmallRun(batch: 3, bptt: 5, hidden: 12, layers: 3)
+        let directory = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let faulty = FaultyBackend(.failLSTMBackward(call: 3 * 5 + 1))   // 5 steps per window, 3 windows fine
+        let backends: [Backend] = [CPUBackend(), faulty, CPUBackend()]
+        let devices = MultiDeviceTrainingTests.devices(([0, 1, 2], [2]), backends, vocabularySize: run.vocabulary.count)
+        let options = run.options(epochs: 1, optimizer: .sgd, steps: 6, checkpointEvery: 3)
+        let model = try LanguageModel(configuration: run.configuration, devices: devices, seed: options.seed)
+        model.schedule = .wavefront(stepsPerRun: 2)
+        let trainer = try Trainer(model: model, vocabulary: run.vocabulary, options: options, train: run.train,
+                                  validation: run.validation, checkpointDirectory: directory)
+        let checkpoint = directory.appendingPathComponent(Checkpoint.modelFileName)
+        var saved: Data?
+        trainer.onCheckpoint = { _ in saved = try? Data(contentsOf: checkpoint) }
+        do {
+            try trainer.run()
+            Issue.record("training went on after a device failed")
+        } catch let error as PipelineError {
+            guard case .deviceFailed(let device, let task, let underlying) = error else {
+                Issue.record("unexpected \(error)"); return
+            }
+            #expect(device == "faulty cpu")
+            #expect(task.contains("layer 1 backward"), "\(task)")
+            #expect("\(underlying)".contains("CL_OUT_OF_RESOURCES"))
+            #expect("\(error)".contains("faulty cpu"))
+        }
+        #expect(trainer.position.step == 3)
+        #expect(saved != nil)
+        #expect(try Data(contentsOf: checkpoint) == saved, "the last checkpoint changed")
     }
 }

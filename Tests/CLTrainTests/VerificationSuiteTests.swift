@@ -65,11 +65,16 @@ struct VerificationSuiteTests {
     }
 }
 
-/// The CPU backend with one fault injected into gemm: a test double showing that the suite can fail.
-private final class FaultyBackend: Backend {
-    enum Fault { case perturbGemm, throwFromGemm }
+/// The CPU backend with one fault injected: a test double showing that checks can fail.
+final class FaultyBackend: Backend {
+    enum Fault {
+        case perturbGemm, throwFromGemm
+        /// lstmCellBackward throws from its `call`-th call on (1-based), as a device failing mid-step.
+        case failLSTMBackward(call: Int)
+    }
     let fault: Fault
     let inner = CPUBackend()
+    private var lstmBackwardCalls = 0
 
     init(_ fault: Fault) { self.fault = fault }
 
@@ -77,7 +82,11 @@ private final class FaultyBackend: Backend {
 
     func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
               beta: Float, _ c: Tensor) throws {
-        if fault == .throwFromGemm { throw CLTrainError.invalidArgument("gemm: injected failure") }
+        switch fault {
+        case .throwFromGemm: throw CLTrainError.invalidArgument("gemm: injected failure")
+        case .failLSTMBackward: return try inner.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)
+        case .perturbGemm: break
+        }
         try inner.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)
         var values = try inner.download(c)
         values[11] *= 1.01   // a 1% error in one element
@@ -112,6 +121,10 @@ private final class FaultyBackend: Backend {
     }
     func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hiddenGradient: Tensor,
                           cellGradient: Tensor?, gatesGradient: Tensor, cellPreviousGradient: Tensor) throws {
+        lstmBackwardCalls += 1
+        if case .failLSTMBackward(let call) = fault, lstmBackwardCalls >= call {
+            throw OpenCLError(call: "clEnqueueNDRangeKernel(lstm_cell_backward)", code: -5)   // CL_OUT_OF_RESOURCES
+        }
         try inner.lstmCellBackward(gates: gates, cellPrevious: cellPrevious, cell: cell,
                                    hiddenGradient: hiddenGradient, cellGradient: cellGradient,
                                    gatesGradient: gatesGradient, cellPreviousGradient: cellPreviousGradient)
