@@ -19,5 +19,24 @@ enum DeviceChoice {
     }
 }
 
+extension DeviceChoice {
+    /// Backends for `--layer-devices` and `--softmax-devices`: a new backend (and so a queue of its
+    /// own) for every entry, also where a device repeats.
+    static func modelDevices(layers: String, softmax: String?, configuration: ModelConfiguration) throws -> ModelDevices {
+        let registry = DeviceRegistry.shared
+        let layerList = try DeviceSelection.parseList(layers, allowingRepeats: true)
+        guard layerList.count == configuration.layers else {
+            throw CLTrainError.invalidArgument("--layer-devices lists \(layerList.count) devices for \(configuration.layers) layers")
+        }
+        let softmaxList = try softmax.map { try DeviceSelection.parseList($0, allowingRepeats: true) } ?? [layerList[layerList.count - 1]]
+        guard softmaxList.count <= configuration.vocabularySize else {
+            throw CLTrainError.invalidArgument("--softmax-devices lists \(softmaxList.count) shards for a vocabulary of \(configuration.vocabularySize)")
+        }
+        let rows = ModelDevices.evenRows(configuration.vocabularySize, shards: softmaxList.count)
+        return ModelDevices(layers: try layerList.map { try registry.makeBackend($0) },
+                            softmaxShards: try zip(softmaxList, rows).map { (try registry.makeBackend($0), $1) })
+    }
+}
+
 extension TokenLevel: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}

@@ -34,6 +34,13 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Seed for weights, dropout and sampling.") var seed: UInt64 = 1
     @Option(help: "Device: auto (a GPU if there is one, else the CPU backend), cpu, or an index from `cltrain devices`.")
     var device: String = "auto"
+    @Option(help: "One device per LSTM layer (the embedding goes with the first), e.g. 0,1,2,3; a device may repeat (each layer gets a queue of its own). Overrides --device.")
+    var layerDevices: String?
+    @Option(help: "Devices for the output projection + softmax, split by vocabulary rows, e.g. 4,5,6,7 (default: the last layer's device).")
+    var softmaxDevices: String?
+    @Flag(help: "Pipeline the layers across their devices (one host worker per layer, the 2014 wavefront).")
+    var pipeline = false
+    @Option(help: "With --pipeline: time steps a layer hands on at once.") var stepsPerRun: Int = 1
     @Option(help: "Folder for checkpoints.") var checkpoint: String?
     @Option(help: "Also checkpoint every N steps.") var checkpointEvery: Int?
     @Flag(help: "Continue the run saved in --checkpoint.") var resume = false
@@ -49,12 +56,15 @@ struct TrainCommand: ParsableCommand {
         if data == "synthetic" && vocab == nil { throw ValidationError("--data synthetic needs --vocab N") }
         if logEvery <= 0 { throw ValidationError("--log-every must be positive") }
         if let validationSteps, validationSteps <= 0 { throw ValidationError("--validation-steps must be positive") }
+        if stepsPerRun <= 0 { throw ValidationError("--steps-per-run must be positive") }
+        if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
+        if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
     }
 
     func run() throws {
         let logger = Logger(label: "cltrain.train")
         let device = try DeviceChoice.backend(for: self.device)
-        let profiler = profile ? ProfilingBackend(device) : nil
+        let profiler = profile && layerDevices == nil ? ProfilingBackend(device) : nil
         let backend: Backend = profiler ?? device
         let checkpointDirectory = checkpoint.map { URL(fileURLWithPath: $0) }
         let existing = checkpointDirectory.map { $0.appendingPathComponent(Checkpoint.modelFileName) }
@@ -82,8 +92,18 @@ struct TrainCommand: ParsableCommand {
         if let resumed { try Self.checkCompatible(resumed, configuration: configuration, options: options) }
 
         logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(level.rawValue))")
-        logger.info("model \(configuration), \(configuration.parameterCount) parameters, on \(backend.name)")
-        let model = try LanguageModel(configuration: configuration, backend: backend, seed: seed)
+        let model: LanguageModel
+        if let layerDevices {
+            let devices = try DeviceChoice.modelDevices(layers: layerDevices, softmax: softmaxDevices, configuration: configuration)
+            model = try LanguageModel(configuration: configuration, devices: devices, seed: seed)
+            logger.info("placement: layers on \(devices.layers.map(\.name)), softmax shards \(devices.softmaxShards.map { "\($0.backend.name) rows \($0.rows)" })")
+        } else {
+            model = try LanguageModel(configuration: configuration, backend: backend, seed: seed)
+            logger.info("device: \(backend.name)")
+        }
+        logger.info("model \(configuration), \(configuration.parameterCount) parameters")
+        let deviceLabel = model.devices.backends.map(\.name).joined(separator: ", ")
+        if pipeline { model.schedule = .wavefront(stepsPerRun: stepsPerRun) }
         let trainer = try Trainer(model: model, vocabulary: dataset.vocabulary, options: options,
                                   train: dataset.train, validation: dataset.validation,
                                   checkpointDirectory: checkpointDirectory)
@@ -99,14 +119,14 @@ struct TrainCommand: ParsableCommand {
             if report.step % logEvery == 0 || report.window == report.windowsPerEpoch {
                 metricsLog?.write(["type": "step", "epoch": report.epoch, "step": report.step, "loss": report.loss,
                                    "learning_rate": Double(report.learningRate), "tokens_per_second": report.tokensPerSecond,
-                                   "gradient_norm": report.gradientNorm, "device": backend.name])
+                                   "gradient_norm": report.gradientNorm, "device": deviceLabel])
             }
         }
         trainer.onValidation = { report in
             progress.finishLine()
             logger.info("epoch \(report.epoch): validation loss \(format(report.loss)), perplexity \(format(report.perplexity))")
             metricsLog?.write(["type": "validation", "epoch": report.epoch, "loss": report.loss,
-                               "perplexity": report.perplexity, "device": backend.name])
+                               "perplexity": report.perplexity, "device": deviceLabel])
         }
         trainer.onCheckpoint = { url in logger.debug("checkpoint written: \(url.path)") }
 
@@ -119,6 +139,7 @@ struct TrainCommand: ParsableCommand {
         progress.finishLine()
         if let last = trainer.lastCheckpoint { logger.info("checkpoint: \(last.path)") }
         if let profiler { Self.printProfile(profiler.profile) }
+        if pipeline { Self.printUtilization(model.utilization) }
         if sampleLength > 0 {
             let text = try Sampler(model: model, vocabulary: dataset.vocabulary)
                 .generate(prompt: "", length: sampleLength, temperature: 0.8, seed: seed)
@@ -131,6 +152,13 @@ struct TrainCommand: ParsableCommand {
         let rows = profile.ranked.map { [$0.operation, String(format: "%.3f", $0.seconds), String(format: "%.1f%%", 100 * $0.share), String($0.calls)] }
         print("--- where the time went (each operation synchronized) ---")
         print(TextTable(headers: ["operation", "seconds", "share", "calls"], rows: rows).rendered())
+    }
+
+    static func printUtilization(_ utilization: PipelineUtilization) {
+        let rows = utilization.busyFractions.sorted { $0.key < $1.key }.map { [$0.key, String(format: "%.1f%%", 100 * $0.value)] }
+        print("--- pipeline: busy time over wall time of the LSTM phases ---")
+        print(TextTable(headers: ["worker", "busy"], rows: rows).rendered())
+        print(String(format: "bubble fraction: %.1f%%", 100 * utilization.bubbleFraction))
     }
 
     /// A resumed run must build the model it saved and train it the same way (more epochs are fine).

@@ -14,7 +14,9 @@ public enum DeviceSelection: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a device list as `CLTRAIN_DEVICES` and `--device` take it: comma-separated OpenCL
     /// device indices as `cltrain devices` prints them, and/or `cpu`. Example: "0,1", "cpu", "1,cpu".
-    public static func parseList(_ text: String) throws -> [DeviceSelection] {
+    /// With `allowingRepeats`, a device may appear more than once (one entry per layer); otherwise
+    /// repeats are dropped.
+    public static func parseList(_ text: String, allowingRepeats: Bool = false) throws -> [DeviceSelection] {
         let items = text.split(separator: ",", omittingEmptySubsequences: false)
             .map { $0.trimmingCharacters(in: .whitespaces) }
         guard !items.isEmpty, !items.contains(where: \.isEmpty) else {
@@ -30,7 +32,7 @@ public enum DeviceSelection: Hashable, Sendable, CustomStringConvertible {
             } else {
                 throw CLTrainError.invalidArgument("device list '\(text)': '\(item)' is neither a device index nor 'cpu'")
             }
-            if !result.contains(selection) { result.append(selection) }
+            if allowingRepeats || !result.contains(selection) { result.append(selection) }
         }
         return result
     }

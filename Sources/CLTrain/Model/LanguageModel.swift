@@ -239,9 +239,12 @@ public final class LanguageModel {
                 ready[l][r].fire()
             }
         } })
-        utilization.record(workers: lstm.map(\.backend.name), busy: busy.seconds,
+        utilization.record(workers: workerNames, busy: busy.seconds,
                            wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
     }
+
+    /// "layer 2 on opencl:1 (…)", one per pipeline worker.
+    private var workerNames: [String] { lstm.enumerated().map { "layer \($0) on \($1.backend.name)" } }
 
     /// Backward with one worker per layer, runs in reverse time order: layer l takes run r once
     /// layer l+1 has produced its input gradient for it. Returns ∂L/∂(embedding output).
@@ -288,7 +291,7 @@ public final class LanguageModel {
             }
             busy.add(l, since: began)
         } })
-        utilization.record(workers: lstm.map(\.backend.name), busy: busy.seconds,
+        utilization.record(workers: workerNames, busy: busy.seconds,
                            wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
         return inputGradients[0]
     }
