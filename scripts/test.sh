@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command: installs the system packages if they are missing (that needs root),
-# then runs the test suite in two settings:
+# then runs the test suite in two settings, and the multi-device tests in a third:
 #   (a) PoCL with two CPU devices, so every OpenCL test runs on two devices;
-#   (b) no OpenCL platform at all: the OpenCL tests skip with a message, the CPU tests run.
+#   (b) no OpenCL platform at all: the OpenCL tests skip with a message, the CPU tests run;
+#   (c) PoCL with four devices: training with layers and softmax shards on separate devices.
 # Extra arguments go to `swift test`, e.g. `bash scripts/test.sh --filter Tolerance`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,8 +20,12 @@ POCL_DEVICES="pthread pthread" swift test "$@" || failed+=("(a) PoCL with two de
 echo "== setting (b): no OpenCL platform (OCL_ICD_VENDORS=$no_platform, an empty folder)"
 OCL_ICD_VENDORS="$no_platform" swift test "$@" || failed+=("(b) no OpenCL platform")
 
+echo "== setting (c): PoCL with four devices, the multi-device and pipeline tests"
+POCL_DEVICES="pthread pthread pthread pthread" swift test --filter "MultiDevice|PipelineFailure" "$@" \
+  || failed+=("(c) PoCL with four devices")
+
 if [ "${#failed[@]}" -ne 0 ]; then
   printf 'test.sh: failed in setting %s\n' "${failed[@]}" >&2
   exit 1
 fi
-echo "test.sh: both settings passed"
+echo "test.sh: all three settings passed"
