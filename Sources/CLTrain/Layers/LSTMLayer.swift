@@ -8,15 +8,15 @@
 /// The passes work on runs of steps (`forward(steps:…)`, `backward(steps:…)`), so a pipeline can
 /// hand a run to the next layer as soon as it is done: forward runs go in time order, backward
 /// runs in reverse, and `finishBackward` forms the weight gradients once every run is through.
-final class LSTMLayer {
-    let backend: Backend
-    let inputSize: Int
-    let hiddenSize: Int
-    let weightIH: Parameter   // (4H×In)
-    let weightHH: Parameter   // (4H×H)
-    let biasIH: Parameter     // (4H)
-    let biasHH: Parameter     // (4H)
-    var parameters: [Parameter] { [weightIH, weightHH, biasIH, biasHH] }
+public final class LSTMLayer {
+    public let backend: Backend
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let weightIH: Parameter   // (4H×In)
+    public let weightHH: Parameter   // (4H×H)
+    public let biasIH: Parameter     // (4H)
+    public let biasHH: Parameter     // (4H)
+    public var parameters: [Parameter] { [weightIH, weightHH, biasIH, biasHH] }
 
     // Kept from the forward pass for the backward pass (T·B rows each).
     private(set) var gates: Tensor?     // (T·B×4H) activated gates
@@ -26,7 +26,9 @@ final class LSTMLayer {
     private var batch = 0
     private var workspace = Workspace()
 
-    init(index: Int, inputSize: Int, hiddenSize: Int, backend: Backend) throws {
+    /// Layer `index` of an nn.LSTM (it names the parameters `rnn.weight_ih_l<index>`, …), weights
+    /// uninitialised: upload them, or let `LanguageModel` initialise them.
+    public init(index: Int, inputSize: Int, hiddenSize: Int, backend: Backend) throws {
         self.backend = backend
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -112,6 +114,23 @@ final class LSTMLayer {
             try backend.gemm(transposeA: false, transposeB: false, alpha: 1, gatesGradient.rows(rows), weightIH.value,
                              beta: 0, inputGradient.rows(rows))
         }
+    }
+
+    /// The whole window at once: prepares the buffers and runs all T steps from (h0, c0).
+    /// Returns the hidden states (T·B×H).
+    @discardableResult
+    public func forward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor) throws -> Tensor {
+        try prepare(steps: steps, batch: batch)
+        try forward(steps: 0..<steps, input: input, initialHidden: h0, initialCell: c0)
+        return try buffersOutput()
+    }
+
+    /// Backpropagates through the whole last forward pass: every step, then the weight gradients.
+    /// outputGradient (T·B×H) is ∂L/∂h from above (used as scratch); writes inputGradient (T·B×In).
+    public func backward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor,
+                         outputGradient: Tensor, inputGradient: Tensor?) throws {
+        try backward(steps: 0..<steps, windowSteps: steps, initialCell: c0, outputGradient: outputGradient, inputGradient: inputGradient)
+        try finishBackward(windowSteps: steps, input: input, initialHidden: h0)
     }
 
     /// The weight gradients, once every run has been through `backward`: accumulates

@@ -168,7 +168,6 @@ public final class LanguageModel {
             try lstm[l].backend.upload(values, to: mask)
             return mask
         }
-        for layer in lstm { try layer.prepare(steps: steps, batch: batch) }
 
         var inputs: [Tensor] = []
         switch schedule {
@@ -184,11 +183,12 @@ public final class LanguageModel {
                     x = dropped
                 }
                 inputs.append(x)
-                try layer.forward(steps: 0..<steps, input: x, initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
-                x = try layer.buffersOutput()
+                x = try layer.forward(input: x, steps: steps, batch: batch,
+                                      initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
                 xBackend = b
             }
         case .wavefront(let stepsPerRun):
+            for layer in lstm { try layer.prepare(steps: steps, batch: batch) }
             inputs = try [embedded] + (1..<lstm.count).map { l in
                 try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
             }
@@ -390,9 +390,9 @@ public final class LanguageModel {
                 let width = l == 0 ? c.embeddingSize : c.hiddenSize
                 // Two alternating buffers per width: layer l reads l+1's gradient and writes its own.
                 let inputGradient = try workspace.tensor("gradient\(l % 2)x\(width)", [rows, width], on: b)
-                try layer.backward(steps: 0..<steps, windowSteps: steps, initialCell: forward.initialState[l].cell,
+                try layer.backward(input: forward.layerInputs[l], steps: steps, batch: batch,
+                                   initialHidden: forward.initialState[l].hidden, initialCell: forward.initialState[l].cell,
                                    outputGradient: outputGradient, inputGradient: inputGradient)
-                try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
                 if let mask = forward.masks[l] { try b.multiply(inputGradient, by: mask) }
                 let next = l == 0 ? embedding.backend : lstm[l - 1].backend
                 outputGradient = try move(inputGradient, from: b, to: next, as: "gradientInto\(l - 1)")
