@@ -41,6 +41,7 @@ let package = Package(
                 .embedInCode("matmul.cl"),
                 .embedInCode("softmax.cl"),
                 .embedInCode("lstm.cl"),
+                .embedInCode("roofline.cl"),
             ]
         ),
         .target(
