@@ -4,15 +4,20 @@
 /// step is a contiguous block of B rows. The input GEMM for all T steps is hoisted out of the
 /// recurrence (one (T·B)×In×4H product); each step then adds h_{t−1}·W_hhᵀ and applies the fused
 /// cell kernel (Appleyard et al. 2016). Gate order i, f, g, o as in PyTorch.
-final class LSTMLayer {
-    let backend: Backend
-    let inputSize: Int
-    let hiddenSize: Int
+///
+/// Public so that cltrain-bench can time the layer a `LanguageModel` trains; models use it through
+/// `LanguageModel`.
+public final class LSTMLayer {
+    public let backend: Backend
+    public let inputSize: Int
+    public let hiddenSize: Int
     let weightIH: Parameter   // (4H×In)
     let weightHH: Parameter   // (4H×H)
     let biasIH: Parameter     // (4H)
     let biasHH: Parameter     // (4H)
-    var parameters: [Parameter] { [weightIH, weightHH, biasIH, biasHH] }
+    /// W_ih (4H×In), W_hh (4H×H), b_ih (4H), b_hh (4H), named as nn.LSTM names layer `index`'s.
+    /// Values are unspecified until uploaded; gradients start at zero.
+    public var parameters: [Parameter] { [weightIH, weightHH, biasIH, biasHH] }
 
     // Kept from the forward pass for the backward pass (T·B rows each).
     private(set) var gates: Tensor?     // (T·B×4H) activated gates
@@ -20,7 +25,12 @@ final class LSTMLayer {
     private(set) var hiddens: Tensor?   // (T·B×H) the layer's output
     private var workspace = Workspace()
 
-    init(index: Int, inputSize: Int, hiddenSize: Int, backend: Backend) throws {
+    /// - Parameters:
+    ///   - index: the layer's place in the stack, used in its parameters' names.
+    ///   - inputSize: In, the width of each input row.
+    ///   - hiddenSize: H, the units of the layer.
+    ///   - backend: where its parameters and activations live and its work runs.
+    public init(index: Int, inputSize: Int, hiddenSize: Int, backend: Backend) throws {
         self.backend = backend
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
@@ -31,10 +41,10 @@ final class LSTMLayer {
         biasHH = try Parameter(name: "rnn.bias_hh_l\(index)", shape: [h4], backend: backend)
     }
 
-    /// Runs T steps from (h0, c0), both B×H. Returns the hidden states (T·B×H); the last B rows
-    /// of `hiddens` and `cells` are the state to carry into the next window.
+    /// Runs T steps from (h0, c0), both B×H, over `input` (T·B×In). Returns the hidden states
+    /// (T·B×H); the last B rows of `hiddens` and `cells` are the state to carry into the next window.
     @discardableResult
-    func forward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor) throws -> Tensor {
+    public func forward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor) throws -> Tensor {
         let rows = steps * batch
         let gates = try workspace.tensor("gates", [rows, 4 * hiddenSize], on: backend)
         let cells = try workspace.tensor("cells", [rows, hiddenSize], on: backend)
@@ -62,8 +72,8 @@ final class LSTMLayer {
     ///
     /// outputGradient (T·B×H) is ∂L/∂h for every step from above; it is used as scratch and
     /// overwritten. Accumulates the parameter gradients and writes inputGradient (T·B×In) if given.
-    func backward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor,
-                  outputGradient: Tensor, inputGradient: Tensor?) throws {
+    public func backward(input: Tensor, steps: Int, batch: Int, initialHidden h0: Tensor, initialCell c0: Tensor,
+                         outputGradient: Tensor, inputGradient: Tensor?) throws {
         guard let gates, let cells, let hiddens, gates.shape[0] == steps * batch else {
             throw CLTrainError.invalidArgument("LSTMLayer.backward without a matching forward pass")
         }
