@@ -8,14 +8,16 @@ struct BenchCommand: ParsableCommand {
         commandName: "cltrain-bench",
         abstract: "Time CLTrain's operations (gemm, softmax, cross-entropy, elementwise, LSTM) on each device.",
         discussion: """
-            OpenCL devices are timed on the device clock (profiling markers around each run), the CPU
-            backend by the wall clock. Each case is run --warmup times untimed, then --repeats times;
-            the table gives the median, 10th and 90th percentile, the rate (GFLOP/s for gemm and LSTM,
-            GB/s for memory-bound operations), its share of the device's measured peak, and the same
-            gemm in a reference library on the same device: CLBlast on OpenCL devices (when libclblast
-            is installed), OpenBLAS's cblas_sgemm called directly on the CPU. FLOP and byte counts are
+            OpenCL devices are timed on the device clock (profiling markers around each run), the CPU \
+            backend by the wall clock. Each case is run --warmup times untimed, then --repeats times; \
+            the table gives the median, 10th and 90th percentile, the rate (GFLOP/s for gemm and LSTM, \
+            GB/s for memory-bound operations), its share of the device's measured peak, and the same \
+            gemm in a reference library on the same device: CLBlast on OpenCL devices (when libclblast \
+            is installed), OpenBLAS's cblas_sgemm called directly on the CPU. FLOP and byte counts are \
             defined in Sources/CLTrain/Benchmarking/OperationCost.swift.
-            The exit status is non-zero if any device, case or reference run fails.
+
+            The exit status is non-zero if any device, case or reference run fails, or if a reference \
+            computes a different result.
             """
     )
 
@@ -24,7 +26,7 @@ struct BenchCommand: ParsableCommand {
         valueName: "LIST"))
     var deviceList: String?
 
-    @Option(help: ArgumentHelp("Run only the cases whose name contains TEXT (any case), e.g. 'gemm 128x4000' or 'lstm'.",
+    @Option(help: ArgumentHelp("Run only the cases whose name contains TEXT (ignoring case), e.g. 'gemm 128x4000' or 'lstm'.",
                                valueName: "TEXT"))
     var filter: String?
 

@@ -79,11 +79,18 @@ final class BenchDevice {
 
         if withReference, let shape = benchmark.gemm, let operands = workload.gemmOperands, let reference {
             do {
-                let runOnce = try reference.prepareGemm(shape, operands)
-                for _ in 0..<warmup { _ = try runOnce() }
+                let ours = try backend.download(operands.c)
+                let prepared = try reference.prepareGemm(shape, operands)
+                for _ in 0..<warmup { _ = try prepared.run() }
                 var referenceSamples: [Double] = []
-                for _ in 0..<repeats { referenceSamples.append(try runOnce()) }
-                result.setReference(reference.name, time: try TimingSummary(samples: referenceSamples))
+                for _ in 0..<repeats { referenceSamples.append(try prepared.run()) }
+                // Both must compute the same C, under the tolerance rule `cltrain verify` uses.
+                let agreement = compare(try prepared.result(), to: ours, reductionLength: shape.k)
+                if agreement.passed {
+                    result.setReference(reference.name, time: try TimingSummary(samples: referenceSamples))
+                } else {
+                    result.referenceError = "\(reference.name)'s C differs from CLTrain's: \(agreement.failure ?? "")"
+                }
             } catch {
                 result.referenceError = "\(reference.name): \(error)"
             }

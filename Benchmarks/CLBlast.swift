@@ -63,12 +63,13 @@ final class CLBlastReference: GemmReference {
     /// Timed as CLTrain's own cases are, on the device clock: from the end of a marker enqueued
     /// before the call to the end of the event CLBlast returns for its last kernel. Any helper
     /// kernels it runs first (to pad or transpose operands) lie between the two on the in-order queue.
-    func prepareGemm(_ shape: GemmShape, _ operands: (a: Tensor, b: Tensor, c: Tensor)) throws -> () throws -> Double {
+    func prepareGemm(_ shape: GemmShape, _ operands: (a: Tensor, b: Tensor, c: Tensor)) throws -> PreparedGemm {
         let a = try backend.unsafeMemoryObject(of: operands.a)
         let b = try backend.unsafeMemoryObject(of: operands.b)
         let c = try backend.unsafeMemoryObject(of: operands.c)
         let leading = (a: operands.a.shape[1], b: operands.b.shape[1], c: operands.c.shape[1])
-        return { [self] in try run(shape, a, b, c, leading: leading) }
+        return PreparedGemm(run: { [self] in try run(shape, a, b, c, leading: leading) },
+                            result: { [backend] in try backend.download(operands.c) })
     }
 
     private func run(_ shape: GemmShape, _ a: Operand, _ b: Operand, _ c: Operand,

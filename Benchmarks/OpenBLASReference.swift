@@ -14,17 +14,23 @@ struct OpenBLASReference: GemmReference {
         name = "OpenBLAS " + HostDescription.current.blasVersion
     }
 
-    func prepareGemm(_ shape: GemmShape, _ operands: (a: Tensor, b: Tensor, c: Tensor)) throws -> () throws -> Double {
+    func prepareGemm(_ shape: GemmShape, _ operands: (a: Tensor, b: Tensor, c: Tensor)) throws -> PreparedGemm {
         let a = try backend.download(operands.a), b = try backend.download(operands.b)   // as stored
-        var c = [Float](repeating: 0, count: shape.m * shape.n)                              // (M×N)
+        let c = Result(count: shape.m * shape.n)                                            // (M×N)
         let lda = operands.a.shape[1], ldb = operands.b.shape[1]
-        return {
+        return PreparedGemm(run: {
             let start = DispatchTime.now().uptimeNanoseconds
             cblas_sgemm(CblasRowMajor, shape.transposeA ? CblasTrans : CblasNoTrans,
                         shape.transposeB ? CblasTrans : CblasNoTrans,
                         blasint(shape.m), blasint(shape.n), blasint(shape.k), 1, a, blasint(lda), b, blasint(ldb),
-                        0, &c, blasint(shape.n))
+                        0, &c.values, blasint(shape.n))
             return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
-        }
+        }, result: { c.values })
+    }
+
+    /// C, shared by the closures that write and read it.
+    private final class Result {
+        var values: [Float]
+        init(count: Int) { values = [Float](repeating: 0, count: count) }
     }
 }
