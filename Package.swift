@@ -2,7 +2,7 @@
 // CLTrain: a training backend for deep LSTM models on OpenCL devices, with an OpenBLAS CPU backend
 // as the reference. Layering, bottom to top:
 //   COpenCL, CBLAS (C interop) → CLTrainKernels (OpenCL C sources, embedded) → CLTrain (runtime,
-//   backends, verification) → cltrain (CLI).
+//   backends, verification) → cltrain (CLI) and cltrain-bench (Benchmarks/, microbenchmarks).
 // The CMakeLists.txt files beside the sources are the CMake build of the same targets; SwiftPM
 // targets exclude them.
 import PackageDescription
@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .library(name: "CLTrain", targets: ["CLTrain"]),
         .executable(name: "cltrain", targets: ["cltrain"]),
+        .executable(name: "cltrain-bench", targets: ["cltrain-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,6 +42,7 @@ let package = Package(
                 .embedInCode("matmul.cl"),
                 .embedInCode("softmax.cl"),
                 .embedInCode("lstm.cl"),
+                .embedInCode("roofline.cl"),
             ]
         ),
         .target(
@@ -59,6 +61,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["CMakeLists.txt"]
+        ),
+        // The microbenchmarks, built by SwiftPM only (the CMake build leaves them out). COpenCL
+        // and CBLAS: CLBlast is called on the backend's raw handles, OpenBLAS directly.
+        .executableTarget(
+            name: "cltrain-bench",
+            dependencies: [
+                "CLTrain", "COpenCL", "CBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks"
         ),
         .testTarget(
             name: "CLTrainTests",

@@ -7,6 +7,8 @@ public enum KernelFamily: String, CaseIterable, Sendable {
     case matmul
     case softmax
     case lstm
+    /// The benchmark's roofline kernels (peak FLOP/s and bytes/s); no backend operation uses them.
+    case roofline
 
     /// The file's OpenCL C source.
     public var source: String {
@@ -15,6 +17,7 @@ public enum KernelFamily: String, CaseIterable, Sendable {
         case .matmul: PackageResources.matmul_cl
         case .softmax: PackageResources.softmax_cl
         case .lstm: PackageResources.lstm_cl
+        case .roofline: PackageResources.roofline_cl
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -47,3 +47,64 @@ func expectShapeMismatch(in operation: String, sourceLocation: SourceLocation = 
     if case .shapeMismatch(operation, _) = error { return }
     Issue.record("expected shapeMismatch in \(operation), got \(error)", sourceLocation: sourceLocation)
 }
+
+/// A backend that hands every operation to `base`: test doubles conform and replace only the
+/// operations they change (a fault, a counter).
+protocol ForwardingBackend: Backend {
+    var base: Backend { get }
+}
+
+extension ForwardingBackend {
+    func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor { try base.makeTensor(shape: shape, elementType: elementType) }
+    func upload(_ values: [Float], to tensor: Tensor) throws { try base.upload(values, to: tensor) }
+    func download(_ tensor: Tensor) throws -> [Float] { try base.download(tensor) }
+    func makeIndices(_ values: [Int32]) throws -> IndexTensor { try base.makeIndices(values) }
+    func synchronize() throws { try base.synchronize() }
+    func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor, beta: Float, _ c: Tensor) throws {
+        try base.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)
+    }
+    func addBias(_ bias: Tensor, to x: Tensor) throws { try base.addBias(bias, to: x) }
+    func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws { try base.sumRows(x, into: out, beta: beta) }
+    func softmax(_ x: Tensor, into y: Tensor) throws { try base.softmax(x, into: y) }
+    func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32, losses: Tensor,
+                             gradient: Tensor?, gradientScale: Float) throws {
+        try base.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, losses: losses,
+                                     gradient: gradient, gradientScale: gradientScale)
+    }
+    func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor, targetLogits: Tensor) throws {
+        try base.softmaxStatistics(logits: logits, targets: targets, maxima: maxima, sumExp: sumExp, targetLogits: targetLogits)
+    }
+    func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                     gradientScale: Float, gradient: Tensor) throws {
+        try base.softmaxCrossEntropyGradient(logits: logits, targets: targets, logNormalizers: logNormalizers,
+                                             gradientScale: gradientScale, gradient: gradient)
+    }
+    func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws {
+        try base.lstmCellForward(gates: gates, cellPrevious: cellPrevious, cell: cell, hidden: hidden)
+    }
+    func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hiddenGradient: Tensor, cellGradient: Tensor?,
+                          gatesGradient: Tensor, cellPreviousGradient: Tensor) throws {
+        try base.lstmCellBackward(gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient,
+                                  cellGradient: cellGradient, gatesGradient: gatesGradient, cellPreviousGradient: cellPreviousGradient)
+    }
+    func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws {
+        try base.embeddingForward(table: table, indices: indices, output: output)
+    }
+    func embeddingBackward(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor) throws {
+        try base.embeddingBackward(outputGradient: outputGradient, indices: indices, tableGradient: tableGradient)
+    }
+    func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
+        try base.sgdUpdate(parameter: parameter, gradient: gradient, learningRate: learningRate)
+    }
+    func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                    learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
+        try base.adamUpdate(parameter: parameter, gradient: gradient, firstMoment: firstMoment, secondMoment: secondMoment,
+                            learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon, step: step)
+    }
+    func sumOfSquares(_ tensors: [Tensor]) throws -> Double { try base.sumOfSquares(tensors) }
+    func fill(_ tensor: Tensor, with value: Float) throws { try base.fill(tensor, with: value) }
+    func copy(_ source: Tensor, to destination: Tensor) throws { try base.copy(source, to: destination) }
+    func scale(_ tensor: Tensor, by factor: Float) throws { try base.scale(tensor, by: factor) }
+    func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws { try base.axpy(alpha: alpha, x, y) }
+    func multiply(_ x: Tensor, by y: Tensor) throws { try base.multiply(x, by: y) }
+}

@@ -80,21 +80,43 @@ public final class OpenCLEvent: @unchecked Sendable {
     init(_ handle: cl_event) { self.handle = handle }
     deinit { clReleaseEvent(handle) }
 
+    /// Takes over an event that another OpenCL library returned (CLBlast in cltrain-bench): this
+    /// object releases it.
+    public convenience init(adopting handle: cl_event) { self.init(handle) }
+
+    /// The points of a command's life that profiling records (`CL_PROFILING_COMMAND_*`).
+    public enum ProfilingPoint: Sendable {
+        case queued, submitted, started, ended
+
+        var info: (value: cl_profiling_info, name: String) {
+            switch self {
+            case .queued: (cl_profiling_info(CL_PROFILING_COMMAND_QUEUED), "CL_PROFILING_COMMAND_QUEUED")
+            case .submitted: (cl_profiling_info(CL_PROFILING_COMMAND_SUBMIT), "CL_PROFILING_COMMAND_SUBMIT")
+            case .started: (cl_profiling_info(CL_PROFILING_COMMAND_START), "CL_PROFILING_COMMAND_START")
+            case .ended: (cl_profiling_info(CL_PROFILING_COMMAND_END), "CL_PROFILING_COMMAND_END")
+            }
+        }
+    }
+
     public func wait() throws(OpenCLError) {
         var event: cl_event? = handle
         try checkCL(clWaitForEvents(1, &event), "clWaitForEvents")
     }
 
+    /// The device clock, in nanoseconds, when the command reached `point` (waits for it to finish).
+    /// Needs a queue with profiling enabled, as every `OpenCLQueue` is.
+    public func profilingNanoseconds(_ point: ProfilingPoint) throws(OpenCLError) -> UInt64 {
+        try wait()
+        var value: cl_ulong = 0
+        let info = point.info
+        try checkCL(clGetEventProfilingInfo(handle, info.value, MemoryLayout<cl_ulong>.size, &value, nil),
+                    "clGetEventProfilingInfo(\(info.name))")
+        return value
+    }
+
     /// Device time from the command's start to its end, in seconds (waits for it to finish).
     public func elapsedSeconds() throws(OpenCLError) -> Double {
-        try wait()
-        var start: cl_ulong = 0, end: cl_ulong = 0
-        try checkCL(clGetEventProfilingInfo(handle, cl_profiling_info(CL_PROFILING_COMMAND_START),
-                                            MemoryLayout<cl_ulong>.size, &start, nil),
-                    "clGetEventProfilingInfo(CL_PROFILING_COMMAND_START)")
-        try checkCL(clGetEventProfilingInfo(handle, cl_profiling_info(CL_PROFILING_COMMAND_END),
-                                            MemoryLayout<cl_ulong>.size, &end, nil),
-                    "clGetEventProfilingInfo(CL_PROFILING_COMMAND_END)")
+        let start = try profilingNanoseconds(.started), end = try profilingNanoseconds(.ended)
         return Double(end &- start) * 1e-9
     }
 }

@@ -18,7 +18,7 @@ struct KernelParameters: Equatable, Sendable {
         let defines: [(String, Int)] = switch family {
         case .matmul: [("TSM", tileM), ("TSN", tileN), ("TSK", tileK), ("WPTM", workPerItemM), ("WPTN", workPerItemN)]
         case .softmax, .elementwise: [("WGS", reductionGroupSize)]
-        case .lstm: []
+        case .lstm, .roofline: []
         }
         return (["-cl-std=CL1.2"] + defines.map { "-D \($0.0)=\($0.1)" }).joined(separator: " ")
     }
