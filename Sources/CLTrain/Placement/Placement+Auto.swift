@@ -18,7 +18,8 @@ extension Placement {
     ///    Σ_d (λ − load_d) / rowCost_d ≥ V. Bisection on λ, to 1e-12 relative, finds the smallest.
     ///    Each step costs O(n·L³) for n devices and L layers: microseconds for 16 devices and 8 layers.
     /// 3. Among the run counts feasible within 1e-9 of the optimum, the fewest wins (fewer
-    ///    activation transfers). The run with layer 0 comes first, the others follow in device order.
+    ///    activation transfers). Among devices with identical costs the runs go to the lowest
+    ///    numbers; the run with layer 0 comes first, the others follow in device order.
     /// 4. The rows are water-filled: every device with spare time takes rows up to the common level
     ///    λ' ≤ λ where Σ_d max(0, λ' − load_d) / rowCost_d = V. The continuous counts are rounded to
     ///    integers summing to V by largest remainder; devices with no row get no shard. Shards are
@@ -225,7 +226,22 @@ struct BalanceSearch {
             if isFeasible(middle) { high = middle } else { low = middle }
         }
         let candidates = cheapest(under: high * (1 + 1e-9))
-        guard let choices = candidates.compactMap({ $0 }).first(where: \.feasible)?.choices else { return }
+        guard var choices = candidates.compactMap({ $0 }).first(where: \.feasible)?.choices else { return }
+        // Devices with identical costs are interchangeable: within each such class, hand the layer
+        // runs to the lowest-numbered devices, the run with layer 0 first, so layers run in device order.
+        func rank(_ choice: Choice) -> Int {
+            switch choice {
+            case .first: 0
+            case .other: 1
+            case .none: 2
+            }
+        }
+        for d in costs.indices where costs.firstIndex(of: costs[d]) == d {
+            let members = costs.indices.filter { costs[$0] == costs[d] }
+            let sorted = members.map { choices[$0] }.enumerated()
+                .sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
+            for (member, choice) in zip(members, sorted) { choices[member] = choice }
+        }
 
         var runs: [Run] = []
         var loads = [Double](repeating: 0, count: costs.count)
