@@ -18,7 +18,7 @@ public struct PipelinePrediction: Sendable {
     public var bubbleFraction: Double {
         let working = busy.filter { $0 > 0 }
         guard stepTime > 0, !working.isEmpty else { return 0 }
-        return 1 - working.reduce(0, +) / (Double(working.count) * stepTime)
+        return max(0, 1 - working.reduce(0, +) / (Double(working.count) * stepTime))
     }
     /// Bytes that cross between devices per step.
     public var transferBytes: Double { bytesSent.reduce(0, +) }
