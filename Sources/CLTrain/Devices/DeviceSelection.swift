@@ -38,3 +38,20 @@ public enum DeviceSelection: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// Encoded as the text `parseList` reads for one device: "cpu" or an OpenCL index such as "2".
+extension DeviceSelection: Codable {
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        let parsed = text.contains(",") ? nil : try? DeviceSelection.parseList(text)
+        guard let only = parsed?.first else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not one device ('cpu' or an index)")
+        }
+        self = only
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -1,0 +1,281 @@
+import Foundation
+
+/// Measures a device's speed on the model's own operations, through the public `Backend` API.
+///
+/// For a workload shape (B, H, E, V, T) it times, at a reduced window of `min(T, 2)` steps and
+/// divided by those steps:
+/// - one LSTM layer as a pipeline runs it, step by step: the forward (x_t·W_ihᵀ and h·W_hhᵀ, both
+///   B×4H×In/H, the bias, the cell), the backward the layer below waits for (cell backward,
+///   ∂h_{t−1} = ∂gates_t·W_hh, ∂x_t = ∂gates_t·W_ih), and the weight gradients (∂W_ih, ∂W_hh over
+///   all rows, the bias sums); layer 0 again at input width E when E ≠ H, plus the embedding
+///   lookup and its gradient;
+/// - the decoder and softmax on a chunk of the vocabulary (1 024 rows, or V if smaller; a fast
+///   device is re-measured at 8× the chunk, up to 16 384 rows, so launch overheads do not
+///   dominate): the logits gemm, bias and softmax cross-entropy with its gradient; the ∂h gemm;
+///   the ∂W gemm and bias sum. Divided by the chunk's rows: costs are linear in the rows;
+/// - the host link: upload and download of a B×H tensor.
+///
+/// Each section runs once to warm up (kernel builds, allocations), then is timed between two
+/// `synchronize()` calls, repeated up to 5 times (the median counts) while the time budget lasts.
+/// However small the budget, every section is warmed up and timed once.
+public enum DeviceCalibration {
+    /// A calibration and where it came from.
+    public struct Result: Sendable {
+        public var identity: DeviceIdentity
+        public var costs: DeviceCosts
+        /// True when read from the cache; false when measured now.
+        public var fromCache: Bool
+        /// Seconds spent measuring now (0 when cached).
+        public var measuringSeconds: Double
+    }
+
+    /// The costs of `device` for `shape`: from `cache` if it holds a trustworthy entry and
+    /// `recalibrate` is false, else measured on a new backend (and stored; a cache that cannot
+    /// be written costs a re-measurement next time, nothing more).
+    public static func calibrate(_ device: DeviceSelection, shape: WorkloadShape, registry: DeviceRegistry = .shared,
+                                 cache: CalibrationCache? = CalibrationCache.standard(), recalibrate: Bool = false,
+                                 budgetSeconds: Double = 2) throws -> Result {
+        let identity = try DeviceIdentity.of(device, registry: registry)
+        return try calibrate(identity: identity, shape: shape, cache: cache, recalibrate: recalibrate) {
+            try measure(on: registry.makeBackend(device), shape: shape, budgetSeconds: budgetSeconds)
+        }
+    }
+
+    /// The cache logic alone: `measure` runs only when the cache has nothing usable.
+    public static func calibrate(identity: DeviceIdentity, shape: WorkloadShape, cache: CalibrationCache?,
+                                 recalibrate: Bool, measure: () throws -> DeviceCosts) throws -> Result {
+        try shape.validate()
+        if !recalibrate, let cached = cache?.load(identity: identity, shape: shape) {
+            return Result(identity: identity, costs: cached, fromCache: true, measuringSeconds: 0)
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let costs = try measure()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        guard costs.isPlausible else {
+            throw CLTrainError.invalidArgument("calibration of \(identity) gave implausible costs: \(costs)")
+        }
+        try? cache?.store(costs, identity: identity, shape: shape, measuringSeconds: seconds)
+        return Result(identity: identity, costs: costs, fromCache: false, measuringSeconds: seconds)
+    }
+
+    /// Times the model's operations on `backend` (see the type's documentation).
+    public static func measure(on backend: Backend, shape: WorkloadShape, budgetSeconds: Double = 2) throws -> DeviceCosts {
+        try shape.validate()
+        var timer = SectionTimer(backend: backend, budgetSeconds: budgetSeconds)
+        let steps = min(shape.steps, 2)
+        let layer = try LayerBench(backend: backend, shape: shape, inputWidth: shape.hidden, steps: steps)
+        let hiddenLayer = (forward: try timer.time(layer.forward), backward: try timer.time(layer.backward),
+                           weightGradient: try timer.time(layer.weightGradient))
+        var firstLayer = hiddenLayer
+        if shape.embedding != shape.hidden {
+            let first = try LayerBench(backend: backend, shape: shape, inputWidth: shape.embedding, steps: steps)
+            firstLayer = (try timer.time(first.forward), try timer.time(first.backward), try timer.time(first.weightGradient))
+        }
+        let embedding = try EmbeddingBench(backend: backend, shape: shape, steps: steps)
+        firstLayer.forward += try timer.time(embedding.forward)
+        firstLayer.weightGradient += try timer.time(embedding.backward)
+
+        // The decoder at a chunk of rows; a device fast enough to make that a few launches is
+        // measured again at a larger chunk.
+        var chunk = min(shape.vocabulary, 1024)
+        var decoder: (forward: Double, backward: Double, weightGradient: Double)
+        while true {
+            let bench = try DecoderBench(backend: backend, shape: shape, rows: chunk, steps: steps)
+            decoder = (try timer.time(bench.forward), try timer.time(bench.backward), try timer.time(bench.weightGradient))
+            let larger = min(shape.vocabulary, chunk * 8, 16_384)
+            guard decoder.forward < 2e-3, larger > chunk, !timer.isOverBudget else { break }
+            chunk = larger
+        }
+
+        let transfer = try TransferBench(backend: backend, shape: shape)
+        let upload = try timer.time(transfer.upload), download = try timer.time(transfer.download)
+        let perStep = 1 / Double(steps), perRowStep = 1 / Double(steps * chunk)
+        return DeviceCosts(
+            layerForward: hiddenLayer.forward * perStep, layerBackward: hiddenLayer.backward * perStep,
+            layerWeightGradient: hiddenLayer.weightGradient * perStep,
+            firstLayerForward: firstLayer.forward * perStep, firstLayerBackward: firstLayer.backward * perStep,
+            firstLayerWeightGradient: firstLayer.weightGradient * perStep,
+            decoderForwardPerRow: decoder.forward * perRowStep, decoderBackwardPerRow: decoder.backward * perRowStep,
+            decoderWeightGradientPerRow: decoder.weightGradient * perRowStep,
+            hostBandwidth: Double(shape.activationBytes) / max((upload + download) / 2, 1e-9))
+    }
+}
+
+/// Warm-up, then the median of up to 5 timed runs while the budget lasts.
+private struct SectionTimer {
+    let backend: Backend
+    let deadline: UInt64
+
+    init(backend: Backend, budgetSeconds: Double) {
+        self.backend = backend
+        deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, budgetSeconds) * 1e9)
+    }
+
+    var isOverBudget: Bool { DispatchTime.now().uptimeNanoseconds >= deadline }
+
+    mutating func time(_ body: () throws -> Void) throws -> Double {
+        try backend.synchronize()
+        try body()   // warm-up
+        var samples: [Double] = []
+        repeat {
+            try backend.synchronize()
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            try backend.synchronize()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        } while samples.count < 5 && !isOverBudget
+        return samples.sorted()[samples.count / 2]
+    }
+}
+
+/// A float32 tensor of `shape` with every element `value`.
+private func filled(_ backend: Backend, _ shape: [Int], _ value: Float) throws -> Tensor {
+    let tensor = try backend.makeTensor(shape: shape, elementType: .float32)
+    try backend.fill(tensor, with: value)
+    return tensor
+}
+
+/// One LSTM layer, T' steps of B rows, as a pipeline stage runs it (no hoisted input gemm).
+private struct LayerBench {
+    let backend: Backend
+    let batch: Int, steps: Int
+    let input, weightIH, weightHH, bias, gates, cells, hiddens, h0, c0: Tensor
+    let gatesGradient, hiddenGradient, inputGradient, weightIHGradient, weightHHGradient, biasGradient: Tensor
+    let cellGradients: [Tensor]
+
+    init(backend: Backend, shape: WorkloadShape, inputWidth: Int, steps: Int) throws {
+        self.backend = backend
+        batch = shape.batch
+        self.steps = steps
+        let (rows, h, h4) = (steps * shape.batch, shape.hidden, 4 * shape.hidden)
+        input = try filled(backend, [rows, inputWidth], 0.01)             // (T'·B×In)
+        weightIH = try filled(backend, [h4, inputWidth], 0.01)           // (4H×In)
+        weightHH = try filled(backend, [h4, h], 0.01)                    // (4H×H)
+        bias = try filled(backend, [h4], 0)                              // (4H)
+        gates = try filled(backend, [rows, h4], 0)                       // (T'·B×4H)
+        cells = try filled(backend, [rows, h], 0)                        // (T'·B×H)
+        hiddens = try filled(backend, [rows, h], 0)                      // (T'·B×H)
+        h0 = try filled(backend, [batch, h], 0)                          // (B×H)
+        c0 = try filled(backend, [batch, h], 0)                          // (B×H)
+        gatesGradient = try filled(backend, [rows, h4], 0)               // (T'·B×4H)
+        hiddenGradient = try filled(backend, [rows, h], 0.01)            // (T'·B×H)
+        inputGradient = try filled(backend, [rows, inputWidth], 0)       // (T'·B×In)
+        weightIHGradient = try filled(backend, [h4, inputWidth], 0)      // (4H×In)
+        weightHHGradient = try filled(backend, [h4, h], 0)               // (4H×H)
+        biasGradient = try filled(backend, [h4], 0)                      // (4H)
+        cellGradients = [try filled(backend, [batch, h], 0), try filled(backend, [batch, h], 0)]
+    }
+
+    private func step(_ t: Int) -> Range<Int> { t * batch..<(t + 1) * batch }
+
+    func forward() throws {
+        for t in 0..<steps {
+            let gatesT = try gates.rows(step(t))
+            let hPrevious = t == 0 ? h0 : try hiddens.rows(step(t - 1))
+            let cPrevious = t == 0 ? c0 : try cells.rows(step(t - 1))
+            try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input.rows(step(t)), weightIH, beta: 0, gatesT)
+            try backend.gemm(transposeA: false, transposeB: true, alpha: 1, hPrevious, weightHH, beta: 1, gatesT)
+            try backend.addBias(bias, to: gatesT)
+            try backend.lstmCellForward(gates: gatesT, cellPrevious: cPrevious, cell: cells.rows(step(t)),
+                                        hidden: hiddens.rows(step(t)))
+        }
+    }
+
+    func backward() throws {
+        for t in stride(from: steps - 1, through: 0, by: -1) {
+            let dGatesT = try gatesGradient.rows(step(t))
+            try backend.lstmCellBackward(gates: gates.rows(step(t)), cellPrevious: t == 0 ? c0 : cells.rows(step(t - 1)),
+                                         cell: cells.rows(step(t)), hiddenGradient: hiddenGradient.rows(step(t)),
+                                         cellGradient: t == steps - 1 ? nil : cellGradients[(t + 1) % 2],
+                                         gatesGradient: dGatesT, cellPreviousGradient: cellGradients[t % 2])
+            if t > 0 {
+                try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightHH, beta: 1,
+                                 hiddenGradient.rows(step(t - 1)))
+            }
+            try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightIH, beta: 0,
+                             inputGradient.rows(step(t)))
+        }
+    }
+
+    func weightGradient() throws {
+        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient, input, beta: 1, weightIHGradient)
+        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient, hiddens, beta: 1, weightHHGradient)
+        try backend.sumRows(gatesGradient, into: biasGradient, beta: 1)
+        try backend.sumRows(gatesGradient, into: biasGradient, beta: 1)
+    }
+}
+
+/// The embedding lookup of T'·B tokens and its gradient, on a table of at most 4 096 rows (the
+/// lookup's cost does not depend on V).
+private struct EmbeddingBench {
+    let backend: Backend
+    let table, tableGradient, output: Tensor
+    let indices: IndexTensor
+
+    init(backend: Backend, shape: WorkloadShape, steps: Int) throws {
+        self.backend = backend
+        let (rows, tableRows) = (steps * shape.batch, min(shape.vocabulary, 4096))
+        table = try filled(backend, [tableRows, shape.embedding], 0.01)          // (V'×E)
+        tableGradient = try filled(backend, [tableRows, shape.embedding], 0)     // (V'×E)
+        output = try filled(backend, [rows, shape.embedding], 0)                 // (T'·B×E)
+        indices = try backend.makeIndices((0..<rows).map { Int32(($0 * 7919) % tableRows) })
+    }
+
+    func forward() throws { try backend.embeddingForward(table: table, indices: indices, output: output) }
+    func backward() throws { try backend.embeddingBackward(outputGradient: output, indices: indices, tableGradient: tableGradient) }
+}
+
+/// The decoder and softmax on `rows` vocabulary rows for T'·B positions.
+private struct DecoderBench {
+    let backend: Backend
+    let top, weight, bias, logits, losses, topGradient, vocabularyWeightGradient, biasGradient: Tensor
+    let targets: IndexTensor
+    let scale: Float
+
+    init(backend: Backend, shape: WorkloadShape, rows vocabularyRows: Int, steps: Int) throws {
+        self.backend = backend
+        let positions = steps * shape.batch
+        top = try filled(backend, [positions, shape.hidden], 0.01)             // (T'·B×H)
+        weight = try filled(backend, [vocabularyRows, shape.hidden], 0.01)     // (R×H)
+        bias = try filled(backend, [vocabularyRows], 0)                        // (R)
+        logits = try filled(backend, [positions, vocabularyRows], 0)           // (T'·B×R)
+        losses = try filled(backend, [positions], 0)                           // (T'·B)
+        topGradient = try filled(backend, [positions, shape.hidden], 0)        // (T'·B×H)
+        vocabularyWeightGradient = try filled(backend, [vocabularyRows, shape.hidden], 0)
+        biasGradient = try filled(backend, [vocabularyRows], 0)
+        targets = try backend.makeIndices((0..<positions).map { Int32(($0 * 7919) % vocabularyRows) })
+        scale = 1 / Float(positions)
+    }
+
+    func forward() throws {
+        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, top, weight, beta: 0, logits)
+        try backend.addBias(bias, to: logits)
+        try backend.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: -1, losses: losses,
+                                        gradient: logits, gradientScale: scale)
+    }
+
+    func backward() throws {
+        try backend.gemm(transposeA: false, transposeB: false, alpha: 1, logits, weight, beta: 0, topGradient)
+    }
+
+    func weightGradient() throws {
+        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, logits, top, beta: 1, vocabularyWeightGradient)
+        try backend.sumRows(logits, into: biasGradient, beta: 1)
+    }
+}
+
+/// Upload and download of one B×H activation.
+private struct TransferBench {
+    let backend: Backend
+    let tensor: Tensor
+    let values: [Float]
+
+    init(backend: Backend, shape: WorkloadShape) throws {
+        self.backend = backend
+        tensor = try filled(backend, [shape.batch, shape.hidden], 0)
+        values = Array(repeating: 0.5, count: shape.batch * shape.hidden)
+    }
+
+    func upload() throws { try backend.upload(values, to: tensor) }
+    func download() throws { _ = try backend.download(tensor) }
+}
