@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLTrain
+import Foundation
 
 /// `--device` for the commands that run one model: auto, cpu, or one index from `cltrain devices`.
 enum DeviceChoice {
@@ -20,21 +21,30 @@ enum DeviceChoice {
 }
 
 extension DeviceChoice {
-    /// Backends for `--layer-devices` and `--softmax-devices`: a new backend (and so a queue of its
-    /// own) for every entry, also where a device repeats.
-    static func modelDevices(layers: String, softmax: String?, configuration: ModelConfiguration) throws -> ModelDevices {
+    /// The placement `train` runs: `--layer-devices` / `--softmax-devices` as given, or with
+    /// `--placement auto` balanced over the selected devices (`--device LIST` or CLTRAIN_DEVICES)
+    /// by their calibrated costs.
+    static func placement(auto: Bool, layers: String?, softmax: String?, devices: String,
+                          configuration: ModelConfiguration, batch: Int, bptt: Int) throws -> Placement {
         let registry = DeviceRegistry.shared
-        let layerList = try DeviceSelection.parseList(layers, allowingRepeats: true)
-        guard layerList.count == configuration.layers else {
-            throw CLTrainError.invalidArgument("--layer-devices lists \(layerList.count) devices for \(configuration.layers) layers")
+        if auto {
+            var environment = ProcessInfo.processInfo.environment
+            if devices != "auto" { environment["CLTRAIN_DEVICES"] = devices }
+            let pool = try registry.defaultSelection(environment: environment)
+            let shape = WorkloadShape(batch: batch, hidden: configuration.hiddenSize, embedding: configuration.embeddingSize,
+                                      vocabulary: configuration.vocabularySize, steps: bptt)
+            let costs = try DeviceCalibration.costs(of: pool, shape: shape, registry: registry)
+            let poolCosts = try pool.map { device in
+                guard let entry = costs[device] else { throw CLTrainError.deviceNotFound("device \(device) was not calibrated") }
+                return entry.costs
+            }
+            return try Placement.auto(costs: poolCosts, devices: pool, layers: configuration.layers,
+                                      vocabularySize: configuration.vocabularySize)
         }
-        let softmaxList = try softmax.map { try DeviceSelection.parseList($0, allowingRepeats: true) } ?? [layerList[layerList.count - 1]]
-        guard softmaxList.count <= configuration.vocabularySize else {
-            throw CLTrainError.invalidArgument("--softmax-devices lists \(softmaxList.count) shards for a vocabulary of \(configuration.vocabularySize)")
-        }
-        let rows = ModelDevices.evenRows(configuration.vocabularySize, shards: softmaxList.count)
-        return ModelDevices(layers: try layerList.map { try registry.makeBackend($0) },
-                            softmaxShards: try zip(softmaxList, rows).map { (try registry.makeBackend($0), $1) })
+        guard let layers else { throw CLTrainError.invalidArgument("a placement needs --layer-devices or --placement auto") }
+        return try Placement.manual(layerDevices: Placement.parseDeviceList(layers, option: "--layer-devices"),
+                                    softmaxDevices: softmax.map { try Placement.parseDeviceList($0, option: "--softmax-devices") },
+                                    layers: configuration.layers, vocabularySize: configuration.vocabularySize, registry: registry)
     }
 }
 

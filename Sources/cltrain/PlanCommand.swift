@@ -224,17 +224,14 @@ struct PlanCommand: ParsableCommand {
 
         let selection = try devices.selection(in: registry)
         var costs: [DeviceSelection: DeviceCosts] = [:], names: [DeviceSelection: String] = [:], notes: [String] = []
-        var byIdentity: [DeviceIdentity: DeviceCalibration.Result] = [:]
+        let calibrated = try DeviceCalibration.costs(of: selection, shape: shape, registry: registry,
+                                                     recalibrate: recalibrate, budgetSeconds: calibrationBudget)
         for device in selection {
-            let identity = try DeviceIdentity.of(device, registry: registry)
-            let result = try byIdentity[identity] ?? DeviceCalibration.calibrate(
-                device, shape: shape, registry: registry, recalibrate: recalibrate, budgetSeconds: calibrationBudget)
-            let reused = byIdentity[identity] != nil
-            byIdentity[identity] = result
-            costs[device] = result.costs
+            guard let entry = calibrated[device] else { continue }
+            costs[device] = entry.costs
             let name = deviceName(device, registry: registry)
             names[device] = name
-            notes.append("device \(device)   \(name): " + (reused ? "same device as above" : calibrationSource(result)))
+            notes.append("device \(device)   \(name): " + (entry.reused ? "same device as above" : calibrationSource(entry.result)))
         }
         return DevicePool(devices: selection, costs: costs, names: names, simulated: false, notes: notes)
     }

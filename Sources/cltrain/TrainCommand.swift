@@ -38,6 +38,8 @@ struct TrainCommand: ParsableCommand {
     var layerDevices: String?
     @Option(help: "Devices for the output projection + softmax, split by vocabulary rows, e.g. 4,5,6,7 (default: the last layer's device).")
     var softmaxDevices: String?
+    @Flag(help: "Place the layers and softmax shards automatically over the selected devices (--device LIST or CLTRAIN_DEVICES), by their calibrated costs, as `cltrain plan --placement auto` does.")
+    var autoPlacement = false
     @Flag(help: "Pipeline the layers across their devices (one host worker per layer, the 2014 wavefront).")
     var pipeline = false
     @Option(help: "With --pipeline: time steps a layer hands on at once.") var stepsPerRun: Int = 1
@@ -59,13 +61,15 @@ struct TrainCommand: ParsableCommand {
         if stepsPerRun <= 0 { throw ValidationError("--steps-per-run must be positive") }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
         if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
+        if autoPlacement && layerDevices != nil { throw ValidationError("--auto-placement and --layer-devices exclude each other") }
     }
 
     func run() throws {
         let logger = Logger(label: "cltrain.train")
-        let device = try DeviceChoice.backend(for: self.device)
-        let profiler = profile && layerDevices == nil ? ProfilingBackend(device) : nil
-        let backend: Backend = profiler ?? device
+        let placed = layerDevices != nil || autoPlacement
+        // One device unless the model is placed over several (then --device lists the candidates).
+        let device = placed ? nil : try DeviceChoice.backend(for: self.device)
+        let profiler = profile ? device.map(ProfilingBackend.init) : nil
         let checkpointDirectory = checkpoint.map { URL(fileURLWithPath: $0) }
         let existing = checkpointDirectory.map { $0.appendingPathComponent(Checkpoint.modelFileName) }
         let hasExisting = existing.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
@@ -93,11 +97,13 @@ struct TrainCommand: ParsableCommand {
 
         logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(level.rawValue))")
         let model: LanguageModel
-        if let layerDevices {
-            let devices = try DeviceChoice.modelDevices(layers: layerDevices, softmax: softmaxDevices, configuration: configuration)
-            model = try LanguageModel(configuration: configuration, devices: devices, seed: seed)
-            logger.info("placement: layers on \(devices.layers.map(\.name)), softmax shards \(devices.softmaxShards.map { "\($0.backend.name) rows \($0.rows)" })")
+        if placed {
+            let placement = try DeviceChoice.placement(auto: autoPlacement, layers: layerDevices, softmax: softmaxDevices,
+                                                       devices: self.device, configuration: configuration, batch: batch, bptt: bptt)
+            for reason in placement.reasons { logger.info("placement: \(reason)") }
+            model = try LanguageModel(configuration: configuration, devices: ModelDevices(placement: placement), seed: seed)
         } else {
+            let backend: Backend = profiler ?? device ?? CPUBackend()
             model = try LanguageModel(configuration: configuration, backend: backend, seed: seed)
             logger.info("device: \(backend.name)")
         }

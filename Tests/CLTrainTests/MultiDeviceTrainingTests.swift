@@ -34,7 +34,7 @@ struct MultiDeviceTrainingTests {
     }
 
     static func devices(_ placement: ([Int], [Int]), _ backends: [Backend], vocabularySize: Int) -> ModelDevices {
-        let rows = ModelDevices.evenRows(vocabularySize, shards: placement.1.count)
+        let rows = Placement.evenShards(vocabularySize: vocabularySize, count: placement.1.count)
         return ModelDevices(layers: placement.0.map { backends[$0] },
                             softmaxShards: zip(placement.1, rows).map { (backends[$0], $1) })
     }

@@ -19,13 +19,11 @@ public struct ModelDevices {
         ModelDevices(layers: Array(repeating: backend, count: layers), softmaxShards: [(backend, 0..<vocabularySize)])
     }
 
-    /// `count` shards of the vocabulary as even as possible (the first ones one row larger).
-    public static func evenRows(_ vocabularySize: Int, shards count: Int) -> [Range<Int>] {
-        (0..<count).map { s in
-            let base = vocabularySize / count, extra = vocabularySize % count
-            let start = s * base + min(s, extra)
-            return start..<start + base + (s < extra ? 1 : 0)
-        }
+    /// The backends for `placement`: a new one (and so a command queue of its own) for every
+    /// layer and every shard, also where a device repeats.
+    public init(placement: Placement, registry: DeviceRegistry = .shared) throws {
+        self.init(layers: try placement.layers.map { try registry.makeBackend($0) },
+                  softmaxShards: try placement.softmaxShards.map { (try registry.makeBackend($0.device), $0.rows) })
     }
 
     /// Every distinct backend, in order of first appearance.

@@ -41,6 +41,24 @@ public enum DeviceCalibration {
         }
     }
 
+    /// The costs of each of `devices`, calibrating identical devices once. `reused` marks a
+    /// device whose figures are another's (same name and driver).
+    public static func costs(of devices: [DeviceSelection], shape: WorkloadShape, registry: DeviceRegistry = .shared,
+                             recalibrate: Bool = false, budgetSeconds: Double = 2) throws
+        -> [DeviceSelection: (costs: DeviceCosts, result: Result, reused: Bool)] {
+        var byIdentity: [DeviceIdentity: Result] = [:]
+        var costs: [DeviceSelection: (costs: DeviceCosts, result: Result, reused: Bool)] = [:]
+        for device in devices {
+            let identity = try DeviceIdentity.of(device, registry: registry)
+            let reused = byIdentity[identity] != nil
+            let result = try byIdentity[identity] ?? calibrate(device, shape: shape, registry: registry,
+                                                               recalibrate: recalibrate, budgetSeconds: budgetSeconds)
+            byIdentity[identity] = result
+            costs[device] = (result.costs, result, reused)
+        }
+        return costs
+    }
+
     /// The cache logic alone: `measure` runs only when the cache has nothing usable.
     public static func calibrate(identity: DeviceIdentity, shape: WorkloadShape, cache: CalibrationCache?,
                                  recalibrate: Bool, measure: () throws -> DeviceCosts) throws -> Result {

@@ -155,22 +155,12 @@ public struct Placement: Codable, Equatable, Sendable {
     }
 
     /// Parses `--layer-devices` and `--softmax-devices`: comma-separated OpenCL indices and/or
-    /// `cpu`, as `DeviceSelection.parseList` reads them, but repeats are kept (a device may run
-    /// several layers or shards).
+    /// `cpu`, repeats kept (a device may run several layers or shards); errors name the option.
     public static func parseDeviceList(_ text: String, option: String) throws -> [DeviceSelection] {
-        let items = text.split(separator: ",", omittingEmptySubsequences: false)
-        guard !items.isEmpty, !items.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) else {
-            throw CLTrainError.invalidArgument("\(option) '\(text)' is empty or has an empty item; expected e.g. '0,1,2,3'")
-        }
-        return try items.map { item in
-            do {
-                guard let device = try DeviceSelection.parseList(String(item)).first else {
-                    throw CLTrainError.invalidArgument("\(option) '\(text)': '\(item)' is not a device")
-                }
-                return device
-            } catch {
-                throw CLTrainError.invalidArgument("\(option) '\(text)': '\(item.trimmingCharacters(in: .whitespaces))' is neither a device index nor 'cpu'")
-            }
+        do {
+            return try DeviceSelection.parseList(text, allowingRepeats: true)
+        } catch {
+            throw CLTrainError.invalidArgument("\(option): \(error)")
         }
     }
 
