@@ -207,7 +207,7 @@ struct PlanCommand: ParsableCommand {
                 base = Presets.h100Costs(for: shape)
                 label = "H100 preset"
                 note = shape == Presets.shape2014
-                    ? "figures measured on the 2014 shape (/work/shared/gpu/README.md)"
+                    ? "figures measured on the 2014 shape (shared/gpu/README.md, beside the repository)"
                     : "figures measured on the 2014 shape, scaled to this one by FLOPs (rough)"
             case .measured:
                 let first = try copySource(registry: registry)

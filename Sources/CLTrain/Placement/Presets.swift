@@ -1,7 +1,7 @@
 /// Every outside figure the planner uses, in one place, each with its source.
 ///
-/// Measured figures come from /work/shared/gpu/README.md (H100 80GB HBM3, driver 580.159.04,
-/// PyTorch with cuDNN, 2026-11-22); link figures from the issue (#5) and the vendors' data sheets.
+/// Measured figures come from shared/gpu/README.md beside the repository (H100 80GB HBM3, driver
+/// 580.159.04, PyTorch with cuDNN, 2026-11-22); link figures from the issue (#5) and the vendors' data sheets.
 /// Anything derived or assumed says so.
 public enum Presets {
     // MARK: Links
