@@ -214,12 +214,8 @@ public final class LanguageModel {
     /// handed them over, so layer l works on one run while layer l+1 works on the one before.
     private func pipelinedForward(steps: Int, batch: Int, stepsPerRun: Int, inputs: [Tensor], masks: [Tensor?]) throws {
         try requireOwnBackends()
-        let runs = stride(from: 0, to: steps, by: max(stepsPerRun, 1)).map { $0..<min($0 + max(stepsPerRun, 1), steps) }
-        let ready = lstm.map { _ in runs.map { _ in Signal() } }
-        let workers = WorkerThreads()
-        let busy = BusyTime(workers: lstm.count)
-        let start = DispatchTime.now().uptimeNanoseconds
-        try workers.run(lstm.indices.map { l in {
+        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
+        try runLayerWorkers(runs: runs.count) { l, ready, workers, busy in
             let layer = self.lstm[l], b = layer.backend
             for (r, run) in runs.enumerated() {
                 if l > 0 { try ready[l - 1][r].wait(unless: workers) }
@@ -238,13 +234,26 @@ public final class LanguageModel {
                 busy.add(l, since: began)
                 ready[l][r].fire()
             }
-        } })
-        utilization.record(workers: workerNames, busy: busy.seconds,
-                           wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
     }
 
-    /// "layer 2 on opencl:1 (…)", one per pipeline worker.
-    private var workerNames: [String] { lstm.enumerated().map { "layer \($0) on \($1.backend.name)" } }
+    /// Steps 0..<T cut into runs of `stepsPerRun` (the last one shorter).
+    private static func runs(steps: Int, stepsPerRun: Int) -> [Range<Int>] {
+        let k = max(stepsPerRun, 1)
+        return stride(from: 0, to: steps, by: k).map { $0..<min($0 + k, steps) }
+    }
+
+    /// Runs `body(l, ready, workers, busy)` for every layer l on a thread of its own, where
+    /// ready[l][r] is the signal layer l fires when run r is done, and records the utilization.
+    private func runLayerWorkers(runs: Int, _ body: @escaping (Int, [[Signal]], WorkerThreads, BusyTime) throws -> Void) throws {
+        let ready = lstm.map { _ in (0..<runs).map { _ in Signal() } }
+        let workers = WorkerThreads()
+        let busy = BusyTime(workers: lstm.count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        try workers.run(lstm.indices.map { l in { try body(l, ready, workers, busy) } })
+        utilization.record(workers: lstm.enumerated().map { "layer \($0) on \($1.backend.name)" }, busy: busy.seconds,
+                           wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    }
 
     /// Backward with one worker per layer, runs in reverse time order: layer l takes run r once
     /// layer l+1 has produced its input gradient for it. Returns ∂L/∂(embedding output).
@@ -252,18 +261,14 @@ public final class LanguageModel {
                                    topGradient: Tensor) throws -> Tensor {
         let c = configuration
         let rows = steps * batch
-        let runs = stride(from: 0, to: steps, by: max(stepsPerRun, 1)).map { $0..<min($0 + max(stepsPerRun, 1), steps) }
+        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
         let outputGradients = try lstm.indices.map { l in
             l == lstm.count - 1 ? topGradient : try workspace.tensor("outputGradient\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
         }
         let inputGradients = try lstm.indices.map { l in
             try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
         }
-        let ready = lstm.map { _ in runs.map { _ in Signal() } }
-        let workers = WorkerThreads()
-        let busy = BusyTime(workers: lstm.count)
-        let start = DispatchTime.now().uptimeNanoseconds
-        try workers.run(lstm.indices.map { l in {
+        try runLayerWorkers(runs: runs.count) { l, ready, workers, busy in
             let layer = self.lstm[l], b = layer.backend
             for r in runs.indices.reversed() {
                 let run = runs[r]
@@ -290,9 +295,7 @@ public final class LanguageModel {
                 try b.synchronize()
             }
             busy.add(l, since: began)
-        } })
-        utilization.record(workers: workerNames, busy: busy.seconds,
-                           wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        }
         return inputGradients[0]
     }
 
