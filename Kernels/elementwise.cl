@@ -73,7 +73,8 @@ void sum_squares(const int n, const __global float* x, const int offX,
     __local float scratch[WGS];
     const int lid = get_local_id(0);
     float s = 0.0f;
-    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+    // Unsigned, so that i + stride cannot overflow for n near INT_MAX.
+    for (uint i = get_global_id(0); i < (uint)n; i += get_global_size(0)) {
         const float v = x[offX + i];
         s += v * v;
     }

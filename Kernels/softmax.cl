@@ -85,8 +85,9 @@ __kernel void softmax_cross_entropy_gradient(const int R, const int C, const __g
     const int row = get_global_id(1);
     if (c >= C || row >= R) return;
     const float x = logits[offL + row * C + c];
-    const float p = exp(x - logNormalizers[offZ + row]);
-    gradient[offG + row * C + c] = scale * (p - (c == targets[offT + row] ? 1.0f : 0.0f));
+    const float z = logNormalizers[offZ + row];
+    const float p = exp(x - z);
+    gradient[offG + row * C + c] = isinf(z) ? 0.0f : scale * (p - (c == targets[offT + row] ? 1.0f : 0.0f));
 }
 
 // losses[r] = −log softmax(logits[r])[t_r] (0 where t_r == ignoreIndex). With hasGradient,

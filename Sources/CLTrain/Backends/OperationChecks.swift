@@ -1,3 +1,5 @@
+import Foundation
+
 /// Operand checks shared by every backend, so that bad input fails the same way everywhere and
 /// before any work is enqueued. Each returns the dimensions the kernels need.
 enum OperationChecks {
@@ -66,13 +68,7 @@ enum OperationChecks {
     static func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
                                     losses: Tensor, gradient: Tensor?) throws -> (rows: Int, columns: Int) {
         let op = "softmaxCrossEntropy"
-        try float32([logits, losses] + (gradient.map { [$0] } ?? []), op)
-        let (r, c) = try matrix(logits, "logits", op)
-        guard targets.count == r else {
-            throw CLTrainError.shapeMismatch(operation: op, detail: "\(targets.count) targets for \(r) rows of logits")
-        }
-        try shape(losses, is: [r], "losses", op)
-        if let gradient { try shape(gradient, is: logits.shape, "gradient", op) }
+        let (r, c) = try softmaxShard(logits: logits, targets: targets, rowVectors: [(losses, "losses")], gradient: gradient, op)
         try indices(targets.values, below: c, except: ignoreIndex, op)
         return (r, c)
     }
@@ -150,7 +146,30 @@ enum OperationChecks {
     static func sameShape(_ tensors: [(Tensor, String)], _ operation: String) throws {
         try float32(tensors.map(\.0), operation)
         guard let (first, firstName) = tensors.first else { return }
-        for (t, name) in tensors.dropFirst() { try shape(t, is: first.shape, name, operation + " (like \(firstName))") }
+        for (t, name) in tensors.dropFirst() where t.shape != first.shape {
+            throw CLTrainError.shapeMismatch(operation: operation,
+                detail: "\(name) is \(t.shape.shapeString) but \(firstName) is \(first.shape.shapeString)")
+        }
+    }
+
+    /// The element count of `shape`, refusing negative dimensions and counts that overflow.
+    static func elementCount(_ shape: [Int], _ operation: String) throws -> Int {
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow else {
+                throw CLTrainError.invalidArgument("\(operation): no tensor can have shape \(shape)")
+            }
+            count = product
+        }
+        return count
+    }
+
+    /// Adam's operands (one shape) and step (≥ 1): returns the bias corrections 1 − β₁ᵗ and 1 − β₂ᵗ.
+    static func adam(_ tensors: [(Tensor, String)], beta1: Float, beta2: Float, step: Int) throws -> (Float, Float) {
+        try sameShape(tensors, "adamUpdate")
+        guard step >= 1 else { throw CLTrainError.invalidArgument("adamUpdate: step must be at least 1, got \(step)") }
+        return (1 - pow(beta1, Float(step)), 1 - pow(beta2, Float(step)))
     }
 
     /// Sizes passed to kernels as 32-bit ints must fit.

@@ -215,21 +215,30 @@ public final class LanguageModel {
     private func pipelinedForward(steps: Int, batch: Int, stepsPerRun: Int, inputs: [Tensor], masks: [Tensor?]) throws {
         try requireOwnBackends()
         let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
+        let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
         try runLayerWorkers(runs: runs.count) { l, ready, workers, busy in
             let layer = self.lstm[l], b = layer.backend
+            let next = l + 1 < self.lstm.count ? self.lstm[l + 1].backend : nil
             for (r, run) in runs.enumerated() {
                 if l > 0 { try ready[l - 1][r].wait(unless: workers) }
                 let began = DispatchTime.now().uptimeNanoseconds
                 try self.onDevice(b, "layer \(l) forward, steps \(run)") {
                     let rows = run.lowerBound * batch..<run.upperBound * batch
                     if l > 0 {
+                        // The producer finished this run before signalling: copy on the device,
+                        // or upload what it staged on the host.
                         let previous = self.lstm[l - 1]
-                        try transfer(try previous.buffersOutput().rows(rows), from: previous.backend, into: inputs[l].rows(rows), on: b)
+                        if sharesMemory(previous.backend, b) {
+                            try b.copy(try previous.buffersOutput().rows(rows), to: inputs[l].rows(rows))
+                        } else {
+                            try b.upload(staged[l - 1][r].values, to: inputs[l].rows(rows))
+                        }
                         if let mask = masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
                     }
                     try layer.forward(steps: run, input: inputs[l], initialHidden: self.carriedState[l].hidden,
                                       initialCell: self.carriedState[l].cell)
                     try b.synchronize()
+                    if let next, !sharesMemory(b, next) { staged[l][r].values = try b.download(try layer.buffersOutput().rows(rows)) }
                 }
                 busy.add(l, since: began)
                 ready[l][r].fire()
@@ -268,8 +277,10 @@ public final class LanguageModel {
         let inputGradients = try lstm.indices.map { l in
             try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
         }
+        let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
         try runLayerWorkers(runs: runs.count) { l, ready, workers, busy in
             let layer = self.lstm[l], b = layer.backend
+            let below = l > 0 ? self.lstm[l - 1].backend : nil
             for r in runs.indices.reversed() {
                 let run = runs[r]
                 if l < self.lstm.count - 1 { try ready[l + 1][r].wait(unless: workers) }
@@ -278,13 +289,17 @@ public final class LanguageModel {
                     let rowRange = run.lowerBound * batch..<run.upperBound * batch
                     if l < self.lstm.count - 1 {
                         let above = self.lstm[l + 1]
-                        try transfer(inputGradients[l + 1].rows(rowRange), from: above.backend,
-                                     into: outputGradients[l].rows(rowRange), on: b)
+                        if sharesMemory(above.backend, b) {
+                            try b.copy(inputGradients[l + 1].rows(rowRange), to: outputGradients[l].rows(rowRange))
+                        } else {
+                            try b.upload(staged[l + 1][r].values, to: outputGradients[l].rows(rowRange))
+                        }
                     }
                     try layer.backward(steps: run, windowSteps: steps, initialCell: forward.initialState[l].cell,
                                        outputGradient: outputGradients[l], inputGradient: inputGradients[l])
                     if let mask = forward.masks[l] { try b.multiply(inputGradients[l].rows(rowRange), by: mask.rows(rowRange)) }
                     try b.synchronize()
+                    if let below, !sharesMemory(b, below) { staged[l][r].values = try b.download(inputGradients[l].rows(rowRange)) }
                 }
                 busy.add(l, since: began)
                 ready[l][r].fire()

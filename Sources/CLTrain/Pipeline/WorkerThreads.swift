@@ -58,8 +58,15 @@ final class BusyTime: @unchecked Sendable {
     var seconds: [Double] { lock.withLock { values } }
 }
 
-/// Carries a value the compiler cannot prove sendable into a worker thread. Every use hands each
-/// backend to exactly one thread at a time (see `PipelinedStep`).
+/// One run's rows on their way from a producer worker to a consumer on another memory space: the
+/// producer downloads them (its queue has just drained) before it signals, so the consumer never
+/// has to wait on the producer's queue, where the next run may already be enqueued.
+final class StagedRows: @unchecked Sendable {
+    var values: [Float] = []
+}
+
+/// Carries a value the compiler cannot prove sendable into a worker thread. Each layer's backend
+/// is driven by its own worker (see `LanguageModel`'s wavefront schedule).
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }

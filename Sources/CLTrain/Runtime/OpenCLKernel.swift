@@ -3,11 +3,9 @@ import COpenCL
 /// One argument of a kernel launch, in the kernel's parameter order.
 enum KernelArgument {
     case buffer(OpenCLBuffer)
-    /// A 32-bit `int` parameter; callers have checked that sizes fit (see `Int32(checkedSize:)`).
+    /// A 32-bit `int` parameter; callers have checked that sizes fit (`OperationChecks.fitsKernelInt`).
     case int(Int32)
     case float(Float)
-    /// A `__local` parameter of this many bytes.
-    case local(bytes: Int)
 }
 
 /// A kernel object. `clSetKernelArg` mutates it, so a kernel belongs to one backend (one thread).
@@ -52,8 +50,6 @@ final class OpenCLKernel {
             case .float(let value):
                 var v = cl_float(value)
                 status = clSetKernelArg(handle, index, MemoryLayout<cl_float>.size, &v)
-            case .local(let bytes):
-                status = clSetKernelArg(handle, index, bytes, nil)
             }
             try checkCL(status, "clSetKernelArg(\(name), argument \(i))")
         }

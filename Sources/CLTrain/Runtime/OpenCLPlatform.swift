@@ -33,8 +33,9 @@ enum OpenCLPlatform {
     static func enumerateDevices() throws(OpenCLError) -> [OpenCLDeviceDescription] {
         var platformCount: cl_uint = 0
         let status = clGetPlatformIDs(0, nil, &platformCount)
-        if status == cltrain_CL_PLATFORM_NOT_FOUND_KHR || platformCount == 0 { return [] }
+        if status == cltrain_CL_PLATFORM_NOT_FOUND_KHR { return [] }
         try checkCL(status, "clGetPlatformIDs")
+        if platformCount == 0 { return [] }
         var platforms = [cl_platform_id?](repeating: nil, count: Int(platformCount))
         try checkCL(clGetPlatformIDs(platformCount, &platforms, nil), "clGetPlatformIDs")
 
@@ -44,8 +45,9 @@ enum OpenCLPlatform {
             let platformVersion = try platformString(platform, cl_platform_info(CL_PLATFORM_VERSION), "CL_PLATFORM_VERSION")
             var deviceCount: cl_uint = 0
             let found = clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), 0, nil, &deviceCount)
-            if found == CL_DEVICE_NOT_FOUND || deviceCount == 0 { continue }
+            if found == CL_DEVICE_NOT_FOUND { continue }
             try checkCL(found, "clGetDeviceIDs(\(platformName))")
+            if deviceCount == 0 { continue }
             var ids = [cl_device_id?](repeating: nil, count: Int(deviceCount))
             try checkCL(clGetDeviceIDs(platform, cl_device_type(CL_DEVICE_TYPE_ALL), deviceCount, &ids, nil),
                         "clGetDeviceIDs(\(platformName))")

@@ -40,10 +40,10 @@ struct ProgramBinaryCache: Sendable {
         let bytes = [UInt8](data)
         let header = Self.magic.count + 16
         guard bytes.count > header, Array(bytes[..<Self.magic.count]) == Self.magic else { return nil }
-        let length = Int(UInt64(littleEndianBytes: bytes[Self.magic.count..<Self.magic.count + 8]))
+        let length = UInt64(littleEndianBytes: bytes[Self.magic.count..<Self.magic.count + 8])
         let checksum = UInt64(littleEndianBytes: bytes[Self.magic.count + 8..<header])
         let binary = Array(bytes[header...])
-        guard binary.count == length else { return nil }
+        guard UInt64(binary.count) == length else { return nil }
         var hash = FNV1a()
         hash.combine(binary)
         return hash.value == checksum ? binary : nil
@@ -59,7 +59,7 @@ struct ProgramBinaryCache: Sendable {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let final = directory.appendingPathComponent(key.fileName)
-            let temporary = directory.appendingPathComponent(".\(key.fileName).\(ProcessInfo.processInfo.processIdentifier).tmp")
+            let temporary = directory.appendingPathComponent(".\(key.fileName).\(UUID().uuidString).tmp")
             try Data(file).write(to: temporary)
             if rename(temporary.path, final.path) != 0 { try? FileManager.default.removeItem(at: temporary) }
         } catch {

@@ -53,7 +53,7 @@ public final class Tensor: CustomStringConvertible {
 
     /// The same elements seen with another shape of equal element count.
     public func reshaped(_ newShape: [Int]) throws -> Tensor {
-        guard newShape.allSatisfy({ $0 >= 0 }), newShape.reduce(1, *) == count else {
+        guard try OperationChecks.elementCount(newShape, "reshape") == count else {
             throw CLTrainError.shapeMismatch(operation: "reshape",
                                              detail: "cannot view \(shape.shapeString) as \(newShape.shapeString)")
         }

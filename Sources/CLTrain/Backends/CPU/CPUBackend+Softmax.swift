@@ -93,6 +93,10 @@ extension CPUBackend {
         try requireOwned(targets, op)            // (R)
         for r in 0..<R {
             let t = Int(targets.values[r])
+            guard z[r].isFinite else {   // an ignored row
+                for col in 0..<C { gs[r * C + col] = 0 }
+                continue
+            }
             for col in 0..<C {
                 let p = exp(Double(xs[r * C + col]) - Double(z[r]))
                 gs[r * C + col] = gradientScale * Float(p - (col == t ? 1 : 0))

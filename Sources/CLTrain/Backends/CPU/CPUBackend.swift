@@ -14,14 +14,7 @@ public final class CPUBackend: Backend {
     // MARK: Memory
 
     public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor {
-        var count = 1
-        for dimension in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard dimension >= 0, !overflow else {
-                throw CLTrainError.invalidArgument("makeTensor: cannot allocate a tensor of shape \(shape)")
-            }
-            count = product
-        }
+        let count = try OperationChecks.elementCount(shape, "makeTensor")
         let storage = CPUStorage(elementCount: count, elementType: elementType)
         return Tensor(shape: shape, elementType: elementType, storage: storage)
     }
@@ -62,14 +55,13 @@ public final class CPUBackend: Backend {
     public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
                            learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
         let op = "adamUpdate"
-        try OperationChecks.sameShape([(parameter, "parameter"), (gradient, "gradient"),
-                                       (firstMoment, "firstMoment"), (secondMoment, "secondMoment")], op)
+        let (correction1, correction2) = try OperationChecks.adam(
+            [(parameter, "parameter"), (gradient, "gradient"), (firstMoment, "firstMoment"), (secondMoment, "secondMoment")],
+            beta1: beta1, beta2: beta2, step: step)
         let p = try floats(parameter, op)     // (count)
         let g = try floats(gradient, op)      // (count)
         let m = try floats(firstMoment, op)   // (count)
         let v = try floats(secondMoment, op)  // (count)
-        let correction1 = 1 - pow(beta1, Float(step))
-        let correction2 = 1 - pow(beta2, Float(step))
         for i in 0..<parameter.count {
             m[i] = beta1 * m[i] + (1 - beta1) * g[i]
             v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i]

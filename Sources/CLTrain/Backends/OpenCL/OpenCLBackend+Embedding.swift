@@ -2,6 +2,9 @@ extension OpenCLBackend {
     public func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws {
         let op = "embeddingForward"
         let (_, e) = try OperationChecks.embedding(table: table, indices: indices, rows: output, rowsName: "output", op)
+        // Group the indices for the backward pass now: the groups' uploads block until the queue
+        // drains, which here costs nothing and after the forward pass would stall the host.
+        _ = try indexGroups(indices)
         try launch(kernels.embeddingForward, global: [e, indices.count], local: nil,
                    [.int(Int32(indices.count)), .int(Int32(e))] + operand(table, op)
                    + operand(indices.tensor, op) + operand(output, op))
@@ -11,6 +14,7 @@ extension OpenCLBackend {
         let op = "embeddingBackward"
         let (_, e) = try OperationChecks.embedding(table: tableGradient, indices: indices, rows: outputGradient,
                                                     rowsName: "outputGradient", op)
+        _ = try operand(indices.tensor, op)
         let groups = try indexGroups(indices)
         try launch(kernels.embeddingBackward, global: [e, groups.uniqueCount], local: nil,
                    [.int(Int32(groups.uniqueCount)), .int(Int32(e)),
@@ -36,7 +40,7 @@ extension OpenCLBackend {
     }
 
     private func indexGroups(_ indices: IndexTensor) throws -> IndexGroups {
-        let key = "embeddingGroups:\(ObjectIdentifier(context))"
+        let key = "embeddingGroups:\(ObjectIdentifier(self))"
         if let cached = indices.derived[key] as? IndexGroups { return cached }
         let order = indices.values.indices.sorted { (indices.values[$0], $0) < (indices.values[$1], $1) }
         var uniqueIDs: [Int32] = [], starts: [Int32] = []

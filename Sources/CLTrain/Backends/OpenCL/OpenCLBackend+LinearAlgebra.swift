@@ -4,7 +4,7 @@ extension OpenCLBackend {
         let d = try OperationChecks.gemm(transposeA: transposeA, transposeB: transposeB, a, b, c)
         if d.k == 0 || alpha == 0 {
             // No product term: C = beta · C without reading A and B (nor C when beta == 0).
-            _ = try [buffer(a, "gemm"), buffer(b, "gemm")]
+            _ = try [a, b, c].map { try buffer($0, "gemm") }
             return beta == 0 ? try fill(c, with: 0) : try scale(c, by: beta)
         }
         let kernel = kernels.gemm[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)]

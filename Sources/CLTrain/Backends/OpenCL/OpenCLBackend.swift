@@ -58,10 +58,13 @@ public final class OpenCLBackend: Backend {
             embeddingForward = try elementwise.makeKernel("embedding_forward")
             embeddingBackward = try elementwise.makeKernel("embedding_backward")
 
-            // Kernels compiled for a fixed work-group shape must fit this device.
+            // Kernels compiled for a fixed work-group shape, and those launched with the reduction
+            // size (launch1D), must fit this device.
             let gemmGroup = parameters.gemmGroup.n * parameters.gemmGroup.m
-            for (kernel, needed) in [(gemm[0], gemmGroup), (softmaxRows, parameters.reductionGroupSize),
-                                     (sumSquares, parameters.reductionGroupSize)] {
+            let fixed = gemm.map { ($0, gemmGroup) }
+                + [softmaxRows, softmaxCrossEntropy, softmaxStatistics, sumSquares, fill, scale, axpy, multiply, adam, sumRows]
+                    .map { ($0, parameters.reductionGroupSize) }
+            for (kernel, needed) in fixed {
                 let limit = try kernel.maxWorkGroupSize()
                 guard needed <= limit else {
                     throw CLTrainError.invalidArgument(
@@ -96,10 +99,7 @@ public final class OpenCLBackend: Backend {
     // MARK: Memory
 
     public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor {
-        guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw CLTrainError.invalidArgument("makeTensor: negative dimension in shape \(shape)")
-        }
-        let count = shape.reduce(1, *)
+        let count = try OperationChecks.elementCount(shape, "makeTensor")
         try OperationChecks.fitsKernelInt(count, operation: "makeTensor")
         return Tensor(shape: shape, elementType: elementType, storage: try context.makeBuffer(byteCount: count * 4))
     }
@@ -155,7 +155,7 @@ public final class OpenCLBackend: Backend {
 
     public func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
         try OperationChecks.float32([parameter, gradient], "sgdUpdate")
-        try OperationChecks.sameCount(gradient, parameter, ("gradient", "parameter"), "sgdUpdate")
+        try OperationChecks.sameCount(parameter, gradient, ("parameter", "gradient"), "sgdUpdate")
         try launch1D(kernels.axpy, count: parameter.count,
                      [.int(Int32(parameter.count)), .float(-learningRate)]
                      + operand(gradient, "sgdUpdate") + operand(parameter, "sgdUpdate"))
@@ -170,10 +170,9 @@ public final class OpenCLBackend: Backend {
     public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
                            learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
         let op = "adamUpdate"
-        try OperationChecks.sameShape([(parameter, "parameter"), (gradient, "gradient"),
-                                       (firstMoment, "firstMoment"), (secondMoment, "secondMoment")], op)
-        // The bias corrections are computed once here, in float as the CPU reference does.
-        let correction1 = 1 - pow(beta1, Float(step)), correction2 = 1 - pow(beta2, Float(step))
+        let (correction1, correction2) = try OperationChecks.adam(
+            [(parameter, "parameter"), (gradient, "gradient"), (firstMoment, "firstMoment"), (secondMoment, "secondMoment")],
+            beta1: beta1, beta2: beta2, step: step)
         try launch1D(kernels.adam, count: parameter.count,
                      [.int(Int32(parameter.count))] + operand(parameter, op) + operand(gradient, op)
                      + operand(firstMoment, op) + operand(secondMoment, op)
@@ -194,10 +193,13 @@ public final class OpenCLBackend: Backend {
         // Enough groups to fill the device, few enough that the host sums little.
         let groupsPerTensor = tensors.map { max(1, min(($0.count + groupSize - 1) / groupSize, 4 * context.device.computeUnits, 1024)) }
         let total = groupsPerTensor.reduce(0, +)
-        if partials == nil || partials!.elementCapacity < total {
+        let partials: OpenCLBuffer
+        if let existing = self.partials, existing.elementCapacity >= total {
+            partials = existing
+        } else {
             partials = try context.makeBuffer(byteCount: max(total, 1024) * 4)
+            self.partials = partials
         }
-        guard let partials else { return 0 }
         var offset = 0
         for (tensor, groups) in zip(tensors, groupsPerTensor) {
             try launch(kernels.sumSquares, global: [groups * groupSize], local: [groupSize],
