@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs install-deps.sh (as root) unless the system packages CLTrain needs are already there:
 # pkg-config finding OpenCL and OpenBLAS, PoCL registered with the OpenCL ICD loader, and
-# cmake and ninja for the CMake build.
+# cmake, ninja and git for the CMake build, and python3 with pip for the corpus download.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists OpenCL openblas \
    && command -v cmake >/dev/null 2>&1 && command -v ninja >/dev/null 2>&1 \
+   && command -v git >/dev/null 2>&1 && python3 -m pip --version >/dev/null 2>&1 \
    && compgen -G "/etc/OpenCL/vendors/*pocl*.icd" >/dev/null; then
   exit 0
 fi
-echo "ensure-deps.sh: system packages missing (OpenCL, OpenBLAS, PoCL, pkg-config, cmake or ninja); installing them"
+echo "ensure-deps.sh: system packages missing (OpenCL, OpenBLAS, PoCL, pkg-config, cmake, ninja, git or pip); installing them"
 bash "$here/install-deps.sh"

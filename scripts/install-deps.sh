@@ -16,6 +16,6 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-headers pocl-opencl-icd clinfo \
   libopenblas-dev pkg-config ca-certificates \
-  cmake ninja-build python3 python3-pip
+  cmake ninja-build git python3 python3-pip
 apt-get install -y -q --no-install-recommends libclblast-dev \
   || echo "install-deps.sh: libclblast-dev is not available; cltrain-bench leaves its CLBlast column empty" >&2

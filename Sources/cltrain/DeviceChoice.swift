@@ -14,7 +14,7 @@ enum DeviceChoice {
         let selection = try DeviceSelection.parseList(text)
         guard selection.count == 1, let only = selection.first else {
             throw CLTrainError.invalidArgument(
-                "--device \(text): one model runs on one device for now; pass a single device (placing layers on several devices is not built yet)")
+                "--device \(text): one device runs the whole model; to spread it over several, use --layer-devices LIST (and --softmax-devices LIST) or --placement auto")
         }
         return try registry.makeBackend(only)
     }
@@ -41,7 +41,7 @@ extension DeviceChoice {
             return try Placement.auto(costs: poolCosts, devices: pool, layers: configuration.layers,
                                       vocabularySize: configuration.vocabularySize)
         }
-        guard let layers else { throw CLTrainError.invalidArgument("a placement needs --layer-devices or --placement auto") }
+        guard let layers else { throw CLTrainError.invalidArgument("a placement needs --layer-devices LIST or --placement auto") }
         return try Placement.manual(layerDevices: Placement.parseDeviceList(layers, option: "--layer-devices"),
                                     softmaxDevices: softmax.map { try Placement.parseDeviceList($0, option: "--softmax-devices") },
                                     layers: configuration.layers, vocabularySize: configuration.vocabularySize, registry: registry)

@@ -22,8 +22,16 @@ final class MetricsLog {
 
     deinit { try? handle.close() }
 
+    private var failed = false
+
+    /// Appends one line; after a failed write (a full disk, a closed pipe) it says so once and stops.
     func write(_ object: [String: Any]) {
-        guard let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
-        handle.write(data + Data("\n".utf8))
+        guard !failed, let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return }
+        do {
+            try handle.write(contentsOf: data + Data("\n".utf8))
+        } catch {
+            failed = true
+            try? FileHandle.standardError.write(contentsOf: Data("cltrain: --metrics: writing failed (\(error.localizedDescription)); no more metrics are written\n".utf8))
+        }
     }
 }

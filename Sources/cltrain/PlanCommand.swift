@@ -93,11 +93,17 @@ struct PlanCommand: ParsableCommand {
         let mode = placement ?? (layerDevices != nil || softmaxDevices != nil ? .manual : .auto)
         let manual = mode == .manual ? try manualPlacement(registry: registry) : nil
         let pool = try devicePool(shape: shape, registry: registry)
+        // Manual placements may name devices that were not in --device: calibrate those too, once.
+        var costs = pool.costs
+        let missing = (manual?.devices ?? []).filter { costs[$0] == nil }
+        for (device, entry) in try DeviceCalibration.costs(of: missing, shape: shape, registry: registry,
+                                                           recalibrate: recalibrate, budgetSeconds: calibrationBudget) {
+            costs[device] = entry.costs
+        }
+        let known = costs
         let costsOf = { (device: DeviceSelection) throws -> DeviceCosts in
-            // Manual placements may name devices that were not in --device: calibrate those too.
-            if let known = pool.costs[device] { return known }
-            return try DeviceCalibration.calibrate(device, shape: shape, registry: registry, recalibrate: recalibrate,
-                                                   budgetSeconds: calibrationBudget).costs
+            guard let cost = known[device] else { throw CLTrainError.deviceNotFound("device \(device) was not calibrated") }
+            return cost
         }
         let chosen = try manual ?? Placement.auto(costs: pool.devices.map(costsOf), devices: pool.devices,
                                                   layers: layers, vocabularySize: vocab)

@@ -18,7 +18,7 @@ final class ProgressLine {
         let text = "epoch \(r.epoch) step \(r.window)/\(r.windowsPerEpoch) loss \(format(r.loss)) ppl \(format(r.perplexity)) "
             + "lr \(r.learningRate) \(Int(r.tokensPerSecond)) tok/s ETA \(duration(r.secondsRemaining))"
         if interactive {
-            FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
+            try? FileHandle.standardError.write(contentsOf: Data("\r\u{1B}[K\(text)".utf8))
             open = true
         } else if r.step % logEvery == 0 || r.window == r.windowsPerEpoch {
             logger.info("\(text)")
@@ -26,7 +26,7 @@ final class ProgressLine {
     }
 
     func finishLine() {
-        if open { FileHandle.standardError.write(Data("\n".utf8)) }
+        if open { try? FileHandle.standardError.write(contentsOf: Data("\n".utf8)) }
         open = false
     }
 

@@ -38,8 +38,9 @@ struct TrainCommand: ParsableCommand {
     var layerDevices: String?
     @Option(help: "Devices for the output projection + softmax, split by vocabulary rows, e.g. 4,5,6,7 (default: the last layer's device).")
     var softmaxDevices: String?
-    @Flag(help: "Place the layers and softmax shards automatically over the selected devices (--device LIST or CLTRAIN_DEVICES), by their calibrated costs, as `cltrain plan --placement auto` does.")
-    var autoPlacement = false
+    @Option(help: "auto: place the layers and softmax shards over the selected devices (--device LIST or CLTRAIN_DEVICES) by their calibrated costs, as `cltrain plan --placement auto` does.")
+    var placement: PlacementMode?
+    enum PlacementMode: String, ExpressibleByArgument { case auto }
     @Flag(help: "Pipeline the layers across their devices (one host worker per layer, the 2014 wavefront).")
     var pipeline = false
     @Option(help: "With --pipeline: time steps a layer hands on at once.") var stepsPerRun: Int = 1
@@ -61,12 +62,18 @@ struct TrainCommand: ParsableCommand {
         if stepsPerRun <= 0 { throw ValidationError("--steps-per-run must be positive") }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
         if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
-        if autoPlacement && layerDevices != nil { throw ValidationError("--auto-placement and --layer-devices exclude each other") }
+        if placement == .auto && layerDevices != nil { throw ValidationError("--placement auto and --layer-devices exclude each other") }
+        if pipeline && layerDevices == nil && placement == nil {
+            throw ValidationError("--pipeline spreads the layers over devices: add --layer-devices LIST or --placement auto")
+        }
+        if profile && (layerDevices != nil || placement != nil) {
+            throw ValidationError("--profile times one device's operations; it cannot be combined with a placement over several")
+        }
     }
 
     func run() throws {
         let logger = Logger(label: "cltrain.train")
-        let placed = layerDevices != nil || autoPlacement
+        let placed = layerDevices != nil || placement == .auto
         // One device unless the model is placed over several (then --device lists the candidates).
         let device = placed ? nil : try DeviceChoice.backend(for: self.device)
         let profiler = profile ? device.map(ProfilingBackend.init) : nil
@@ -80,6 +87,9 @@ struct TrainCommand: ParsableCommand {
         if resume && !hasExisting, let existing {
             throw CLTrainError.invalidArgument("--resume: no checkpoint at '\(existing.path)'")
         }
+        // A checkpoint folder that cannot be written would otherwise fail at the first save,
+        // after a whole epoch of training.
+        if let checkpointDirectory { try Checkpoint.prepareDirectory(checkpointDirectory) }
 
         // Data and vocabulary (a resumed run keeps the vocabulary it was trained with).
         let resumed = try resume ? existing.map { try Checkpoint.describe(SafeTensors.read(from: $0), path: $0) } : nil
@@ -98,10 +108,10 @@ struct TrainCommand: ParsableCommand {
         logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(level.rawValue))")
         let model: LanguageModel
         if placed {
-            let placement = try DeviceChoice.placement(auto: autoPlacement, layers: layerDevices, softmax: softmaxDevices,
-                                                       devices: self.device, configuration: configuration, batch: batch, bptt: bptt)
-            for reason in placement.reasons { logger.info("placement: \(reason)") }
-            model = try LanguageModel(configuration: configuration, devices: ModelDevices(placement: placement), seed: seed)
+            let chosen = try DeviceChoice.placement(auto: placement == .auto, layers: layerDevices, softmax: softmaxDevices,
+                                                    devices: self.device, configuration: configuration, batch: batch, bptt: bptt)
+            for reason in chosen.reasons { logger.info("placement: \(reason)") }
+            model = try LanguageModel(configuration: configuration, devices: ModelDevices(placement: chosen), seed: seed)
         } else {
             let backend: Backend = profiler ?? device ?? CPUBackend()
             model = try LanguageModel(configuration: configuration, backend: backend, seed: seed)

@@ -34,6 +34,16 @@ public enum Checkpoint {
         return url
     }
 
+    /// Creates `directory` if needed and checks that checkpoints can be written there.
+    public static func prepareDirectory(_ directory: URL) throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw CLTrainError.invalidArgument("checkpoint folder '\(directory.path)' is a file")
+        }
+        try AtomicFile.write(Data(), to: directory.appendingPathComponent(".cltrain-write-test"))
+        try? FileManager.default.removeItem(at: directory.appendingPathComponent(".cltrain-write-test"))
+    }
+
     @discardableResult
     public static func save(model: LanguageModel, vocabulary: Vocabulary, options: TrainingOptions?,
                             position: TrainingPosition, optimizer: Optimizer?, directory: URL) throws -> URL {
@@ -164,7 +174,9 @@ public enum Checkpoint {
         }
         optimizer.restoreStepCount(steps)
         if position.window > 0 {
-            let batch = state["carried.hidden_l0"]?.shape.first ?? 0
+            guard let batch = state["carried.hidden_l0"]?.shape.first, batch > 0 else {
+                throw CLTrainError.invalidArgument("training state '\(stateURL.path)' lacks the carried LSTM state ('carried.hidden_l0')")
+            }
             try model.resetState(batch: batch)
             for (l, carried) in model.carriedState.enumerated() {
                 for (name, tensor) in [("carried.hidden_l\(l)", carried.hidden), ("carried.cell_l\(l)", carried.cell)] {

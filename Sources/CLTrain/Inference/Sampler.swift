@@ -23,7 +23,8 @@ public struct Sampler {
         guard length >= 0 else { throw CLTrainError.invalidArgument("length must be ≥ 0, got \(length)") }
         var generator = SplitMix64(seed: seed)
         let start = vocabulary.level == .char ? "\n" : Vocabulary.endOfLine
-        let promptIDs = prompt.isEmpty ? [vocabulary.id(of: start)] : vocabulary.encode(prompt)
+        let encoded = vocabulary.encode(prompt)
+        let promptIDs = encoded.isEmpty ? [vocabulary.id(of: start)] : encoded   // e.g. "" or only spaces
         try model.resetState(batch: 1)
         var ids: [Int32] = []
         // The prompt goes in as one window; each generated token as a window of one step.
@@ -34,7 +35,7 @@ public struct Sampler {
             ids.append(next)
             window = try TokenWindow(inputs: [next], targets: [next], steps: 1, batch: 1)
         }
-        return (prompt.isEmpty ? "" : prompt) + (vocabulary.level == .word && !prompt.isEmpty ? " " : "") + vocabulary.decode(ids)
+        return prompt + (vocabulary.level == .word && !encoded.isEmpty ? " " : "") + vocabulary.decode(ids)
     }
 
     /// An index drawn with probability softmax(logits / temperature); argmax at temperature 0.

@@ -192,7 +192,8 @@ public final class LanguageModel {
             inputs = try [embedded] + (1..<lstm.count).map { l in
                 try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
             }
-            try pipelinedForward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, inputs: inputs, masks: masks)
+            try pipelinedForward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, inputs: inputs, masks: masks,
+                                 recordUtilization: training)
         }
         let x = try lstm[lstm.count - 1].buffersOutput(), xBackend = lstm[lstm.count - 1].backend
 
@@ -212,11 +213,12 @@ public final class LanguageModel {
 
     /// Forward with one worker thread per layer: layer l runs steps [k, k+K) once layer l−1 has
     /// handed them over, so layer l works on one run while layer l+1 works on the one before.
-    private func pipelinedForward(steps: Int, batch: Int, stepsPerRun: Int, inputs: [Tensor], masks: [Tensor?]) throws {
+    private func pipelinedForward(steps: Int, batch: Int, stepsPerRun: Int, inputs: [Tensor], masks: [Tensor?],
+                                  recordUtilization: Bool) throws {
         try requireOwnBackends()
         let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
         let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
-        try runLayerWorkers(runs: runs.count) { l, ready, workers, busy in
+        try runLayerWorkers(runs: runs.count, record: recordUtilization) { l, ready, workers, busy in
             let layer = self.lstm[l], b = layer.backend
             let next = l + 1 < self.lstm.count ? self.lstm[l + 1].backend : nil
             for (r, run) in runs.enumerated() {
@@ -253,13 +255,16 @@ public final class LanguageModel {
     }
 
     /// Runs `body(l, ready, workers, busy)` for every layer l on a thread of its own, where
-    /// ready[l][r] is the signal layer l fires when run r is done, and records the utilization.
-    private func runLayerWorkers(runs: Int, _ body: @escaping (Int, [[Signal]], WorkerThreads, BusyTime) throws -> Void) throws {
+    /// ready[l][r] is the signal layer l fires when run r is done, and records the utilization
+    /// (of training steps only: validation passes would blur it).
+    private func runLayerWorkers(runs: Int, record: Bool = true,
+                                 _ body: @escaping (Int, [[Signal]], WorkerThreads, BusyTime) throws -> Void) throws {
         let ready = lstm.map { _ in (0..<runs).map { _ in Signal() } }
         let workers = WorkerThreads()
         let busy = BusyTime(workers: lstm.count)
         let start = DispatchTime.now().uptimeNanoseconds
         try workers.run(lstm.indices.map { l in { try body(l, ready, workers, busy) } })
+        guard record else { return }
         utilization.record(workers: lstm.enumerated().map { "layer \($0) on \($1.backend.name)" }, busy: busy.seconds,
                            wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
     }

@@ -49,13 +49,7 @@ public struct CalibrationCache: Sendable {
 
     /// The cache at the default location for `environment`, or nil if disabled.
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment) -> CalibrationCache? {
-        if let explicit = environment["CLTRAIN_CACHE_DIR"] {
-            return explicit == "off" || explicit.isEmpty
-                ? nil : CalibrationCache(directory: URL(fileURLWithPath: explicit).appendingPathComponent("calibration"))
-        }
-        let base = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return CalibrationCache(directory: base.appendingPathComponent("cltrain/calibration"))
+        CacheDirectory.folder("calibration", environment: environment).map(CalibrationCache.init)
     }
 
     struct Record: Codable {

@@ -23,6 +23,10 @@ public struct WorkloadShape: Codable, Hashable, Sendable, CustomStringConvertibl
         guard batch > 0, hidden > 0, embedding > 0, vocabulary > 0, steps > 0 else {
             throw CLTrainError.invalidArgument("workload sizes must be positive: \(self)")
         }
+        // Bounds far above any real model, so that the byte and FLOP products below cannot overflow.
+        guard batch <= 1 << 20, hidden <= 1 << 20, embedding <= 1 << 20, vocabulary <= 1 << 30, steps <= 1 << 20 else {
+            throw CLTrainError.invalidArgument("workload sizes are implausibly large: \(self)")
+        }
     }
 
     /// Bytes of one B×H float32 activation: what crosses a layer boundary per time step.

@@ -7,8 +7,8 @@ import Foundation
 /// treated as absent. Files are written to a temporary name and renamed, so a crash never leaves a
 /// half-written entry under a real key. Every failure here is silent: the cache only saves time.
 ///
-/// Location: `$CLTRAIN_CACHE_DIR`, else `$XDG_CACHE_HOME/cltrain/kernels`, else
-/// `~/.cache/cltrain/kernels`. `CLTRAIN_CACHE_DIR=off` disables it.
+/// Location: the `kernels` folder of `CacheDirectory` (`$CLTRAIN_CACHE_DIR/kernels`, else
+/// `$XDG_CACHE_HOME/cltrain/kernels`, else `~/.cache/cltrain/kernels`); `CLTRAIN_CACHE_DIR=off` disables it.
 struct ProgramBinaryCache: Sendable {
     let directory: URL
 
@@ -23,15 +23,7 @@ struct ProgramBinaryCache: Sendable {
         }
     }
 
-    static let `default`: ProgramBinaryCache? = {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["CLTRAIN_CACHE_DIR"] {
-            return explicit == "off" || explicit.isEmpty ? nil : ProgramBinaryCache(directory: URL(fileURLWithPath: explicit))
-        }
-        let base = environment["XDG_CACHE_HOME"].map { URL(fileURLWithPath: $0) }
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
-        return ProgramBinaryCache(directory: base.appendingPathComponent("cltrain/kernels"))
-    }()
+    static let `default`: ProgramBinaryCache? = CacheDirectory.folder("kernels").map(ProgramBinaryCache.init)
 
     private static let magic: [UInt8] = Array("CLTRAINBIN1\n".utf8)
 

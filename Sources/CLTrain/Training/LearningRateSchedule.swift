@@ -1,3 +1,5 @@
+import Foundation
+
 /// The learning rate as a function of training progress: constant, then halved every
 /// `halvingInterval` epochs once `halvingStart` epochs are done (Sutskever et al. 2014: after 5
 /// epochs, every half epoch).
@@ -20,5 +22,3 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         return initial * Float(pow(0.5, Double(halvings)))
     }
 }
-
-import Foundation
