@@ -103,7 +103,8 @@ struct TrainCommand: ParsableCommand {
                                            halvingInterval: lrHalveEvery),
             clipNorm: clip, seed: seed, maxStepsPerEpoch: stepsPerEpoch, checkpointEvery: checkpointEvery,
             maxValidationSteps: validationSteps)
-        if let resumed { try Self.checkCompatible(resumed, configuration: configuration, options: options) }
+        // Checked again by Trainer.resume; here it fails before the model is built.
+        if let resumed { try resumed.checkResumable(configuration: configuration, options: options, path: existing?.path ?? "") }
 
         logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(level.rawValue))")
         let model: LanguageModel
@@ -175,21 +176,6 @@ struct TrainCommand: ParsableCommand {
         print("--- pipeline: busy time over wall time of the LSTM phases ---")
         print(TextTable(headers: ["worker", "busy"], rows: rows).rendered())
         print(String(format: "bubble fraction: %.1f%%", 100 * utilization.bubbleFraction))
-    }
-
-    /// A resumed run must build the model it saved and train it the same way (more epochs are fine).
-    static func checkCompatible(_ saved: Checkpoint.Description, configuration: ModelConfiguration, options: TrainingOptions) throws {
-        guard saved.configuration == configuration else {
-            throw CLTrainError.invalidArgument(
-                "the checkpoint holds a model of shape (\(saved.configuration)) but the options ask for (\(configuration))")
-        }
-        if var savedOptions = saved.options {
-            savedOptions.epochs = options.epochs
-            guard savedOptions == options else {
-                throw CLTrainError.invalidArgument(
-                    "the checkpoint was trained with different options (\(savedOptions)); resume with the same options (only --epochs may change)")
-            }
-        }
     }
 }
 

@@ -262,6 +262,21 @@ struct CheckpointTests {
         }
     }
 
+    @Test func resumingWithOtherTrainingOptionsNamesTheDifferences() throws {
+        let saved = try CheckpointedRun(layers: 2)
+        defer { saved.remove() }
+        let options = saved.options(.sgd)
+        try saved.train(options)
+        let before = try snapshot(saved.directory)
+        var other = options
+        other.clipNorm = 1
+        other.seed = 9
+        other.epochs += 1   // more epochs are allowed; the rest must match
+        let trainer = try saved.trainer(other)
+        expectError(mentioning: ["--clip 5.0, not 1.0", "--seed 7, not 9"]) { try trainer.resume(from: saved.modelFile) }
+        #expect(try snapshot(saved.directory) == before)
+    }
+
     @Test(arguments: [(OptimizerKind.adam, OptimizerKind.sgd), (.sgd, .adam)])
     func resumingWithAnotherOptimizerIsAnError(saved optimizer: OptimizerKind, resumed other: OptimizerKind) throws {
         let saved = try CheckpointedRun(layers: 2)

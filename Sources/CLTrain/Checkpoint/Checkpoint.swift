@@ -22,6 +22,25 @@ public enum Checkpoint {
         public let vocabulary: Vocabulary
         public let options: TrainingOptions?
         public let stateFile: String?
+
+        /// A run resuming this checkpoint must build the model it saved and train it the same way
+        /// (only the number of epochs may change); otherwise the resumed curve would not continue
+        /// the saved one.
+        public func checkResumable(configuration: ModelConfiguration, options: TrainingOptions, path: String) throws {
+            guard self.configuration == configuration else {
+                throw CLTrainError.invalidArgument(
+                    "checkpoint '\(path)' holds a model of shape (\(self.configuration)) but this run builds (\(configuration)); use the checkpoint's options or another --checkpoint folder")
+            }
+            if var saved = self.options {
+                saved.epochs = options.epochs
+                guard saved == options else {
+                    let differences = saved.differences(from: options)
+                    let what = differences.isEmpty ? "other options (\(saved))" : differences.joined(separator: "; ")
+                    throw CLTrainError.invalidArgument(
+                        "checkpoint '\(path)' was trained with \(what); resume with the same options (only --epochs may change)")
+                }
+            }
+        }
     }
 
     /// The model file for `path`: the path itself if it is a file, else `path/model.safetensors`.
@@ -145,13 +164,11 @@ public enum Checkpoint {
 
     /// Restores weights, optimizer state, carried state and dropout generator of the checkpoint
     /// whose model file is `modelFile` into `model` (which must have its shape). Returns the position.
-    static func loadTrainingState(modelFile: URL, into model: LanguageModel, optimizer: Optimizer) throws -> TrainingPosition {
+    static func loadTrainingState(modelFile: URL, into model: LanguageModel, optimizer: Optimizer,
+                                  options: TrainingOptions) throws -> TrainingPosition {
         let file = try SafeTensors.read(from: modelFile)
         let description = try describe(file, path: modelFile)
-        guard description.configuration == model.configuration else {
-            throw CLTrainError.invalidArgument(
-                "checkpoint '\(modelFile.path)' holds a model of shape (\(description.configuration)) but this run builds (\(model.configuration)); use the checkpoint's options or another --checkpoint folder")
-        }
+        try description.checkResumable(configuration: model.configuration, options: options, path: modelFile.path)
         try loadWeights(file, into: model, path: modelFile)
         guard let stateName = description.stateFile else {
             throw CLTrainError.invalidArgument("checkpoint '\(modelFile.path)' has no training state to resume from")

@@ -60,9 +60,10 @@ public final class Trainer {
 
     public var windowsPerEpoch: Int { min(train.windowCount, options.maxStepsPerEpoch ?? .max) }
 
-    /// Continues from a checkpoint written by an earlier run of the same options.
+    /// Continues from a checkpoint written by an earlier run of the same model and options (only
+    /// the number of epochs may differ); anything else is refused.
     public func resume(from checkpoint: URL) throws {
-        let state = try Checkpoint.loadTrainingState(modelFile: checkpoint, into: model, optimizer: optimizer)
+        let state = try Checkpoint.loadTrainingState(modelFile: checkpoint, into: model, optimizer: optimizer, options: options)
         position = state
         lastCheckpoint = checkpoint
     }

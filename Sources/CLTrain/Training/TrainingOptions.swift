@@ -34,6 +34,26 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         self.maxValidationSteps = maxValidationSteps
     }
 
+    /// What differs from `other`, as `cltrain train` options: "--optimizer adam, not sgd".
+    public func differences(from other: TrainingOptions) -> [String] {
+        func describe<T>(_ value: T?) -> String { value.map { "\($0)" } ?? "none" }
+        let fields: [(String, String, String)] = [
+            ("--epochs", "\(epochs)", "\(other.epochs)"),
+            ("--batch", "\(batch)", "\(other.batch)"),
+            ("--bptt", "\(bptt)", "\(other.bptt)"),
+            ("--optimizer", optimizer.rawValue, other.optimizer.rawValue),
+            ("--lr", "\(schedule.initial)", "\(other.schedule.initial)"),
+            ("--lr-halve-after", describe(schedule.halvingStart), describe(other.schedule.halvingStart)),
+            ("--lr-halve-every", "\(schedule.halvingInterval)", "\(other.schedule.halvingInterval)"),
+            ("--clip", "\(clipNorm)", "\(other.clipNorm)"),
+            ("--seed", "\(seed)", "\(other.seed)"),
+            ("--steps-per-epoch", describe(maxStepsPerEpoch), describe(other.maxStepsPerEpoch)),
+            ("--checkpoint-every", describe(checkpointEvery), describe(other.checkpointEvery)),
+            ("--validation-steps", describe(maxValidationSteps), describe(other.maxValidationSteps)),
+        ]
+        return fields.filter { $0.1 != $0.2 }.map { "\($0.0) \($0.1), not \($0.2)" }
+    }
+
     public func validate() throws {
         guard epochs > 0, batch > 0, bptt > 0 else {
             throw CLTrainError.invalidArgument("epochs, batch and bptt must be positive (got \(epochs), \(batch), \(bptt))")
