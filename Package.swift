@@ -32,7 +32,8 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         // The OpenCL C sources in Kernels/, compiled into the binary so a copied executable
-        // still finds them.
+        // still finds them. SwiftPM needs each file named here (CMake globs Kernels/*.cl): add a
+        // new kernel file to this list and to KernelFamily.
         .target(
             name: "CLTrainKernels",
             path: "Kernels",
