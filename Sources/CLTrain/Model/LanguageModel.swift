@@ -169,29 +169,16 @@ public final class LanguageModel {
             return mask
         }
 
-        var inputs: [Tensor] = []
+        // Each layer's input (T·B×In) on its backend: the embedding for layer 0, else a buffer that
+        // receives layer l−1's output (masked when dropout is on).
+        for layer in lstm { try layer.prepare(steps: steps, batch: batch) }
+        let inputs = try [embedded] + (1..<lstm.count).map { l in
+            try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+        }
         switch schedule {
         case .sequential:
-            var x = embedded, xBackend = embedding.backend
-            for (l, layer) in lstm.enumerated() {
-                let b = layer.backend
-                x = try move(x, from: xBackend, to: b, as: "input\(l)")
-                if let mask = masks[l] {
-                    let dropped = try workspace.tensor("dropped\(l)", x.shape, on: b)
-                    try b.copy(x, to: dropped)
-                    try b.multiply(dropped, by: mask)
-                    x = dropped
-                }
-                inputs.append(x)
-                x = try layer.forward(input: x, steps: steps, batch: batch,
-                                      initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
-                xBackend = b
-            }
+            for l in lstm.indices { try forwardRun(l, 0..<steps, batch: batch, inputs: inputs, masks: masks, staged: nil) }
         case .wavefront(let stepsPerRun):
-            for layer in lstm { try layer.prepare(steps: steps, batch: batch) }
-            inputs = try [embedded] + (1..<lstm.count).map { l in
-                try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
-            }
             try pipelinedForward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, inputs: inputs, masks: masks,
                                  recordUtilization: training)
         }
@@ -225,26 +212,58 @@ public final class LanguageModel {
                 if l > 0 { try ready[l - 1][r].wait(unless: workers) }
                 let began = DispatchTime.now().uptimeNanoseconds
                 try self.onDevice(b, "layer \(l) forward, steps \(run)") {
-                    let rows = run.lowerBound * batch..<run.upperBound * batch
-                    if l > 0 {
-                        // The producer finished this run before signalling: copy on the device,
-                        // or upload what it staged on the host.
-                        let previous = self.lstm[l - 1]
-                        if sharesMemory(previous.backend, b) {
-                            try b.copy(try previous.buffersOutput().rows(rows), to: inputs[l].rows(rows))
-                        } else {
-                            try b.upload(staged[l - 1][r].values, to: inputs[l].rows(rows))
-                        }
-                        if let mask = masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
-                    }
-                    try layer.forward(steps: run, input: inputs[l], initialHidden: self.carriedState[l].hidden,
-                                      initialCell: self.carriedState[l].cell)
+                    try self.forwardRun(l, run, batch: batch, inputs: inputs, masks: masks, staged: l > 0 ? staged[l - 1][r] : nil)
                     try b.synchronize()
-                    if let next, !sharesMemory(b, next) { staged[l][r].values = try b.download(try layer.buffersOutput().rows(rows)) }
+                    if let next, !sharesMemory(b, next) {
+                        staged[l][r].values = try b.download(try layer.buffersOutput().rows(run.lowerBound * batch..<run.upperBound * batch))
+                    }
                 }
                 busy.add(l, since: began)
                 ready[l][r].fire()
             }
+        }
+    }
+
+    /// Layer l's forward over `run`: its input rows arrive from layer l−1 (masked by dropout),
+    /// then the LSTM steps. With `staged`, the producer has already drained its queue (the
+    /// wavefront): the rows are copied on the device or uploaded from the host copy it staged.
+    /// Without, the producer may still be working (one thread): `transfer` waits for it as needed.
+    private func forwardRun(_ l: Int, _ run: Range<Int>, batch: Int, inputs: [Tensor], masks: [Tensor?],
+                            staged: StagedRows?) throws {
+        let layer = lstm[l], b = layer.backend
+        let rows = run.lowerBound * batch..<run.upperBound * batch
+        if l > 0 {
+            let previous = lstm[l - 1]
+            try receive(try previous.buffersOutput().rows(rows), from: previous.backend, into: inputs[l].rows(rows), on: b,
+                        staged: staged)
+            if let mask = masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
+        }
+        try layer.forward(steps: run, input: inputs[l], initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
+    }
+
+    /// Layer l's backward over `run`: ∂L/∂h rows arrive from layer l+1's input gradient, then the
+    /// LSTM steps in reverse, and the input gradient rows are masked as the input was.
+    private func backwardRun(_ l: Int, _ run: Range<Int>, batch: Int, windowSteps: Int, forward: ForwardResult,
+                             outputGradients: [Tensor], inputGradients: [Tensor], staged: StagedRows?) throws {
+        let layer = lstm[l], b = layer.backend
+        let rows = run.lowerBound * batch..<run.upperBound * batch
+        if l < lstm.count - 1 {
+            try receive(inputGradients[l + 1].rows(rows), from: lstm[l + 1].backend, into: outputGradients[l].rows(rows), on: b,
+                        staged: staged)
+        }
+        try layer.backward(steps: run, windowSteps: windowSteps, initialCell: forward.initialState[l].cell,
+                           outputGradient: outputGradients[l], inputGradient: inputGradients[l])
+        if let mask = forward.masks[l] { try b.multiply(inputGradients[l].rows(rows), by: mask.rows(rows)) }
+    }
+
+    /// Rows produced on `from` into `destination` on `to`; see `forwardRun` for `staged`.
+    private func receive(_ source: Tensor, from: Backend, into destination: Tensor, on to: Backend,
+                         staged: StagedRows?) throws {
+        guard let staged else { return try transfer(source, from: from, into: destination, on: to) }
+        if from === to || sharesMemory(from, to) {
+            try to.copy(source, to: destination)
+        } else {
+            try to.upload(staged.values, to: destination)
         }
     }
 
@@ -270,18 +289,10 @@ public final class LanguageModel {
     }
 
     /// Backward with one worker per layer, runs in reverse time order: layer l takes run r once
-    /// layer l+1 has produced its input gradient for it. Returns ∂L/∂(embedding output).
+    /// layer l+1 has produced its input gradient for it.
     private func pipelinedBackward(steps: Int, batch: Int, stepsPerRun: Int, forward: ForwardResult,
-                                   topGradient: Tensor) throws -> Tensor {
-        let c = configuration
-        let rows = steps * batch
+                                   outputGradients: [Tensor], inputGradients: [Tensor]) throws {
         let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
-        let outputGradients = try lstm.indices.map { l in
-            l == lstm.count - 1 ? topGradient : try workspace.tensor("outputGradient\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
-        }
-        let inputGradients = try lstm.indices.map { l in
-            try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
-        }
         let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
         try runLayerWorkers(runs: runs.count) { l, ready, workers, busy in
             let layer = self.lstm[l], b = layer.backend
@@ -291,20 +302,12 @@ public final class LanguageModel {
                 if l < self.lstm.count - 1 { try ready[l + 1][r].wait(unless: workers) }
                 let began = DispatchTime.now().uptimeNanoseconds
                 try self.onDevice(b, "layer \(l) backward, steps \(run)") {
-                    let rowRange = run.lowerBound * batch..<run.upperBound * batch
-                    if l < self.lstm.count - 1 {
-                        let above = self.lstm[l + 1]
-                        if sharesMemory(above.backend, b) {
-                            try b.copy(inputGradients[l + 1].rows(rowRange), to: outputGradients[l].rows(rowRange))
-                        } else {
-                            try b.upload(staged[l + 1][r].values, to: outputGradients[l].rows(rowRange))
-                        }
-                    }
-                    try layer.backward(steps: run, windowSteps: steps, initialCell: forward.initialState[l].cell,
-                                       outputGradient: outputGradients[l], inputGradient: inputGradients[l])
-                    if let mask = forward.masks[l] { try b.multiply(inputGradients[l].rows(rowRange), by: mask.rows(rowRange)) }
+                    try self.backwardRun(l, run, batch: batch, windowSteps: steps, forward: forward, outputGradients: outputGradients,
+                                         inputGradients: inputGradients, staged: l + 1 < self.lstm.count ? staged[l + 1][r] : nil)
                     try b.synchronize()
-                    if let below, !sharesMemory(b, below) { staged[l][r].values = try b.download(inputGradients[l].rows(rowRange)) }
+                    if let below, !sharesMemory(b, below) {
+                        staged[l][r].values = try b.download(inputGradients[l].rows(run.lowerBound * batch..<run.upperBound * batch))
+                    }
                 }
                 busy.add(l, since: began)
                 ready[l][r].fire()
@@ -316,7 +319,6 @@ public final class LanguageModel {
             }
             busy.add(l, since: began)
         }
-        return inputGradients[0]
     }
 
     /// Runs `body`, naming the device and the task in any error it throws.
@@ -396,7 +398,7 @@ public final class LanguageModel {
         let topBackend = lstm[lstm.count - 1].backend
 
         // ∂L/∂h_top is the sum of every shard's dY·W_s, gathered on the top layer's backend.
-        var outputGradient = try workspace.tensor("gradientTop", [rows, c.hiddenSize], on: topBackend)
+        let outputGradient = try workspace.tensor("gradientTop", [rows, c.hiddenSize], on: topBackend)
         for (s, shard) in decoder.enumerated() {
             let local = s == 0 && shard.backend === topBackend
                 ? outputGradient : try workspace.tensor("gradientTop\(s)", [rows, c.hiddenSize], on: shard.backend)
@@ -406,25 +408,29 @@ public final class LanguageModel {
                 if s == 0 { try topBackend.copy(here, to: outputGradient) } else { try topBackend.axpy(alpha: 1, here, outputGradient) }
             }
         }
+        // Per layer, on its backend: ∂L/∂h from above (the top layer's is the decoder's) and
+        // ∂L/∂input, which goes down to the layer below, or to the embedding.
+        let outputGradients = try lstm.indices.map { l in
+            l == lstm.count - 1 ? outputGradient
+                : try workspace.tensor("outputGradient\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+        }
+        let inputGradients = try lstm.indices.map { l in
+            try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
+        }
         switch schedule {
         case .sequential:
-            for l in stride(from: lstm.count - 1, through: 0, by: -1) {
-                let layer = lstm[l], b = layer.backend
-                let width = l == 0 ? c.embeddingSize : c.hiddenSize
-                // Two alternating buffers per width: layer l reads l+1's gradient and writes its own.
-                let inputGradient = try workspace.tensor("gradient\(l % 2)x\(width)", [rows, width], on: b)
-                try layer.backward(input: forward.layerInputs[l], steps: steps, batch: batch,
-                                   initialHidden: forward.initialState[l].hidden, initialCell: forward.initialState[l].cell,
-                                   outputGradient: outputGradient, inputGradient: inputGradient)
-                if let mask = forward.masks[l] { try b.multiply(inputGradient, by: mask) }
-                let next = l == 0 ? embedding.backend : lstm[l - 1].backend
-                outputGradient = try move(inputGradient, from: b, to: next, as: "gradientInto\(l - 1)")
+            for l in lstm.indices.reversed() {
+                try backwardRun(l, 0..<steps, batch: batch, windowSteps: steps, forward: forward,
+                                outputGradients: outputGradients, inputGradients: inputGradients, staged: nil)
+                try lstm[l].finishBackward(windowSteps: steps, input: forward.layerInputs[l],
+                                           initialHidden: forward.initialState[l].hidden)
             }
         case .wavefront(let stepsPerRun):
-            outputGradient = try pipelinedBackward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, forward: forward,
-                                                   topGradient: outputGradient)
+            try pipelinedBackward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, forward: forward,
+                                  outputGradients: outputGradients, inputGradients: inputGradients)
         }
-        try embedding.backward(forward.ids, outputGradient: outputGradient)
+        // Layer 0 and the embedding share a backend.
+        try embedding.backward(forward.ids, outputGradient: inputGradients[0])
     }
 
     /// The last step's (h, c) of every layer become the next window's initial state.
