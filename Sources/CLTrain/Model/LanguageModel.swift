@@ -185,8 +185,17 @@ public final class LanguageModel {
         let x = try lstm[lstm.count - 1].buffersOutput(), xBackend = lstm[lstm.count - 1].backend
 
         var decoderInputs: [Tensor] = [], logits: [Tensor] = []
+        var hostTop: [Float]?   // the top hidden states, read back once for every shard that needs them
         for (s, shard) in decoder.enumerated() {
-            let top = try move(x, from: xBackend, to: shard.backend, as: "top\(s)")
+            let top: Tensor
+            if shard.backend === xBackend || sharesMemory(xBackend, shard.backend) {
+                top = try move(x, from: xBackend, to: shard.backend, as: "top\(s)")
+            } else {
+                let values = try hostTop ?? xBackend.download(x)
+                hostTop = values
+                top = try workspace.tensor("top\(s)", x.shape, on: shard.backend)
+                try shard.backend.upload(values, to: top)
+            }
             let shardLogits = try workspace.tensor("logits\(s)", [rows, shard.weight.rows.count], on: shard.backend)   // (T·B×V_s)
             try shard.forward(top, into: shardLogits)
             decoderInputs.append(top)
@@ -374,8 +383,8 @@ public final class LanguageModel {
         for r in 0..<rows {
             let m = maxima.map { Double($0[r]) }.max() ?? 0
             let z = m + log(zip(maxima, sums).reduce(0.0) { $0 + Double($1.1[r]) * exp(Double($1.0[r]) - m) })
-            let owner = decoder.firstIndex { $0.weight.rows.contains(Int(window.targets[r])) } ?? 0
-            total += z - Double(targetLogits[owner][r])
+            // Only the shard holding the target reports its logit; the others report 0.
+            total += z - targetLogits.reduce(0.0) { $0 + Double($1[r]) }
             logNormalizers[r] = Float(z)
         }
         if training {

@@ -44,9 +44,7 @@ extension CPUBackend {
                 continue
             }
             let t = Int(target)
-            let maxValue = rowMaximum(xRow, C)
-            var sum = 0.0
-            for col in 0..<C { sum += Double(exp(xRow[col] - maxValue)) }
+            let (maxValue, sum) = rowMaximumAndSumExp(xRow, C)
             // −log p[t] = log Σ exp(x − max) + max − x[t], before the gradient may overwrite the row.
             loss[r] = Float(log(sum) + Double(maxValue) - Double(xRow[t]))
 
@@ -72,9 +70,7 @@ extension CPUBackend {
         try requireOwned(targets, op)           // (R), outside 0..<C: in another shard
         for r in 0..<R {
             let xRow = xs + r * C
-            let maxValue = rowMaximum(xRow, C)
-            var sum = 0.0
-            for col in 0..<C { sum += Double(exp(xRow[col] - maxValue)) }
+            let (maxValue, sum) = rowMaximumAndSumExp(xRow, C)
             let t = Int(targets.values[r])
             m[r] = maxValue
             s[r] = Float(sum)
@@ -109,5 +105,13 @@ extension CPUBackend {
         var result = -Float.infinity
         for col in 0..<count { result = max(result, row[col]) }
         return result
+    }
+
+    /// A row's maximum and Σ exp(x − max), the kernels' row_max_and_sum.
+    private func rowMaximumAndSumExp(_ row: UnsafeMutablePointer<Float>, _ count: Int) -> (maximum: Float, sum: Double) {
+        let maxValue = rowMaximum(row, count)
+        var sum = 0.0
+        for col in 0..<count { sum += Double(exp(row[col] - maxValue)) }
+        return (maxValue, sum)
     }
 }
