@@ -62,10 +62,3 @@ func randomTensor(_ backend: Backend, _ shape: [Int], seed: String, scale: Float
     try backend.upload(generator.floats(tensor.count, scale: scale), to: tensor)
     return tensor
 }
-
-/// A new float32 tensor of `shape` on `backend`, every element `value`.
-func filledTensor(_ backend: Backend, _ shape: [Int], _ value: Float) throws -> Tensor {
-    let tensor = try backend.makeTensor(shape: shape, elementType: .float32)
-    try backend.fill(tensor, with: value)
-    return tensor
-}

@@ -17,8 +17,8 @@ enum ElementwiseCases {
                 let shape = [rows, columns]
                 let parameter = try randomTensor(backend, shape, seed: "adam parameter", scale: 0.08)
                 let gradient = try randomTensor(backend, shape, seed: "adam gradient", scale: 1e-2)
-                let first = try filledTensor(backend, shape, 0)
-                let second = try filledTensor(backend, shape, 0)
+                let first = try backend.makeTensor(shape, filledWith: 0)
+                let second = try backend.makeTensor(shape, filledWith: 0)
                 return Workload(run: {
                     try backend.adamUpdate(parameter: parameter, gradient: gradient, firstMoment: first, secondMoment: second,
                                            learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, step: 1)

@@ -44,7 +44,7 @@ enum GemmCases {
             return BenchmarkCase(name: name, summary: summary, cost: .gemm(m: s.m, n: s.n, k: s.k), gemm: s) { backend in
                 let a = try randomTensor(backend, s.aShape, seed: "\(name) A")
                 let b = try randomTensor(backend, s.bShape, seed: "\(name) B")
-                let c = try filledTensor(backend, [s.m, s.n], 0)
+                let c = try backend.makeTensor([s.m, s.n], filledWith: 0)
                 return Workload(run: {
                     try backend.gemm(transposeA: s.transposeA, transposeB: s.transposeB, alpha: 1, a, b, beta: 0, c)
                 }, gemmOperands: (a, b, c))

@@ -41,9 +41,9 @@ enum LSTMCases {
         let hPrevious = try randomTensor(backend, [batch, hidden], seed: "step h")                     // (B×H)
         let cPrevious = try randomTensor(backend, [batch, hidden], seed: "step c")                     // (B×H)
         let projected = try randomTensor(backend, [batch, 4 * hidden], seed: "step gates")             // (B×4H)
-        let gates = try filledTensor(backend, [batch, 4 * hidden], 0)
-        let cell = try filledTensor(backend, [batch, hidden], 0)
-        let h = try filledTensor(backend, [batch, hidden], 0)
+        let gates = try backend.makeTensor([batch, 4 * hidden], filledWith: 0)
+        let cell = try backend.makeTensor([batch, hidden], filledWith: 0)
+        let h = try backend.makeTensor([batch, hidden], filledWith: 0)
         return Workload(
             // The cell replaces the pre-activations with activations: start each run from X·W_ihᵀ + b.
             reset: { try backend.copy(projected, to: gates) },
@@ -62,12 +62,12 @@ enum LSTMCases {
             try backend.upload(generator.floats(parameter.count, scale: 0.08), to: parameter.value)
         }
         let input = try randomTensor(backend, [rows, hidden], seed: "lstm input")            // (T·B×H)
-        let h0 = try filledTensor(backend, [batch, hidden], 0)
-        let c0 = try filledTensor(backend, [batch, hidden], 0)
+        let h0 = try backend.makeTensor([batch, hidden], filledWith: 0)
+        let c0 = try backend.makeTensor([batch, hidden], filledWith: 0)
         let topGradient = try randomTensor(backend, [rows, hidden], seed: "lstm dh")         // (T·B×H)
-        let scratch = try filledTensor(backend, [rows, hidden], 0)
+        let scratch = try backend.makeTensor([rows, hidden], filledWith: 0)
         // Two alternating input-gradient buffers: layer l reads layer l+1's and writes its own.
-        let inputGradients = try [filledTensor(backend, [rows, hidden], 0), filledTensor(backend, [rows, hidden], 0)]
+        let inputGradients = try [backend.makeTensor([rows, hidden], filledWith: 0), backend.makeTensor([rows, hidden], filledWith: 0)]
 
         let forward = {
             var x = input

@@ -10,7 +10,7 @@ enum SoftmaxCases {
             BenchmarkCase(name: "softmax \(shape)", summary: "row softmax of the logits into another tensor",
                           cost: .softmax(rows: rows, columns: columns)) { backend in
                 let x = try randomTensor(backend, [rows, columns], seed: "softmax x", scale: 4)
-                let y = try filledTensor(backend, [rows, columns], 0)
+                let y = try backend.makeTensor([rows, columns], filledWith: 0)
                 return Workload(run: { try backend.softmax(x, into: y) })
             },
             BenchmarkCase(name: "softmax+xent fwd+bwd \(shape)",
@@ -19,8 +19,8 @@ enum SoftmaxCases {
                 let logits = try randomTensor(backend, [rows, columns], seed: "xent logits", scale: 4)
                 var generator = SplitMix64(seed: "xent targets")
                 let targets = try backend.makeIndices((0..<rows).map { _ in Int32(generator.next() % UInt64(columns)) })
-                let losses = try filledTensor(backend, [rows], 0)
-                let gradient = try filledTensor(backend, [rows, columns], 0)
+                let losses = try backend.makeTensor([rows], filledWith: 0)
+                let gradient = try backend.makeTensor([rows, columns], filledWith: 0)
                 return Workload(run: {
                     try backend.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: -1, losses: losses,
                                                     gradient: gradient, gradientScale: 1 / Float(rows))

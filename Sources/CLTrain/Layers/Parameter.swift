@@ -23,8 +23,7 @@ public final class Parameter {
         self.rows = rows ?? 0..<shape[0]
         self.totalRows = totalRows ?? shape[0]
         value = try backend.makeTensor(shape: shape, elementType: .float32)
-        gradient = try backend.makeTensor(shape: shape, elementType: .float32)
-        try backend.fill(gradient, with: 0)
+        gradient = try backend.makeTensor(shape, filledWith: 0)
     }
 
     public var shape: [Int] { value.shape }

@@ -81,11 +81,8 @@ public final class LanguageModel {
     /// Zeroes the carried state for `batch` sequences.
     public func resetState(batch: Int) throws {
         carriedState = try lstm.map { layer in
-            let h = try layer.backend.makeTensor(shape: [batch, configuration.hiddenSize], elementType: .float32)
-            let c = try layer.backend.makeTensor(shape: [batch, configuration.hiddenSize], elementType: .float32)
-            try layer.backend.fill(h, with: 0)
-            try layer.backend.fill(c, with: 0)
-            return (h, c)
+            (try layer.backend.makeTensor([batch, configuration.hiddenSize], filledWith: 0),
+             try layer.backend.makeTensor([batch, configuration.hiddenSize], filledWith: 0))
         }
     }
 

@@ -146,13 +146,6 @@ private struct SectionTimer {
     }
 }
 
-/// A float32 tensor of `shape` with every element `value`.
-private func filled(_ backend: Backend, _ shape: [Int], _ value: Float) throws -> Tensor {
-    let tensor = try backend.makeTensor(shape: shape, elementType: .float32)
-    try backend.fill(tensor, with: value)
-    return tensor
-}
-
 /// One LSTM layer, T' steps of B rows, as a pipeline stage runs it (no hoisted input gemm).
 private struct LayerBench {
     let backend: Backend
@@ -166,22 +159,22 @@ private struct LayerBench {
         batch = shape.batch
         self.steps = steps
         let (rows, h, h4) = (steps * shape.batch, shape.hidden, 4 * shape.hidden)
-        input = try filled(backend, [rows, inputWidth], 0.01)             // (T'·B×In)
-        weightIH = try filled(backend, [h4, inputWidth], 0.01)           // (4H×In)
-        weightHH = try filled(backend, [h4, h], 0.01)                    // (4H×H)
-        bias = try filled(backend, [h4], 0)                              // (4H)
-        gates = try filled(backend, [rows, h4], 0)                       // (T'·B×4H)
-        cells = try filled(backend, [rows, h], 0)                        // (T'·B×H)
-        hiddens = try filled(backend, [rows, h], 0)                      // (T'·B×H)
-        h0 = try filled(backend, [batch, h], 0)                          // (B×H)
-        c0 = try filled(backend, [batch, h], 0)                          // (B×H)
-        gatesGradient = try filled(backend, [rows, h4], 0)               // (T'·B×4H)
-        hiddenGradient = try filled(backend, [rows, h], 0.01)            // (T'·B×H)
-        inputGradient = try filled(backend, [rows, inputWidth], 0)       // (T'·B×In)
-        weightIHGradient = try filled(backend, [h4, inputWidth], 0)      // (4H×In)
-        weightHHGradient = try filled(backend, [h4, h], 0)               // (4H×H)
-        biasGradient = try filled(backend, [h4], 0)                      // (4H)
-        cellGradients = [try filled(backend, [batch, h], 0), try filled(backend, [batch, h], 0)]
+        input = try backend.makeTensor([rows, inputWidth], filledWith: 0.01)             // (T'·B×In)
+        weightIH = try backend.makeTensor([h4, inputWidth], filledWith: 0.01)           // (4H×In)
+        weightHH = try backend.makeTensor([h4, h], filledWith: 0.01)                    // (4H×H)
+        bias = try backend.makeTensor([h4], filledWith: 0)                              // (4H)
+        gates = try backend.makeTensor([rows, h4], filledWith: 0)                       // (T'·B×4H)
+        cells = try backend.makeTensor([rows, h], filledWith: 0)                        // (T'·B×H)
+        hiddens = try backend.makeTensor([rows, h], filledWith: 0)                      // (T'·B×H)
+        h0 = try backend.makeTensor([batch, h], filledWith: 0)                          // (B×H)
+        c0 = try backend.makeTensor([batch, h], filledWith: 0)                          // (B×H)
+        gatesGradient = try backend.makeTensor([rows, h4], filledWith: 0)               // (T'·B×4H)
+        hiddenGradient = try backend.makeTensor([rows, h], filledWith: 0.01)            // (T'·B×H)
+        inputGradient = try backend.makeTensor([rows, inputWidth], filledWith: 0)       // (T'·B×In)
+        weightIHGradient = try backend.makeTensor([h4, inputWidth], filledWith: 0)      // (4H×In)
+        weightHHGradient = try backend.makeTensor([h4, h], filledWith: 0)               // (4H×H)
+        biasGradient = try backend.makeTensor([h4], filledWith: 0)                      // (4H)
+        cellGradients = [try backend.makeTensor([batch, h], filledWith: 0), try backend.makeTensor([batch, h], filledWith: 0)]
     }
 
     private func step(_ t: Int) -> Range<Int> { t * batch..<(t + 1) * batch }
@@ -233,9 +226,9 @@ private struct EmbeddingBench {
     init(backend: Backend, shape: WorkloadShape, steps: Int) throws {
         self.backend = backend
         let (rows, tableRows) = (steps * shape.batch, min(shape.vocabulary, 4096))
-        table = try filled(backend, [tableRows, shape.embedding], 0.01)          // (V'×E)
-        tableGradient = try filled(backend, [tableRows, shape.embedding], 0)     // (V'×E)
-        output = try filled(backend, [rows, shape.embedding], 0)                 // (T'·B×E)
+        table = try backend.makeTensor([tableRows, shape.embedding], filledWith: 0.01)          // (V'×E)
+        tableGradient = try backend.makeTensor([tableRows, shape.embedding], filledWith: 0)     // (V'×E)
+        output = try backend.makeTensor([rows, shape.embedding], filledWith: 0)                 // (T'·B×E)
         indices = try backend.makeIndices((0..<rows).map { Int32(($0 * 7919) % tableRows) })
     }
 
@@ -253,14 +246,14 @@ private struct DecoderBench {
     init(backend: Backend, shape: WorkloadShape, rows vocabularyRows: Int, steps: Int) throws {
         self.backend = backend
         let positions = steps * shape.batch
-        top = try filled(backend, [positions, shape.hidden], 0.01)             // (T'·B×H)
-        weight = try filled(backend, [vocabularyRows, shape.hidden], 0.01)     // (R×H)
-        bias = try filled(backend, [vocabularyRows], 0)                        // (R)
-        logits = try filled(backend, [positions, vocabularyRows], 0)           // (T'·B×R)
-        losses = try filled(backend, [positions], 0)                           // (T'·B)
-        topGradient = try filled(backend, [positions, shape.hidden], 0)        // (T'·B×H)
-        vocabularyWeightGradient = try filled(backend, [vocabularyRows, shape.hidden], 0)
-        biasGradient = try filled(backend, [vocabularyRows], 0)
+        top = try backend.makeTensor([positions, shape.hidden], filledWith: 0.01)             // (T'·B×H)
+        weight = try backend.makeTensor([vocabularyRows, shape.hidden], filledWith: 0.01)     // (R×H)
+        bias = try backend.makeTensor([vocabularyRows], filledWith: 0)                        // (R)
+        logits = try backend.makeTensor([positions, vocabularyRows], filledWith: 0)           // (T'·B×R)
+        losses = try backend.makeTensor([positions], filledWith: 0)                           // (T'·B)
+        topGradient = try backend.makeTensor([positions, shape.hidden], filledWith: 0)        // (T'·B×H)
+        vocabularyWeightGradient = try backend.makeTensor([vocabularyRows, shape.hidden], filledWith: 0)
+        biasGradient = try backend.makeTensor([vocabularyRows], filledWith: 0)
         targets = try backend.makeIndices((0..<positions).map { Int32(($0 * 7919) % vocabularyRows) })
         scale = 1 / Float(positions)
     }
@@ -290,7 +283,7 @@ private struct TransferBench {
 
     init(backend: Backend, shape: WorkloadShape) throws {
         self.backend = backend
-        tensor = try filled(backend, [shape.batch, shape.hidden], 0)
+        tensor = try backend.makeTensor([shape.batch, shape.hidden], filledWith: 0)
         values = Array(repeating: 0.5, count: shape.batch * shape.hidden)
     }
 

@@ -104,13 +104,18 @@ public struct DeviceCosts: Codable, Equatable, Sendable {
 
     /// Every per-step cost multiplied by `factor` (the host bandwidth is left alone).
     public func scaled(by factor: Double) -> DeviceCosts {
-        DeviceCosts(layerForward: layerForward * factor, layerBackward: layerBackward * factor,
-                    layerWeightGradient: layerWeightGradient * factor,
-                    firstLayerForward: firstLayerForward * factor, firstLayerBackward: firstLayerBackward * factor,
-                    firstLayerWeightGradient: firstLayerWeightGradient * factor,
-                    decoderForwardPerRow: decoderForwardPerRow * factor,
-                    decoderBackwardPerRow: decoderBackwardPerRow * factor,
-                    decoderWeightGradientPerRow: decoderWeightGradientPerRow * factor,
+        scaled(layer: factor, firstLayer: factor, row: factor)
+    }
+
+    /// Every time scaled, by group: the layers above the first, the first layer, the decoder rows.
+    public func scaled(layer: Double, firstLayer: Double, row: Double) -> DeviceCosts {
+        DeviceCosts(layerForward: layerForward * layer, layerBackward: layerBackward * layer,
+                    layerWeightGradient: layerWeightGradient * layer,
+                    firstLayerForward: firstLayerForward * firstLayer, firstLayerBackward: firstLayerBackward * firstLayer,
+                    firstLayerWeightGradient: firstLayerWeightGradient * firstLayer,
+                    decoderForwardPerRow: decoderForwardPerRow * row,
+                    decoderBackwardPerRow: decoderBackwardPerRow * row,
+                    decoderWeightGradientPerRow: decoderWeightGradientPerRow * row,
                     hostBandwidth: hostBandwidth)
     }
 

@@ -76,14 +76,6 @@ public enum Presets {
         let firstLayer = Double(shape.batch * shape.hidden * (shape.embedding + shape.hidden))
             / Double(reference.batch * reference.hidden * (reference.embedding + reference.hidden))
         let row = Double(shape.batch * shape.hidden) / Double(reference.batch * reference.hidden)
-        let c = h100Costs2014
-        return DeviceCosts(
-            layerForward: c.layerForward * layer, layerBackward: c.layerBackward * layer,
-            layerWeightGradient: c.layerWeightGradient * layer,
-            firstLayerForward: c.firstLayerForward * firstLayer, firstLayerBackward: c.firstLayerBackward * firstLayer,
-            firstLayerWeightGradient: c.firstLayerWeightGradient * firstLayer,
-            decoderForwardPerRow: c.decoderForwardPerRow * row, decoderBackwardPerRow: c.decoderBackwardPerRow * row,
-            decoderWeightGradientPerRow: c.decoderWeightGradientPerRow * row,
-            hostBandwidth: c.hostBandwidth)
+        return h100Costs2014.scaled(layer: layer, firstLayer: firstLayer, row: row)
     }
 }

@@ -70,11 +70,8 @@ final class Adam: Optimizer {
     init(parameters: [Parameter]) throws {
         var moments: [ObjectIdentifier: (first: Tensor, second: Tensor)] = [:]
         for p in parameters {
-            let m = try p.backend.makeTensor(shape: p.shape, elementType: .float32)
-            let v = try p.backend.makeTensor(shape: p.shape, elementType: .float32)
-            try p.backend.fill(m, with: 0)
-            try p.backend.fill(v, with: 0)
-            moments[ObjectIdentifier(p)] = (m, v)
+            moments[ObjectIdentifier(p)] = (try p.backend.makeTensor(p.shape, filledWith: 0),
+                                            try p.backend.makeTensor(p.shape, filledWith: 0))
         }
         self.moments = moments
     }
