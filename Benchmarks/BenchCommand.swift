@@ -139,11 +139,7 @@ struct BenchCommand: ParsableCommand {
 
     /// `--device`, else CLTRAIN_DEVICES, else every OpenCL device and the CPU backend.
     private func selection(in registry: DeviceRegistry) throws -> [DeviceSelection] {
-        if let deviceList { return try registry.defaultSelection(environment: ["CLTRAIN_DEVICES": deviceList]) }
-        if let listed = ProcessInfo.processInfo.environment["CLTRAIN_DEVICES"], !listed.isEmpty {
-            return try registry.defaultSelection()
-        }
-        return registry.openCLDevices.map { .openCL($0.index) } + [.cpu]
+        try registry.requestedSelection(list: deviceList) ?? (registry.openCLDevices.map { .openCL($0.index) } + [.cpu])
     }
 
     /// The devices with their peaks, the table, then what was skipped and what failed.

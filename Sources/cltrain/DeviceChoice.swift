@@ -28,9 +28,7 @@ extension DeviceChoice {
                           configuration: ModelConfiguration, batch: Int, bptt: Int) throws -> Placement {
         let registry = DeviceRegistry.shared
         if auto {
-            var environment = ProcessInfo.processInfo.environment
-            if devices != "auto" { environment["CLTRAIN_DEVICES"] = devices }
-            let pool = try registry.defaultSelection(environment: environment)
+            let pool = try registry.requestedSelection(list: devices == "auto" ? nil : devices) ?? registry.defaultSelection()
             let shape = WorkloadShape(batch: batch, hidden: configuration.hiddenSize, embedding: configuration.embeddingSize,
                                       vocabulary: configuration.vocabularySize, steps: bptt)
             let costs = try DeviceCalibration.costs(of: pool, shape: shape, registry: registry)

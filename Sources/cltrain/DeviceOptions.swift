@@ -20,8 +20,6 @@ struct DeviceOptions: ParsableArguments {
 
     /// The selected devices, each checked to exist; `--device` takes precedence over CLTRAIN_DEVICES.
     func selection(in registry: DeviceRegistry) throws -> [DeviceSelection] {
-        var environment = ProcessInfo.processInfo.environment
-        if let list { environment["CLTRAIN_DEVICES"] = list }
-        return try registry.defaultSelection(environment: environment)
+        try registry.requestedSelection(list: list) ?? registry.defaultSelection()
     }
 }

@@ -245,8 +245,8 @@ struct PlanCommand: ParsableCommand {
     /// The device --simulate-devices copies: the first of --device or CLTRAIN_DEVICES if given;
     /// else a GPU if there is one, else the CPU backend (as `train --device auto` chooses).
     func copySource(registry: DeviceRegistry) throws -> DeviceSelection {
-        if devices.list != nil || !(ProcessInfo.processInfo.environment["CLTRAIN_DEVICES"] ?? "").isEmpty {
-            guard let first = try devices.selection(in: registry).first else {
+        if let requested = try registry.requestedSelection(list: devices.list) {
+            guard let first = requested.first else {
                 throw CLTrainError.deviceNotFound("no device to copy for --simulate-devices")
             }
             return first

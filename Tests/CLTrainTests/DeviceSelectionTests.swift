@@ -55,6 +55,15 @@ struct DeviceSelectionTests {
         }
     }
 
+    @Test func aDeviceOptionTakesPrecedenceOverCLTRAIN_DEVICES() throws {
+        #expect(try registry.requestedSelection(list: nil, environment: [:]) == nil)
+        #expect(try registry.requestedSelection(list: nil, environment: ["CLTRAIN_DEVICES": ""]) == nil)
+        #expect(try registry.requestedSelection(list: nil, environment: ["CLTRAIN_DEVICES": "cpu"]) == [.cpu])
+        let bad = ["CLTRAIN_DEVICES": "\(registry.openCLDevices.count)"]  // names a device that does not exist
+        #expect(try registry.requestedSelection(list: "cpu", environment: bad) == [.cpu])
+        #expect(throws: CLTrainError.self) { try registry.requestedSelection(list: "cpu,x", environment: [:]) }
+    }
+
     @Test func CLTRAIN_DEVICESIsValidated() {
         #expect(throws: CLTrainError.self) { try registry.defaultSelection(environment: ["CLTRAIN_DEVICES": "x"]) }
         let missing = registry.openCLDevices.count

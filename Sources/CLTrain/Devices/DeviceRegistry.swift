@@ -33,12 +33,19 @@ public final class DeviceRegistry: @unchecked Sendable {
 
     /// The devices `CLTRAIN_DEVICES` selects, else every OpenCL device, else the CPU.
     public func defaultSelection(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [DeviceSelection] {
-        if let list = environment["CLTRAIN_DEVICES"], !list.isEmpty {
-            let selection = try DeviceSelection.parseList(list)
-            for case .openCL(let index) in selection { _ = try description(ofOpenCLDevice: index) }
-            return selection
-        }
-        return openCLDevices.isEmpty ? [.cpu] : openCLDevices.map { .openCL($0.index) }
+        try requestedSelection(list: nil, environment: environment)
+            ?? (openCLDevices.isEmpty ? [.cpu] : openCLDevices.map { .openCL($0.index) })
+    }
+
+    /// The devices the user asked for, each checked to exist: `list` (a command's `--device`
+    /// option) if given, which takes precedence over CLTRAIN_DEVICES; nil when neither is set, so
+    /// that each command can apply its own default.
+    public func requestedSelection(list: String?,
+                                   environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [DeviceSelection]? {
+        guard let text = list ?? environment["CLTRAIN_DEVICES"].flatMap({ $0.isEmpty ? nil : $0 }) else { return nil }
+        let selection = try DeviceSelection.parseList(text)
+        for case .openCL(let index) in selection { _ = try description(ofOpenCLDevice: index) }
+        return selection
     }
 
     /// The OpenCL device with `index`, or an error listing the devices there are.
