@@ -1,5 +1,4 @@
 import CLTrain
-import Dispatch
 
 /// One selected device: its backend, how its work is timed, its peak and its gemm reference.
 ///
@@ -54,10 +53,10 @@ final class BenchDevice {
         if let openCL = backend as? OpenCLBackend {
             return try openCL.queue.deviceSeconds(of: body)
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        try body()
-        try backend.synchronize()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        return try WallClock.seconds {
+            try body()
+            try backend.synchronize()
+        }
     }
 
     /// Prepares `benchmark` on this device, runs it `warmup` times untimed and `repeats` times

@@ -1,6 +1,5 @@
 import CBLAS
 import CLTrain
-import Dispatch
 import Foundation
 
 /// The CPU backend's peak, by the rule the bench's roofline kernels follow on OpenCL devices but
@@ -13,10 +12,10 @@ enum HostPeak {
         let n = quick ? 512 : 2048
         let a = [Float](repeating: 0.5, count: n * n), b = [Float](repeating: 0.25, count: n * n)
         var c = [Float](repeating: 0, count: n * n)
-        let sgemm = try median(runs: runs) {
+        let sgemm = try WallClock.timings(runs: runs) {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(n), blasint(n), blasint(n),
                         1, a, blasint(n), b, blasint(n), 0, &c, blasint(n))
-        }
+        }.median
 
         let megabytes = quick ? 16 : 256
         let bytes = megabytes << 20
@@ -25,7 +24,7 @@ enum HostPeak {
         defer { source.deallocate(); destination.deallocate() }
         memset(source, 1, bytes)
         memset(destination, 0, bytes)
-        let copy = try median(runs: runs) { memcpy(destination, source, bytes) }
+        let copy = try WallClock.timings(runs: runs) { memcpy(destination, source, bytes) }.median
 
         let flops = 2 * pow(Double(n), 3) / sgemm
         return DevicePeak(flopsPerSecond: flops, bytesPerSecond: Double(2 * bytes) / copy,
@@ -47,17 +46,5 @@ enum HostPeak {
             "OpenBLAS runs its \(core) kernels on a CPU with \($0 == "SkylakeX" ? "AVX-512" : "AVX2"): "
             + "OPENBLAS_CORETYPE=\($0) makes the CPU backend and its peak much faster"
         }
-    }
-
-    /// The median wall time of `runs` calls of `body`, after one unmeasured call.
-    private static func median(runs: Int, _ body: () -> Void) throws -> Double {
-        body()
-        var samples: [Double] = []
-        for _ in 0..<runs {
-            let start = DispatchTime.now().uptimeNanoseconds
-            body()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
-        }
-        return try TimingSummary(samples: samples).median
     }
 }

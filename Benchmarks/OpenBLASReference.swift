@@ -1,6 +1,5 @@
 import CBLAS
 import CLTrain
-import Dispatch
 
 /// `cblas_sgemm` called directly on host arrays holding the case's operands: what CLTrain's CPU
 /// backend gemm should match (its only overhead is the operand checks). Wall clock, as the CPU
@@ -19,12 +18,12 @@ struct OpenBLASReference: GemmReference {
         let c = Result(count: shape.m * shape.n)                                            // (M×N)
         let lda = operands.a.shape[1], ldb = operands.b.shape[1]
         return PreparedGemm(run: {
-            let start = DispatchTime.now().uptimeNanoseconds
-            cblas_sgemm(CblasRowMajor, shape.transposeA ? CblasTrans : CblasNoTrans,
-                        shape.transposeB ? CblasTrans : CblasNoTrans,
-                        blasint(shape.m), blasint(shape.n), blasint(shape.k), 1, a, blasint(lda), b, blasint(ldb),
-                        0, &c.values, blasint(shape.n))
-            return Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+            WallClock.seconds {
+                cblas_sgemm(CblasRowMajor, shape.transposeA ? CblasTrans : CblasNoTrans,
+                            shape.transposeB ? CblasTrans : CblasNoTrans,
+                            blasint(shape.m), blasint(shape.n), blasint(shape.k), 1, a, blasint(lda), b, blasint(ldb),
+                            0, &c.values, blasint(shape.n))
+            }
         }, result: { c.values })
     }
 

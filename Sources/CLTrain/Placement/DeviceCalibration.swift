@@ -66,9 +66,9 @@ public enum DeviceCalibration {
         if !recalibrate, let cached = cache?.load(identity: identity, shape: shape) {
             return Result(identity: identity, costs: cached, fromCache: true, measuringSeconds: 0)
         }
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = WallClock.now
         let costs = try measure()
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let seconds = WallClock.seconds(since: start)
         guard costs.isPlausible else {
             throw CLTrainError.invalidArgument("calibration of \(identity) gave implausible costs: \(costs)")
         }
@@ -79,7 +79,7 @@ public enum DeviceCalibration {
     /// Times the model's operations on `backend` (see the type's documentation).
     public static func measure(on backend: Backend, shape: WorkloadShape, budgetSeconds: Double = 2) throws -> DeviceCosts {
         try shape.validate()
-        var timer = SectionTimer(backend: backend, budgetSeconds: budgetSeconds)
+        let timer = SectionTimer(backend: backend, budgetSeconds: budgetSeconds)
         let steps = min(shape.steps, 2)
         let layer = try LayerBench(backend: backend, shape: shape, inputWidth: shape.hidden, steps: steps)
         let hiddenLayer = (forward: try timer.time(layer.forward), backward: try timer.time(layer.backward),
@@ -119,30 +119,26 @@ public enum DeviceCalibration {
     }
 }
 
-/// Warm-up, then the median of up to 5 timed runs while the budget lasts.
+/// Warm-up, then the median of up to 5 timed runs while the budget lasts; each run is bracketed
+/// by `synchronize()` so that it counts the device's work, not just the enqueueing.
 private struct SectionTimer {
     let backend: Backend
     let deadline: UInt64
 
     init(backend: Backend, budgetSeconds: Double) {
         self.backend = backend
-        deadline = DispatchTime.now().uptimeNanoseconds + UInt64(max(0, budgetSeconds) * 1e9)
+        deadline = WallClock.now + UInt64(max(0, budgetSeconds) * 1e9)
     }
 
-    var isOverBudget: Bool { DispatchTime.now().uptimeNanoseconds >= deadline }
+    var isOverBudget: Bool { WallClock.now >= deadline }
 
-    mutating func time(_ body: () throws -> Void) throws -> Double {
+    func time(_ body: () throws -> Void) throws -> Double {
         try backend.synchronize()
-        try body()   // warm-up
-        var samples: [Double] = []
-        repeat {
-            try backend.synchronize()
-            let start = DispatchTime.now().uptimeNanoseconds
+        let remaining = Double(deadline - min(deadline, WallClock.now)) * 1e-9
+        return try WallClock.timings(runs: 5, budgetSeconds: remaining) {
             try body()
             try backend.synchronize()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
-        } while samples.count < 5 && !isOverBudget
-        return samples.sorted()[samples.count / 2]
+        }.median
     }
 }
 

@@ -15,10 +15,10 @@ public final class ProfilingBackend: Backend {
     public var name: String { base.name }
 
     private func timed<T>(_ operation: String, _ body: () throws -> T) throws -> T {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = WallClock.now
         let result = try body()
         try base.synchronize()
-        profile.add(operation, seconds: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        profile.add(operation, seconds: WallClock.seconds(since: start))
         return result
     }
 
