@@ -92,7 +92,7 @@ struct TrainCommand: ParsableCommand {
         if let checkpointDirectory { try Checkpoint.prepareDirectory(checkpointDirectory) }
 
         // Data and vocabulary (a resumed run keeps the vocabulary it was trained with).
-        let resumed = try resume ? existing.map { try Checkpoint.describe(SafeTensors.read(from: $0), path: $0) } : nil
+        let resumed = try resume ? existing.map(Checkpoint.describe(modelFile:)) : nil
         let dataset = try Dataset.load(data, level: level, vocabularySize: vocab, vocabulary: resumed?.vocabulary,
                                        batch: batch, bptt: bptt, syntheticWindows: stepsPerEpoch ?? 100, seed: seed)
         let configuration = ModelConfiguration(vocabularySize: dataset.vocabulary.count, embeddingSize: embedding ?? hidden,

@@ -103,6 +103,12 @@ struct CheckpointTests {
         #expect(decoded.entries.map { $0.values.map(\.bitPattern) } == entries.map { $0.values.map(\.bitPattern) })
         #expect(decoded["bias"]?.values == [.infinity, -.infinity, .greatestFiniteMagnitude])
         #expect(decoded["missing"] == nil)
+        #expect(try SafeTensors.readMetadata(from: url) == metadata)
+
+        // A slice of a larger buffer (its indices do not start at 0) decodes the same.
+        let file = try Data(contentsOf: url)
+        let slice = (Data([1, 2, 3]) + file).dropFirst(3)
+        #expect(try SafeTensors.decode(slice).entries.map { $0.values.map(\.bitPattern) } == entries.map { $0.values.map(\.bitPattern) })
     }
 
     @Test func safeTensorsByteLayoutFollowsTheFormat() throws {
@@ -235,6 +241,9 @@ struct CheckpointTests {
             try bytes.write(to: file)
             expectError(mentioning: ["checkpoint '\(file.path)'", problem]) {
                 _ = try Checkpoint.loadModel(file, backend: CPUBackend())
+            }
+            expectError(mentioning: ["checkpoint '\(file.path)'", problem]) {   // the header-only reader too
+                _ = try Checkpoint.describe(modelFile: file)
             }
             #expect(try Data(contentsOf: file) == bytes, "\(what): the file changed")
         }

@@ -113,23 +113,33 @@ public enum Checkpoint {
         return modelURL
     }
 
+    /// The description of the model stored in `modelFile`, from its header alone (the weights
+    /// are not read): what `train --resume` needs before it builds the model.
+    public static func describe(modelFile: URL) throws -> Description {
+        try describe(metadata: SafeTensors.readMetadata(from: modelFile), path: modelFile)
+    }
+
     /// Reads the description of the model in `file` without building it.
     public static func describe(_ file: SafeTensors, path: URL) throws -> Description {
+        try describe(metadata: file.metadata, path: path)
+    }
+
+    private static func describe(metadata: [String: String], path: URL) throws -> Description {
         func field<T: Decodable>(_ key: String, _ type: T.Type) throws -> T {
-            guard let text = file.metadata[key] else {
+            guard let text = metadata[key] else {
                 throw CLTrainError.invalidArgument("checkpoint '\(path.path)' has no '\(key)' in its metadata; was it written by cltrain?")
             }
             do { return try JSONDecoder().decode(T.self, from: Data(text.utf8)) } catch {
                 throw CLTrainError.invalidArgument("checkpoint '\(path.path)': metadata '\(key)' is corrupt: \(error)")
             }
         }
-        guard file.metadata["format"] == format else {
-            throw CLTrainError.invalidArgument("checkpoint '\(path.path)' is not a \(format) checkpoint (format: \(file.metadata["format"] ?? "none"))")
+        guard metadata["format"] == format else {
+            throw CLTrainError.invalidArgument("checkpoint '\(path.path)' is not a \(format) checkpoint (format: \(metadata["format"] ?? "none"))")
         }
         return Description(configuration: try field("configuration", ModelConfiguration.self),
                            vocabulary: try field("vocabulary", Vocabulary.self),
-                           options: file.metadata["training"] == nil ? nil : try field("training", TrainingOptions.self),
-                           stateFile: file.metadata["state_file"])
+                           options: metadata["training"] == nil ? nil : try field("training", TrainingOptions.self),
+                           stateFile: metadata["state_file"])
     }
 
     /// Builds the model stored in `modelFile` on `backend`.

@@ -73,19 +73,65 @@ public struct SafeTensors: Sendable {
         }
     }
 
-    public static func decode(_ data: Data) throws -> SafeTensors {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { throw CLTrainError.invalidArgument("file too short (\(bytes.count) bytes)") }
-        let headerLength = Int(clamping: UInt64(littleEndianBytes: bytes[0..<8]))
-        guard headerLength > 0, headerLength <= bytes.count - 8 else {
-            throw CLTrainError.invalidArgument("header length \(headerLength) exceeds the file (\(bytes.count) bytes)")
+    /// The `__metadata__` of a safetensors file, reading only its header (a few kilobytes, where
+    /// the whole file can be gigabytes): enough to describe a checkpoint before loading it.
+    public static func readMetadata(from url: URL) throws -> [String: String] {
+        do {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            let fileSize = try handle.seekToEnd()
+            try handle.seek(toOffset: 0)
+            let prefix = try handle.read(upToCount: 8) ?? Data()
+            guard prefix.count == 8 else { throw CLTrainError.invalidArgument("file too short (\(prefix.count) bytes)") }
+            let headerLength = UInt64(littleEndianBytes: [UInt8](prefix)[0..<8])
+            guard headerLength > 0, headerLength <= fileSize - 8 else {
+                throw CLTrainError.invalidArgument("header length \(headerLength) exceeds the file (\(fileSize) bytes)")
+            }
+            let header = try handle.read(upToCount: Int(headerLength)) ?? Data()
+            return try parseHeader(header, dataBytes: Int(fileSize - 8 - headerLength)).metadata
+        } catch let error as CLTrainError {
+            throw CLTrainError.invalidArgument("checkpoint '\(url.path)' is corrupt or not a safetensors file: \(error)")
+        } catch {
+            throw CLTrainError.invalidArgument("cannot read checkpoint '\(url.path)': \(error.localizedDescription)")
         }
-        let dataStart = 8 + headerLength
-        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])) as? [String: Any] else {
+    }
+
+    public static func decode(_ data: Data) throws -> SafeTensors {
+        try data.withUnsafeBytes { raw in   // raw offsets: `data` may be a slice
+            guard raw.count >= 8 else { throw CLTrainError.invalidArgument("file too short (\(raw.count) bytes)") }
+            let headerLength = Int(clamping: UInt64(littleEndianBytes: raw[0..<8]))
+            guard headerLength > 0, headerLength <= raw.count - 8 else {
+                throw CLTrainError.invalidArgument("header length \(headerLength) exceeds the file (\(raw.count) bytes)")
+            }
+            let dataStart = 8 + headerLength
+            let (metadata, tensors) = try parseHeader(Data(raw[8..<dataStart]), dataBytes: raw.count - dataStart)
+            let entries = tensors.map { tensor in
+                let count = (tensor.end - tensor.start) / 4
+                let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    // The data need not be 4-byte aligned in memory, so copy bytes, then fix the order.
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                        from: UnsafeRawBufferPointer(rebasing: raw[(dataStart + tensor.start)..<(dataStart + tensor.end)]))
+                    #if _endian(big)
+                    for i in 0..<count { buffer[i] = Float(bitPattern: UInt32(littleEndian: buffer[i].bitPattern)) }
+                    #endif
+                    initialized = count
+                }
+                return Entry(name: tensor.name, shape: tensor.shape, values: values)
+            }
+            return SafeTensors(entries: entries, metadata: metadata)
+        }
+    }
+
+    /// The JSON header: the metadata, and each tensor's name, shape and byte range within the
+    /// `dataBytes` that follow the header, in file order. Every range is checked against its shape
+    /// and the data, so that reading the values cannot go out of bounds.
+    private static func parseHeader(_ json: Data, dataBytes: Int) throws
+        -> (metadata: [String: String], tensors: [(name: String, shape: [Int], start: Int, end: Int)]) {
+        guard let header = try? JSONSerialization.jsonObject(with: json) as? [String: Any] else {
             throw CLTrainError.invalidArgument("header is not a JSON object")
         }
         var metadata: [String: String] = [:]
-        var entries: [(start: Int, entry: Entry)] = []
+        var tensors: [(name: String, shape: [Int], start: Int, end: Int)] = []
         for (name, value) in header {
             if name == "__metadata__" {
                 guard let m = value as? [String: String] else { throw CLTrainError.invalidArgument("__metadata__ must map strings to strings") }
@@ -100,17 +146,12 @@ public struct SafeTensors: Sendable {
             let (start, end) = (offsets[0], offsets[1])
             // Checked arithmetic throughout: a corrupt header must not overflow (and trap) here.
             guard let byteCount = float32ByteCount(shape), start >= 0, end >= start, end - start == byteCount,
-                  end <= bytes.count - dataStart else {
+                  end <= dataBytes else {
                 throw CLTrainError.invalidArgument("tensor '\(name)' (shape \(shape.shapeString)) has byte range \(start)..<\(end) that does not fit its shape or the file")
             }
-            let count = byteCount / 4
-            let values = (0..<count).map { i -> Float in
-                let p = dataStart + start + 4 * i
-                return Float(bitPattern: UInt32(bytes[p]) | UInt32(bytes[p + 1]) << 8 | UInt32(bytes[p + 2]) << 16 | UInt32(bytes[p + 3]) << 24)
-            }
-            entries.append((start, Entry(name: name, shape: shape, values: values)))
+            tensors.append((name, shape, start, end))
         }
-        return SafeTensors(entries: entries.sorted { $0.start < $1.start }.map(\.entry), metadata: metadata)
+        return (metadata, tensors.sorted { $0.start < $1.start })
     }
 
     /// Bytes of an F32 tensor of `shape`; nil if a dimension is negative or the size overflows Int.
