@@ -22,6 +22,20 @@ __kernel void axpy(const int n, const float alpha, const __global float* x, cons
     if (i < n) y[offY + i] += alpha * x[offX + i];
 }
 
+// Inverted-dropout mask: mask[i] = scale if draw i + 1 of a SplitMix64 generator in `state` is
+// below `keep` as a unit float (its top 24 bits · 2⁻²⁴, exact in float), else 0. The same hash the
+// host's SplitMix64 computes (Sources/CLTrain/Support/SplitMix64.swift), so masks match bit for bit.
+__kernel void dropout_mask(const int n, __global float* mask, const int offM,
+                           const ulong state, const float keep, const float scale) {
+    const int i = get_global_id(0);
+    if (i >= n) return;
+    ulong z = state + (ulong)(i + 1) * 0x9E3779B97F4A7C15UL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+    z ^= z >> 31;
+    mask[offM + i] = (float)(z >> 40) * 0x1p-24f < keep ? scale : 0.0f;
+}
+
 // x (R×C) += bias (C) on every row.
 __kernel void add_bias(const int R, const int C, __global float* x, const int offX,
                        const __global float* bias, const int offB) {

@@ -518,4 +518,27 @@ struct CPUReferenceTests {
         #expect(Array(copied[4..<16]) == (try backend.download(y)))
         #expect(copied[..<4].allSatisfy { $0 == 0 } && copied[16...].allSatisfy { $0 == 0 })
     }
+
+    /// The mask is the host generator's draws, and skipping leaves the generator where drawing would.
+    @Test func dropoutMaskIsTheGeneratorsDrawsAndSkipMatchesDrawing() throws {
+        var drawn = SplitMix64(seed: 19)
+        _ = drawn.next()
+        var skipped = drawn
+        let state = drawn.state
+        let expected = (0..<1001).map { _ in drawn.unitFloat() < 0.7 ? Float(1 / 0.7) : 0 }
+        skipped.skip(1001)
+        #expect(skipped.state == drawn.state && skipped.next() == drawn.next())
+        #expect(SplitMix64.draw(3, fromState: state) == { var g = SplitMix64(seed: state); _ = g.next(); _ = g.next(); return g.next() }())
+
+        let mask = try backend.makeTensor([7, 143], filledWith: -1)   // (7×143) = 1001
+        try backend.dropoutMask(mask, keepProbability: 0.7, scale: 1 / 0.7, generatorState: state)
+        let values = try backend.download(mask)
+        #expect(values == expected)
+        let kept = Double(values.filter { $0 != 0 }.count) / Double(values.count)
+        #expect(abs(kept - 0.7) < 0.05, "kept \(kept)")
+
+        #expect(throws: CLTrainError.self) {
+            try backend.dropoutMask(mask, keepProbability: 0, scale: 1, generatorState: state)
+        }
+    }
 }

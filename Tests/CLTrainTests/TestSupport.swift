@@ -107,4 +107,7 @@ extension ForwardingBackend {
     func scale(_ tensor: Tensor, by factor: Float) throws { try base.scale(tensor, by: factor) }
     func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws { try base.axpy(alpha: alpha, x, y) }
     func multiply(_ x: Tensor, by y: Tensor) throws { try base.multiply(x, by: y) }
+    func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
+        try base.dropoutMask(mask, keepProbability: keepProbability, scale: scale, generatorState: generatorState)
+    }
 }

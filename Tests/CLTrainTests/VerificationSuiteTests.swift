@@ -34,7 +34,7 @@ struct VerificationSuiteTests {
         let operations = ["gemm", "addBias", "sumRows", "softmax", "softmaxCrossEntropy", "softmaxStatistics",
                           "softmaxCrossEntropyGradient", "lstmCellForward",
                           "lstmCellBackward", "embeddingForward", "embeddingBackward", "sgdUpdate",
-                          "adamUpdate", "sumOfSquares", "fill", "copy", "scale", "axpy", "multiply"]
+                          "adamUpdate", "sumOfSquares", "fill", "copy", "scale", "axpy", "multiply", "dropoutMask"]
         #expect(Set(Self.suite.cases.map(\.operation)) == Set(operations))
         for operation in operations {
             #expect(Self.suite.cases.contains { $0.operation == operation && $0.usesViews }, "\(operation) has no view case")

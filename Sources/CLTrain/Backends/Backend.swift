@@ -112,4 +112,10 @@ public protocol Backend: AnyObject {
     func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws
     /// x ⊙= y, elementwise, same shape (dropout masks).
     func multiply(_ x: Tensor, by y: Tensor) throws
+    /// An inverted-dropout mask: element i (row-major) is `scale` where the unit float of draw
+    /// i + 1 of `SplitMix64(seed: generatorState)` is below `keepProbability`, else 0 — exactly
+    /// the values the host would draw one by one, so masks agree bit for bit on every backend.
+    /// The caller advances its generator by `mask.count` (`SplitMix64.skip`). `scale` is passed
+    /// in (normally 1 / keepProbability) because OpenCL's division need not be correctly rounded.
+    func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws
 }

@@ -173,6 +173,14 @@ enum OperationChecks {
     }
 
     /// Sizes passed to kernels as 32-bit ints must fit.
+    static func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float) throws {
+        try float32([mask], "dropoutMask")
+        guard keepProbability > 0, keepProbability <= 1, scale.isFinite else {
+            throw CLTrainError.invalidArgument(
+                "dropoutMask: keep probability must be in (0, 1] and the scale finite, got \(keepProbability) and \(scale)")
+        }
+    }
+
     static func fitsKernelInt(_ values: Int..., operation: String) throws {
         for v in values where v > Int(Int32.max) {
             throw CLTrainError.invalidArgument("\(operation): size \(v) exceeds the 32-bit range kernels index with")

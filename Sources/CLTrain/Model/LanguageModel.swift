@@ -160,9 +160,10 @@ public final class LanguageModel {
         let masks: [Tensor?] = try lstm.indices.map { l in
             guard training, c.dropout > 0, l > 0 else { return nil }
             let keep = 1 - c.dropout
-            let values = (0..<rows * c.hiddenSize).map { _ in dropoutGenerator.unitFloat() < keep ? 1 / keep : 0 }
             let mask = try workspace.tensor("mask\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
-            try lstm[l].backend.upload(values, to: mask)
+            // Drawn on the device, from the generator's state: no host draw or upload per step.
+            try lstm[l].backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: dropoutGenerator.state)
+            dropoutGenerator.skip(mask.count)
             return mask
         }
 

@@ -112,6 +112,12 @@ public final class ProfilingBackend: Backend {
     public func multiply(_ x: Tensor, by y: Tensor) throws {
         try timed("multiply") { try base.multiply(x, by: y) }
     }
+
+    public func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
+        try timed("dropoutMask") {
+            try base.dropoutMask(mask, keepProbability: keepProbability, scale: scale, generatorState: generatorState)
+        }
+    }
 }
 
 /// Accumulated time and call count per operation.

@@ -6,6 +6,8 @@ enum KernelArgument {
     /// A 32-bit `int` parameter; callers have checked that sizes fit (`OperationChecks.fitsKernelInt`).
     case int(Int32)
     case float(Float)
+    /// A 64-bit `ulong` parameter (a generator state).
+    case ulong(UInt64)
 }
 
 /// A kernel object. `clSetKernelArg` mutates it, so a kernel belongs to one backend (one thread).
@@ -50,6 +52,9 @@ final class OpenCLKernel {
             case .float(let value):
                 var v = cl_float(value)
                 status = clSetKernelArg(handle, index, MemoryLayout<cl_float>.size, &v)
+            case .ulong(let value):
+                var v = cl_ulong(value)
+                status = clSetKernelArg(handle, index, MemoryLayout<cl_ulong>.size, &v)
             }
             try checkCL(status, "clSetKernelArg(\(name), argument \(i))")
         }

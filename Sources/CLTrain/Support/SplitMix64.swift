@@ -18,8 +18,28 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
 
     public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
+        state &+= Self.increment
+        return Self.mix(state)
+    }
+
+    /// The `n`-th draw (n ≥ 1) of a generator whose state is `state`, without the draws before
+    /// it: SplitMix64 hashes a counter, which is what lets a device draw dropout masks in
+    /// parallel and still match the host (Kernels/elementwise.cl, `dropout_mask`).
+    public static func draw(_ n: UInt64, fromState state: UInt64) -> UInt64 {
+        mix(state &+ n &* increment)
+    }
+
+    /// Advances the generator past `count` draws, as `count` calls of `next()` would.
+    public mutating func skip(_ count: Int) {
+        state &+= UInt64(count) &* Self.increment
+    }
+
+    /// 2⁶⁴ / φ, odd: the counter's step.
+    private static let increment: UInt64 = 0x9e37_79b9_7f4a_7c15
+
+    /// The output function (Stafford's variant 13 of MurmurHash3's finalizer).
+    private static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
         z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
         return z ^ (z >> 31)

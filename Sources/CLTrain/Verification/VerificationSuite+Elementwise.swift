@@ -1,9 +1,9 @@
-/// sgdUpdate, adamUpdate, sumOfSquares, fill, copy, scale, axpy and multiply cases, on vectors.
+/// sgdUpdate, adamUpdate, sumOfSquares, fill, copy, scale, axpy, multiply and dropoutMask cases, on vectors.
 extension VerificationSuite {
     static let elementwiseSizes = [1, 7, 1000, 4257]
 
     static let elementwiseCases: [VerificationCase] =
-        [sgdUpdate, adamUpdate, sumOfSquares, fill, copy, scale, axpy, multiply].flatMap { family in
+        [sgdUpdate, adamUpdate, sumOfSquares, fill, copy, scale, axpy, multiply, dropoutMask].flatMap { family in
             elementwiseSizes.map(family) + [family(1000).withViews()]
         }
 
@@ -82,6 +82,17 @@ extension VerificationSuite {
             let y = try context.random([size])
             try context.backend.multiply(x, by: y)
             try context.output("x", x, reductionLength: 1)
+        }
+    }
+
+    /// Keep 0.8, scale 1.25, from a generator state with every bit pattern likely: the mask must
+    /// match the CPU's draw for draw (a single flipped element is an error of 1.25).
+    static func dropoutMask(_ size: Int) -> VerificationCase {
+        VerificationCase(operation: "dropoutMask", shape: "\(size)") { context in
+            let mask = try context.writeOnly([size])
+            try context.backend.dropoutMask(mask, keepProbability: 0.8, scale: 1.25,
+                                            generatorState: SplitMix64(seed: "dropout \(size)").state)
+            try context.output("mask", mask, reductionLength: 1)
         }
     }
 }

@@ -128,6 +128,14 @@ public final class CPUBackend: Backend {
         for i in 0..<x.count { xs[i] *= ys[i] }
     }
 
+    public func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
+        let op = "dropoutMask"
+        try OperationChecks.dropoutMask(mask, keepProbability: keepProbability, scale: scale)
+        let m = try floats(mask, op)  // (count)
+        var generator = SplitMix64(seed: generatorState)
+        for i in 0..<mask.count { m[i] = generator.unitFloat() < keepProbability ? scale : 0 }
+    }
+
     // MARK: Resolving tensors to host memory
     // Internal rather than private: the `CPUBackend+…` files use them too.
 

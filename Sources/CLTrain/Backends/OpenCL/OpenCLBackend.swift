@@ -30,7 +30,7 @@ public final class OpenCLBackend: Backend {
         let gemm: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
         let softmaxRows, softmaxCrossEntropy, softmaxStatistics, softmaxCrossEntropyGradient: OpenCLKernel
         let lstmCellForward, lstmCellBackward: OpenCLKernel
-        let fill, scale, axpy, multiply, adam, addBias, sumRows, sumSquares: OpenCLKernel
+        let fill, scale, axpy, multiply, dropoutMask, adam, addBias, sumRows, sumSquares: OpenCLKernel
         let embeddingForward, embeddingBackward: OpenCLKernel
 
         init(context: OpenCLContext, parameters: KernelParameters) throws {
@@ -51,6 +51,7 @@ public final class OpenCLBackend: Backend {
             scale = try elementwise.makeKernel("scale")
             axpy = try elementwise.makeKernel("axpy")
             multiply = try elementwise.makeKernel("multiply")
+            dropoutMask = try elementwise.makeKernel("dropout_mask")
             adam = try elementwise.makeKernel("adam_update")
             addBias = try elementwise.makeKernel("add_bias")
             sumRows = try elementwise.makeKernel("sum_rows")
@@ -62,7 +63,7 @@ public final class OpenCLBackend: Backend {
             // size (launch1D), must fit this device.
             let gemmGroup = parameters.gemmGroup.n * parameters.gemmGroup.m
             let fixed = gemm.map { ($0, gemmGroup) }
-                + [softmaxRows, softmaxCrossEntropy, softmaxStatistics, sumSquares, fill, scale, axpy, multiply, adam, sumRows]
+                + [softmaxRows, softmaxCrossEntropy, softmaxStatistics, sumSquares, fill, scale, axpy, multiply, dropoutMask, adam, sumRows]
                     .map { ($0, parameters.reductionGroupSize) }
             for (kernel, needed) in fixed {
                 let limit = try kernel.maxWorkGroupSize()
@@ -165,6 +166,13 @@ public final class OpenCLBackend: Backend {
         try OperationChecks.sameShape([(x, "x"), (y, "y")], "multiply")
         try launch1D(kernels.multiply, count: x.count,
                      [.int(Int32(x.count))] + operand(x, "multiply") + operand(y, "multiply"))
+    }
+
+    public func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
+        try OperationChecks.dropoutMask(mask, keepProbability: keepProbability, scale: scale)
+        try launch1D(kernels.dropoutMask, count: mask.count,
+                     [.int(Int32(mask.count))] + operand(mask, "dropoutMask")
+                     + [.ulong(generatorState), .float(keepProbability), .float(scale)])
     }
 
     public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
