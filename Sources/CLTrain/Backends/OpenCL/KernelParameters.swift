@@ -10,6 +10,9 @@ struct KernelParameters: Equatable, Sendable {
     var workPerItemM = 4, workPerItemN = 4
     /// Work-group size of the row reductions (softmax, cross-entropy, sum of squares); a power of two.
     var reductionGroupSize = 256
+    /// Elements each work-item of a softmax chunk holds in registers (a chunk is
+    /// reductionGroupSize × this); more means fewer partial pairs but more registers.
+    var softmaxItemsPerWorkItem = 16
 
     /// The work-group shape gemm kernels are compiled for: (along N, along M).
     var gemmGroup: (n: Int, m: Int) { (tileN / workPerItemN, tileM / workPerItemM) }
@@ -17,7 +20,8 @@ struct KernelParameters: Equatable, Sendable {
     func buildOptions(for family: KernelFamily) -> String {
         let defines: [(String, Int)] = switch family {
         case .matmul: [("TSM", tileM), ("TSN", tileN), ("TSK", tileK), ("WPTM", workPerItemM), ("WPTN", workPerItemN)]
-        case .softmax, .elementwise: [("WGS", reductionGroupSize)]
+        case .softmax: [("WGS", reductionGroupSize), ("ITEMS", softmaxItemsPerWorkItem)]
+        case .elementwise: [("WGS", reductionGroupSize)]
         case .lstm, .roofline: []
         }
         return (["-cl-std=CL1.2"] + defines.map { "-D \($0.0)=\($0.1)" }).joined(separator: " ")

@@ -1,10 +1,32 @@
 extension OpenCLBackend {
-    public func softmax(_ x: Tensor, into y: Tensor) throws {
-        let (r, c) = try OperationChecks.softmax(x, y)
+    /// Every row is cut into chunks of this many elements, one work-group each (Kernels/softmax.cl):
+    /// with 256 × 16, the 80 000-word rows give 20 groups each and 128 rows fill a GPU, while the
+    /// partial (max, Σexp) pairs stay few. Rows shorter than one chunk take one group.
+    private var softmaxChunk: Int { parameters.reductionGroupSize * parameters.softmaxItemsPerWorkItem }
+
+    /// Pass 1 over `logits` (R×C): the per-chunk pairs, and with `targets` the target logits, in
+    /// the scratch buffer. Returns the number of chunks per row and the buffer.
+    private func softmaxPartials(_ logits: Tensor, rows: Int, columns: Int, targets: IndexTensor?,
+                                 _ operation: String) throws -> (chunks: Int, partials: OpenCLBuffer) {
+        let chunk = softmaxChunk
+        let chunks = max(1, (columns + chunk - 1) / chunk)
+        try OperationChecks.fitsKernelInt(rows * (2 * chunks + 1), operation: operation)
+        let partials = try scratch(floats: rows * (2 * chunks + 1))
         let wgs = parameters.reductionGroupSize
-        // One work-group per row.
-        try launch(kernels.softmaxRows, global: [r * wgs], local: [wgs],
-                   [.int(Int32(c))] + operand(x, "softmax") + operand(y, "softmax"))
+        let targetOperand = try operand(targets?.tensor ?? logits, operation)   // unused without targets
+        try launch(kernels.softmaxPartials, global: [chunks * wgs, rows], local: [wgs, 1],
+                   [.int(Int32(columns))] + operand(logits, operation)
+                   + [.int(targets == nil ? 0 : 1)] + targetOperand + [.buffer(partials)])
+        return (chunks, partials)
+    }
+
+    public func softmax(_ x: Tensor, into y: Tensor) throws {
+        let op = "softmax"
+        let (r, c) = try OperationChecks.softmax(x, y)
+        let (chunks, partials) = try softmaxPartials(x, rows: r, columns: c, targets: nil, op)
+        let wgs = parameters.reductionGroupSize
+        try launch(kernels.softmaxWrite, global: [chunks * wgs, r], local: [wgs, 1],
+                   [.int(Int32(c))] + operand(x, op) + operand(y, op) + [.buffer(partials)])
     }
 
     public func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
@@ -12,12 +34,14 @@ extension OpenCLBackend {
         let op = "softmaxCrossEntropy"
         let (r, c) = try OperationChecks.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex,
                                                              losses: losses, gradient: gradient)
+        let (chunks, partials) = try softmaxPartials(logits, rows: r, columns: c, targets: targets, op)
         let wgs = parameters.reductionGroupSize
         // Without a gradient the kernel skips its writes; logits stands in for the unused buffer.
         let gradientOperand = try operand(gradient ?? logits, op)
-        try launch(kernels.softmaxCrossEntropy, global: [r * wgs], local: [wgs],
-                   [.int(Int32(c))] + operand(logits, op) + operand(targets.tensor, op) + [.int(ignoreIndex)]
-                   + operand(losses, op) + [.int(gradient == nil ? 0 : 1)] + gradientOperand + [.float(gradientScale)])
+        try launch(kernels.crossEntropyWrite, global: [chunks * wgs, r], local: [wgs, 1],
+                   [.int(Int32(c))] + operand(logits, op) + operand(targets.tensor, op)
+                   + [.int(ignoreIndex)] + operand(losses, op) + [.int(gradient == nil ? 0 : 1)] + gradientOperand
+                   + [.float(gradientScale), .buffer(partials)])
     }
 
     public func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
@@ -25,10 +49,10 @@ extension OpenCLBackend {
         let op = "softmaxStatistics"
         let (r, c) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
             rowVectors: [(maxima, "maxima"), (sumExp, "sumExp"), (targetLogits, "targetLogits")], gradient: nil, op)
-        let wgs = parameters.reductionGroupSize
-        try launch(kernels.softmaxStatistics, global: [r * wgs], local: [wgs],
-                   [.int(Int32(c))] + operand(logits, op) + operand(targets.tensor, op)
-                   + operand(maxima, op) + operand(sumExp, op) + operand(targetLogits, op))
+        let (chunks, partials) = try softmaxPartials(logits, rows: r, columns: c, targets: targets, op)
+        try launch1D(kernels.softmaxStatistics, count: r,
+                     [.int(Int32(r)), .int(Int32(c)), .int(Int32(chunks))] + operand(targets.tensor, op)
+                     + operand(maxima, op) + operand(sumExp, op) + operand(targetLogits, op) + [.buffer(partials)])
     }
 
     public func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,

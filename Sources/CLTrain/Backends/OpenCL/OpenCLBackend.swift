@@ -12,8 +12,10 @@ public final class OpenCLBackend: Backend {
     public let queue: OpenCLQueue
     let parameters: KernelParameters
     let kernels: Kernels
-    /// Per-work-group partial sums for `sumOfSquares`, grown on demand.
-    private var partials: OpenCLBuffer?
+    /// Per-work-group partial results (sumOfSquares, the softmax passes), grown on demand. One
+    /// buffer serves every operation: the queue runs in order, and a buffer replaced while a
+    /// kernel still reads it stays alive until that kernel is done (OpenCL retains it).
+    private var scratchBuffer: OpenCLBuffer?
 
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
     public var device: OpenCLDeviceDescription { context.device }
@@ -28,7 +30,7 @@ public final class OpenCLBackend: Backend {
     /// Every kernel this backend launches, created from programs built once per device.
     struct Kernels {
         let gemm: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
-        let softmaxRows, softmaxCrossEntropy, softmaxStatistics, softmaxCrossEntropyGradient: OpenCLKernel
+        let softmaxPartials, softmaxWrite, crossEntropyWrite, softmaxStatistics, softmaxCrossEntropyGradient: OpenCLKernel
         let lstmCellForward, lstmCellBackward: OpenCLKernel
         let fill, scale, axpy, multiply, dropoutMask, adam, addBias, sumRows, sumSquares: OpenCLKernel
         let embeddingForward, embeddingBackward: OpenCLKernel
@@ -41,8 +43,9 @@ public final class OpenCLBackend: Backend {
             let matmul = try program(.matmul), softmax = try program(.softmax)
             let lstm = try program(.lstm), elementwise = try program(.elementwise)
             gemm = try ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"].map { try matmul.makeKernel($0) }
-            softmaxRows = try softmax.makeKernel("softmax_rows")
-            softmaxCrossEntropy = try softmax.makeKernel("softmax_cross_entropy")
+            softmaxPartials = try softmax.makeKernel("softmax_partials")
+            softmaxWrite = try softmax.makeKernel("softmax_write")
+            crossEntropyWrite = try softmax.makeKernel("cross_entropy_write")
             softmaxStatistics = try softmax.makeKernel("softmax_statistics")
             softmaxCrossEntropyGradient = try softmax.makeKernel("softmax_cross_entropy_gradient")
             lstmCellForward = try lstm.makeKernel("lstm_cell_forward")
@@ -63,7 +66,7 @@ public final class OpenCLBackend: Backend {
             // size (launch1D), must fit this device.
             let gemmGroup = parameters.gemmGroup.n * parameters.gemmGroup.m
             let fixed = gemm.map { ($0, gemmGroup) }
-                + [softmaxRows, softmaxCrossEntropy, softmaxStatistics, sumSquares, fill, scale, axpy, multiply, dropoutMask, adam, sumRows]
+                + [softmaxPartials, softmaxWrite, crossEntropyWrite, softmaxStatistics, sumSquares, fill, scale, axpy, multiply, dropoutMask, adam, sumRows]
                     .map { ($0, parameters.reductionGroupSize) }
             for (kernel, needed) in fixed {
                 let limit = try kernel.maxWorkGroupSize()
@@ -95,6 +98,14 @@ public final class OpenCLBackend: Backend {
     func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int]?, _ arguments: [KernelArgument]) throws {
         try kernel.setArguments(arguments)
         try queue.launch(kernel, global: global, local: local)
+    }
+
+    /// The scratch buffer, with room for at least `floats` elements.
+    func scratch(floats: Int) throws -> OpenCLBuffer {
+        if let existing = scratchBuffer, existing.elementCapacity >= floats { return existing }
+        let buffer = try context.makeBuffer(byteCount: max(floats, 1024) * 4)
+        scratchBuffer = buffer
+        return buffer
     }
 
     // MARK: Memory
@@ -201,13 +212,7 @@ public final class OpenCLBackend: Backend {
         // Enough groups to fill the device, few enough that the host sums little.
         let groupsPerTensor = tensors.map { max(1, min(($0.count + groupSize - 1) / groupSize, 4 * context.device.computeUnits, 1024)) }
         let total = groupsPerTensor.reduce(0, +)
-        let partials: OpenCLBuffer
-        if let existing = self.partials, existing.elementCapacity >= total {
-            partials = existing
-        } else {
-            partials = try context.makeBuffer(byteCount: max(total, 1024) * 4)
-            self.partials = partials
-        }
+        let partials = try scratch(floats: total)
         var offset = 0
         for (tensor, groups) in zip(tensors, groupsPerTensor) {
             try launch(kernels.sumSquares, global: [groups * groupSize], local: [groupSize],
