@@ -13,8 +13,10 @@ public enum ExecutionSchedule: Equatable, Sendable {
 }
 
 /// Busy and wall time of pipelined phases, summed over steps: how well the devices were kept busy.
+/// Every worker counts in both phases, so a softmax shard's worker, which has nothing to do in
+/// the backward phase, shows its device idling there.
 public struct PipelineUtilization: Sendable {
-    /// Per worker (named by its backend): seconds spent running its tasks.
+    /// Per worker (named by its parts and backend, e.g. "softmax shard 1 on …"): seconds spent running its tasks.
     public private(set) var busySeconds: [String: Double] = [:]
     /// Seconds of the pipelined phases, end to end.
     public private(set) var wallSeconds = 0.0
