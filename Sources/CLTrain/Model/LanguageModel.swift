@@ -9,6 +9,10 @@ import Foundation
 /// The parts may run on different backends (`ModelDevices`): activations and their gradients are
 /// transferred where a part's successor lives, and a decoder split by vocabulary rows combines its
 /// shards' softmax statistics on the host, so the loss and gradients equal the one-device ones.
+///
+/// Memory: the sequential schedule holds each shard's logits for the whole window (T·B×V_s); the
+/// wavefront schedule holds them for one run of K steps (K·B×V_s), since each shard finishes a
+/// run's loss and gradients before it takes the next (`LanguageModel+Wavefront.swift`).
 public final class LanguageModel {
     public let configuration: ModelConfiguration
     public let devices: ModelDevices
@@ -146,19 +150,19 @@ public final class LanguageModel {
     }
 
     private func run(_ window: TokenWindow, training: Bool) throws -> (sum: Double, count: Int) {
+        let forward = try beginForward(window, training: training)
         let sum: Double
         switch schedule {
         case .sequential:
-            let forward = try beginForward(window, training: training)
             for l in lstm.indices { try forwardRun(l, 0..<window.steps, batch: window.batch, forward: forward, staged: nil) }
             let decoded = try decode(window)
             sum = try loss(window, decoded, training: training)
             if training { try backward(window, forward, decoded) }
         case .wavefront(let stepsPerRun):
-            let forward = try beginForward(window, training: training)
-            let decoder = try pipelinedForward(window, forward, stepsPerRun: stepsPerRun, training: training)
-            sum = decoder.loss
-            if training { try pipelinedBackward(window, forward, decoder, stepsPerRun: stepsPerRun) }
+            // The decoder and the loss run inside the pipelined forward (LanguageModel+Wavefront.swift).
+            let decoded = try pipelinedForward(window, forward, stepsPerRun: stepsPerRun, training: training)
+            sum = decoded.loss
+            if training { try pipelinedBackward(window, forward, decoded, stepsPerRun: stepsPerRun) }
         }
         try advanceState(window)
         return (sum, window.inputs.count)
