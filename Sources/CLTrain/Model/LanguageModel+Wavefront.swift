@@ -107,7 +107,10 @@ extension LanguageModel {
     struct ShardBuffers {
         let logits: Tensor        // (K·B×V_s) one run's logits, then ∂L/∂logits
         let input: Tensor?        // (K·B×H) the run's top hidden states here; nil on the top layer's backend
-        let maxima: Tensor, sumExp: Tensor, targetLogits: Tensor, losses: Tensor, logNormalizers: Tensor   // (K·B) each
+        let maxima: Tensor, sumExp: Tensor, targetLogits: Tensor, logNormalizers: Tensor   // (K·B) each
+        /// (T·B) a whole softmax's per-row losses, read back once the forward phase is done: one
+        /// shard has nothing to combine, so its runs need no host round trip.
+        let losses: Tensor
         let targets: [IndexTensor]   // per run: its targets as this shard numbers them
         /// ∂L/∂h_top (T·B×H): this shard's dY·W_s; for shard 0 on the top layer's backend, the sum itself.
         let gradient: Tensor
@@ -120,9 +123,19 @@ extension LanguageModel {
     /// start (the workspace is not thread-safe).
     struct DecoderRuns {
         let shards: [ShardBuffers]
-        let statistics: [RunStatistics]   // per run
-        /// The window's summed cross-entropy, in run order; valid once the forward phase is done.
-        var loss: Double { statistics.reduce(0) { $0 + $1.loss } }
+        let statistics: [RunStatistics]   // per run, for a split softmax (none for a whole one)
+    }
+
+    /// The window's summed cross-entropy once the forward phase is done: a whole softmax's losses
+    /// in row order, as the sequential schedule sums them; a split one's runs in order.
+    private func windowLoss(_ decoderRuns: DecoderRuns) throws -> Double {
+        guard decoder.count == 1 else { return decoderRuns.statistics.reduce(0) { $0 + $1.loss } }
+        let b = decoder[0].backend
+        var total = 0.0
+        try onDevice(b, "softmax shard 0, reading the losses") {
+            total = try b.download(decoderRuns.shards[0].losses).reduce(0.0) { $0 + Double($1) }
+        }
+        return total
     }
 
     private func makeDecoderRuns(_ window: TokenWindow, runs: [Range<Int>]) throws -> DecoderRuns {
@@ -137,8 +150,8 @@ extension LanguageModel {
                 logits: try workspace.tensor("runLogits\(s)", [runRows, shard.weight.rows.count], on: b),
                 input: b === top ? nil : try workspace.tensor("runTop\(s)", [runRows, configuration.hiddenSize], on: b),
                 maxima: try rowTensor("runMaxima"), sumExp: try rowTensor("runSumExp"),
-                targetLogits: try rowTensor("runTargetLogits"), losses: try rowTensor("runLosses"),
-                logNormalizers: try rowTensor("runLogNormalizers"),
+                targetLogits: try rowTensor("runTargetLogits"), logNormalizers: try rowTensor("runLogNormalizers"),
+                losses: try workspace.tensor("windowLosses\(s)", [window.inputs.count], on: b),
                 targets: try runs.map { run in
                     let targets = window.targets[run.lowerBound * batch..<run.upperBound * batch]
                     return try b.makeIndices(decoder.count == 1 ? Array(targets) : shardTargets(targets, shard: s))
@@ -147,15 +160,15 @@ extension LanguageModel {
                 gradientOnHost: onHost,
                 stagedGradient: runs.map { _ in StagedRows() })
         }
-        return DecoderRuns(shards: shards, statistics: runs.map { _ in RunStatistics(shards: decoder.count) })
+        return DecoderRuns(shards: shards, statistics: decoder.count == 1 ? [] : runs.map { _ in RunStatistics(shards: decoder.count) })
     }
 
     // MARK: Forward phase
 
-    /// The forward phase: layers and decoder, loss included. Returns the decoder's state, whose
-    /// `loss` is the window's summed cross-entropy and whose gradients the backward phase reads.
+    /// The forward phase: layers and decoder, loss included. Returns the window's summed
+    /// cross-entropy and the decoder's state, whose gradients the backward phase reads.
     func pipelinedForward(_ window: TokenWindow, _ forward: ForwardResult, stepsPerRun: Int,
-                          training: Bool) throws -> DecoderRuns {
+                          training: Bool) throws -> (loss: Double, decoder: DecoderRuns) {
         let workers = try pipelineWorkers()
         let batch = window.batch
         let runs = Self.runs(steps: window.steps, stepsPerRun: stepsPerRun)
@@ -194,14 +207,14 @@ extension LanguageModel {
                                                    stagedTop: staged[top][r], training: training, scale: scale)
                     }
                 case .gradient:
-                    try decoderRuns.statistics[r].combined.wait(unless: threads)
+                    if self.decoder.count > 1 { try decoderRuns.statistics[r].combined.wait(unless: threads) }
                     try busy.time(w) {
                         try self.decoderGradient(task.index, run: r, rows: rows, steps: run, decoderRuns, scale: scale)
                     }
                 }
             }
         }
-        return decoderRuns
+        return (try windowLoss(decoderRuns), decoderRuns)
     }
 
     /// Shard s's input rows (the top layer's hidden states for `rows`) on its backend.
@@ -212,7 +225,7 @@ extension LanguageModel {
 
     /// Shard s's first half of run r: the logits rows and their softmax statistics, reported for
     /// combining. A whole softmax (one shard) has nothing to combine: the fused kernel gives the
-    /// losses and, when training, ∂L/∂logits at once.
+    /// rows' losses and, when training, ∂L/∂logits at once, and the gradient half follows at once.
     private func decoderStatistics(_ s: Int, run r: Int, rows: Range<Int>, steps: Range<Int>, _ decoderRuns: DecoderRuns,
                                    stagedTop: StagedRows, training: Bool, scale: Float) throws {
         let shard = decoder[s], b = shard.backend, buffers = decoderRuns.shards[s]
@@ -226,10 +239,9 @@ extension LanguageModel {
             let logits = try buffers.logits.rows(0..<n)
             try shard.forward(x, into: logits)
             if decoder.count == 1 {
-                let losses = try buffers.losses.rows(0..<n)
-                try b.softmaxCrossEntropy(logits: logits, targets: buffers.targets[r], ignoreIndex: -1, losses: losses,
-                                          gradient: training ? logits : nil, gradientScale: scale)
-                decoderRuns.statistics[r].report(loss: try b.download(losses).reduce(0.0) { $0 + Double($1) })
+                try b.softmaxCrossEntropy(logits: logits, targets: buffers.targets[r], ignoreIndex: -1,
+                                          losses: buffers.losses.rows(rows), gradient: training ? logits : nil,
+                                          gradientScale: scale)
             } else {
                 let (m, e, t) = (try buffers.maxima.rows(0..<n), try buffers.sumExp.rows(0..<n), try buffers.targetLogits.rows(0..<n))
                 try b.softmaxStatistics(logits: logits, targets: buffers.targets[r], maxima: m, sumExp: e, targetLogits: t)

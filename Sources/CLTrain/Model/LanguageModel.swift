@@ -162,7 +162,7 @@ public final class LanguageModel {
             // The decoder and the loss run inside the pipelined forward (LanguageModel+Wavefront.swift).
             let decoded = try pipelinedForward(window, forward, stepsPerRun: stepsPerRun, training: training)
             sum = decoded.loss
-            if training { try pipelinedBackward(window, forward, decoded, stepsPerRun: stepsPerRun) }
+            if training { try pipelinedBackward(window, forward, decoded.decoder, stepsPerRun: stepsPerRun) }
         }
         try advanceState(window)
         return (sum, window.inputs.count)

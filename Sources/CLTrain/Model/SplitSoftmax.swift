@@ -54,13 +54,6 @@ final class RunStatistics: @unchecked Sendable {
         if last { combined.fire() }
     }
 
-    /// The run's summed cross-entropy from a single, whole softmax (its fused kernel gives the
-    /// losses directly; there is nothing to combine).
-    func report(loss: Double) {
-        lock.withLock { result = (loss, []) }
-        combined.fire()
-    }
-
     /// The summed cross-entropy of the run's rows; valid once `combined` has fired.
     var loss: Double { lock.withLock { result.loss } }
     /// Each row's log Z over every shard; valid once `combined` has fired.
