@@ -5,7 +5,8 @@ import Foundation
 ///
 /// **Forward phase.** Layer l takes run r once layer l−1 has handed it over. Each decoder shard
 /// takes run r once the top layer has: it computes its logits rows (K·B×V_s) and their softmax
-/// statistics; the host combines every shard's statistics for those rows into the loss; then each
+/// statistics; the host combines every shard's statistics for those rows into the loss (a whole
+/// softmax's fused kernel needs no combining); then each
 /// shard turns its logits into ∂L/∂logits (the mean over the window's T·B targets), accumulates its
 /// weight and bias gradients and writes its part of ∂L/∂h_top for the rows. So the shards' devices
 /// work while the layers do, and logits exist one run at a time per shard (K·B×V_s, reused run
