@@ -41,7 +41,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "auto: place the layers and softmax shards over the selected devices (--device LIST or CLTRAIN_DEVICES) by their calibrated costs, as `cltrain plan --placement auto` does.")
     var placement: PlacementMode?
     enum PlacementMode: String, ExpressibleByArgument { case auto }
-    @Flag(help: "Pipeline the layers across their devices (one host worker per layer, the 2014 wavefront).")
+    @Flag(help: "Pipeline the layers and softmax shards across their devices (a host worker per layer and per further softmax device; the 2014 wavefront).")
     var pipeline = false
     @Option(help: "With --pipeline: time steps a layer hands on at once.") var stepsPerRun: Int = 1
     @Option(help: "Folder for checkpoints.") var checkpoint: String?
@@ -173,7 +173,7 @@ struct TrainCommand: ParsableCommand {
 
     static func printUtilization(_ utilization: PipelineUtilization) {
         let rows = utilization.busyFractions.sorted { $0.key < $1.key }.map { [$0.key, String(format: "%.1f%%", 100 * $0.value)] }
-        print("--- pipeline: busy time over wall time of the LSTM phases ---")
+        print("--- pipeline: busy time over wall time of the pipelined phases (forward with the softmax shards, backward) ---")
         print(TextTable(headers: ["worker", "busy"], rows: rows).rendered())
         print(String(format: "bubble fraction: %.1f%%", 100 * utilization.bubbleFraction))
     }

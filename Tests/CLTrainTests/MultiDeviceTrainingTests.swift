@@ -18,19 +18,30 @@ struct MultiDeviceTrainingTests {
         ([0, 0, 0], [0, 0]),       // one device, two queues for the shards
     ]
 
-    static func run(_ devices: ModelDevices?, backend: Backend, schedule: ExecutionSchedule = .sequential)
-        throws -> (losses: [Double], weights: [[Float]]) {
-        let run = try SmallRun(batch: 3, bptt: 5, hidden: 12, layers: 3, dropout: 0.2)
+    /// What a short training run leaves: the loss of every step, the validation loss after each
+    /// epoch, every parameter (whole tensors, whatever the placement) and the model.
+    struct Outcome {
+        let losses: [Double]
+        let validation: [Double]
+        let weights: [[Float]]
+        let model: LanguageModel
+    }
+
+    static func run(_ devices: ModelDevices?, backend: Backend, layers: Int = 3, schedule: ExecutionSchedule = .sequential)
+        throws -> Outcome {
+        let run = try SmallRun(batch: 3, bptt: 5, hidden: 12, layers: layers, dropout: 0.2)
         let options = run.options(epochs: 1, optimizer: .adam, steps: 3)
         let model = try devices.map { try LanguageModel(configuration: run.configuration, devices: $0, seed: options.seed) }
             ?? LanguageModel(configuration: run.configuration, backend: backend, seed: options.seed)
         model.schedule = schedule
         let trainer = try Trainer(model: model, vocabulary: run.vocabulary, options: options, train: run.train,
                                   validation: run.validation, checkpointDirectory: nil)
-        var losses: [Double] = []
+        var losses: [Double] = [], validation: [Double] = []
         trainer.onStep = { losses.append($0.loss) }
+        trainer.onValidation = { validation.append($0.loss) }
         try trainer.run()
-        return (losses, try model.parameters.logicalTensors.map { try $0.gather(\.value) })
+        return Outcome(losses: losses, validation: validation,
+                       weights: try model.parameters.logicalTensors.map { try $0.gather(\.value) }, model: model)
     }
 
     static func devices(_ placement: ([Int], [Int]), _ backends: [Backend], vocabularySize: Int) -> ModelDevices {
@@ -39,12 +50,16 @@ struct MultiDeviceTrainingTests {
                             softmaxShards: zip(placement.1, rows).map { (backends[$0], $1) })
     }
 
-    func expectSame(_ actual: (losses: [Double], weights: [[Float]]), _ reference: (losses: [Double], weights: [[Float]]),
-                    _ label: String) {
+    func expectSame(_ actual: Outcome, _ reference: Outcome, _ label: String) {
         // Reduction length: the longest sum behind a weight gradient (T·B rows × 4H).
         let n = 5 * 3 * 4 * 12
+        #expect(!actual.losses.isEmpty && actual.losses.count == reference.losses.count, "\(label): \(actual.losses.count) steps")
         #expect(compare(actual.losses.map(Float.init), to: reference.losses.map(Float.init), reductionLength: n).passed,
                 "\(label): losses \(actual.losses) vs \(reference.losses)")
+        #expect(!actual.validation.isEmpty
+                && compare(actual.validation.map(Float.init), to: reference.validation.map(Float.init), reductionLength: n).passed,
+                "\(label): validation losses \(actual.validation) vs \(reference.validation)")
+        #expect(actual.weights.count == reference.weights.count)
         for (a, r) in zip(actual.weights, reference.weights) {
             let comparison = compare(a, to: r, reductionLength: n)
             #expect(comparison.passed, "\(label): \(comparison)")
@@ -60,17 +75,80 @@ struct MultiDeviceTrainingTests {
         expectSame(result, reference, "CPU placement \(Self.placements[placement])")
     }
 
-    /// Placements with a backend of its own for every layer, as the wavefront needs.
-    static let pipelinePlacements: [([Int], [Int])] = [([0, 1, 2], [2]), ([0, 1, 2], [3, 0]), ([0, 1, 2], [3, 4, 5])]
+    /// Placements the wavefront runs (a backend of its own for every layer), as (layer devices,
+    /// softmax devices): 2, 3 and 4 devices, the softmax whole and split. Entries with one number
+    /// share one backend object, so some shards run on a layer's worker.
+    static let pipelinePlacements: [([Int], [Int])] = [
+        ([0, 1], [1]),             // 2 devices; the softmax on the top layer's backend, run by its worker
+        ([0, 1], [1, 0]),          // 2 devices, split; one shard interleaved with layer 0's runs
+        ([0, 1], [2]),             // 3 devices; the softmax on a device of its own
+        ([0, 1, 2], [2]),          // 3 devices, one layer each
+        ([0, 1], [2, 1]),          // 3 devices, split between its own device and the top layer's
+        ([0, 1, 2], [3]),          // 4 devices
+        ([0, 1, 2], [3, 0]),       // 4 devices, split; one shard with layer 0
+        ([0, 1, 2], [3, 3]),       // 4 devices; two shards on one backend, driven by one decoder worker
+        ([0, 1, 2], [3, 4, 5]),    // split in three, each shard on a backend of its own
+    ]
 
     @Test(arguments: pipelinePlacements.indices, [1, 2, 5])
     func wavefrontOnCPUBackendsEqualsOneBackend(placement: Int, stepsPerRun: Int) throws {
-        let reference = try Self.run(nil, backend: CPUBackend())
+        let p = Self.pipelinePlacements[placement]
+        let reference = try Self.run(nil, backend: CPUBackend(), layers: p.0.count)
         let backends: [Backend] = (0..<6).map { _ in CPUBackend() }
         let vocabularySize = try SmallRun().vocabulary.count
-        let devices = Self.devices(Self.pipelinePlacements[placement], backends, vocabularySize: vocabularySize)
-        let result = try Self.run(devices, backend: backends[0], schedule: .wavefront(stepsPerRun: stepsPerRun))
-        expectSame(result, reference, "wavefront (\(stepsPerRun) steps a run), CPU placement \(Self.pipelinePlacements[placement])")
+        let devices = Self.devices(p, backends, vocabularySize: vocabularySize)
+        let result = try Self.run(devices, backend: backends[0], layers: p.0.count, schedule: .wavefront(stepsPerRun: stepsPerRun))
+        expectSame(result, reference, "wavefront (\(stepsPerRun) steps a run), CPU placement \(p)")
+    }
+
+    /// Every decoder worker shows in the utilization, and the figures are shares of the wall time.
+    @Test func theDecoderWorkersAppearInTheUtilization() throws {
+        let backends: [Backend] = (0..<6).map { _ in CPUBackend() }
+        let vocabularySize = try SmallRun().vocabulary.count
+        for (placement, names) in [
+            (([0, 1, 2], [3, 4, 5]), ["layer 0 on cpu", "layer 1 on cpu", "layer 2 on cpu", "softmax shard 0 on cpu",
+                                      "softmax shard 1 on cpu", "softmax shard 2 on cpu"]),
+            (([0, 1, 2], [2, 3, 3]), ["layer 0 on cpu", "layer 1 on cpu", "layer 2 + softmax shard 0 on cpu",
+                                      "softmax shards 1, 2 on cpu"]),
+        ] {
+            let outcome = try Self.run(Self.devices(placement, backends, vocabularySize: vocabularySize), backend: backends[0],
+                                       schedule: .wavefront(stepsPerRun: 1))
+            let utilization = outcome.model.utilization
+            #expect(Set(utilization.busySeconds.keys) == Set(names), "\(placement)")
+            #expect(utilization.wallSeconds > 0)
+            #expect(utilization.busyFractions.values.allSatisfy { $0 > 0 && $0 <= 1 }, "\(utilization.busyFractions)")
+            #expect(utilization.bubbleFraction >= 0 && utilization.bubbleFraction < 1)
+        }
+    }
+
+    /// A worker's forward tasks keep the wavefront's order: layer 0's runs r at slot r, the
+    /// decoder's at slot r + L, statistics before gradients.
+    @Test func aWorkerInterleavesItsLayerAndShardInWavefrontOrder() throws {
+        let run = try SmallRun(layers: 2)
+        let backends: [Backend] = [CPUBackend(), CPUBackend()]
+        let model = try LanguageModel(configuration: run.configuration,
+                                      devices: Self.devices(([0, 1], [1, 0]), backends, vocabularySize: run.vocabulary.count))
+        let workers = try model.pipelineWorkers()
+        #expect(workers.map(\.name) == ["layer 0 + softmax shard 1 on cpu", "layer 1 + softmax shard 0 on cpu"])
+        let tasks = model.forwardTasks(for: workers[0], runs: 3, training: true)
+        typealias T = LanguageModel.ForwardTask
+        #expect(tasks == [T(kind: .layer, index: 0, run: 0), T(kind: .layer, index: 0, run: 1),
+                          T(kind: .layer, index: 0, run: 2), T(kind: .statistics, index: 1, run: 0),
+                          T(kind: .gradient, index: 1, run: 0), T(kind: .statistics, index: 1, run: 1),
+                          T(kind: .gradient, index: 1, run: 1), T(kind: .statistics, index: 1, run: 2),
+                          T(kind: .gradient, index: 1, run: 2)])
+        #expect(model.forwardTasks(for: workers[1], runs: 1, training: false)
+                == [T(kind: .layer, index: 1, run: 0), T(kind: .statistics, index: 0, run: 0)])
+    }
+
+    /// Each layer and shard on a backend of its own, as `cltrain train --layer-devices` makes them.
+    @Test func wavefrontOnAPlacementAsTheCommandLineMakesItEqualsOneBackend() throws {
+        let run = try SmallRun(layers: 3)
+        let placement = try Placement.manual(layerDevices: [.cpu, .cpu, .cpu], softmaxDevices: [.cpu, .cpu],
+                                             layers: 3, vocabularySize: run.vocabulary.count)
+        let reference = try Self.run(nil, backend: CPUBackend())
+        let result = try Self.run(ModelDevices(placement: placement), backend: CPUBackend(), schedule: .wavefront(stepsPerRun: 2))
+        expectSame(result, reference, "wavefront, CPU placement \(placement.layers) / \(placement.softmaxShards.map(\.device))")
     }
 
     @Test func wavefrontRefusesLayersSharingABackend() throws {
@@ -84,16 +162,32 @@ struct MultiDeviceTrainingTests {
 
     @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2,
                    "fewer than two OpenCL devices: pipelined OpenCL training skipped (POCL_DEVICES=\"pthread pthread\" gives two)"),
-          arguments: pipelinePlacements.indices)
-    func wavefrontOnOpenCLDevicesEqualsOneBackend(placement: Int) throws {
+          arguments: pipelinePlacements.indices, [1, 2])
+    func wavefrontOnOpenCLDevicesEqualsOneBackend(placement: Int, stepsPerRun: Int) throws {
         let p = Self.pipelinePlacements[placement]
         let available = DeviceRegistry.shared.openCLDevices.count
+        // Device numbers past the last device wrap onto the ones there are, as further queues.
         let backends: [Backend] = try (0..<6).map { try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: $0 % available)) }
-        let reference = try Self.run(nil, backend: CPUBackend())
+        let reference = try Self.run(nil, backend: CPUBackend(), layers: p.0.count)
         let vocabularySize = try SmallRun().vocabulary.count
         let result = try Self.run(Self.devices(p, backends, vocabularySize: vocabularySize), backend: backends[0],
-                                  schedule: .wavefront(stepsPerRun: 1))
-        expectSame(result, reference, "wavefront OpenCL placement \(p) on \(available) devices")
+                                  layers: p.0.count, schedule: .wavefront(stepsPerRun: stepsPerRun))
+        expectSame(result, reference, "wavefront (\(stepsPerRun) steps a run), OpenCL placement \(p) on \(available) devices")
+    }
+
+    /// Two devices, a queue for every layer and shard as `cltrain train` makes them: the top
+    /// layer's rows reach shard 0 and its gradient comes back by device copies (one context),
+    /// shard 1's through host memory.
+    @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2,
+                   "fewer than two OpenCL devices: pipelined OpenCL training skipped (POCL_DEVICES=\"pthread pthread\" gives two)"))
+    func wavefrontOnTwoOpenCLDevicesAsTheCommandLinePlacesEqualsOneBackend() throws {
+        let run = try SmallRun(layers: 3)
+        let placement = try Placement.manual(layerDevices: [.openCL(0), .openCL(1), .openCL(1)],
+                                             softmaxDevices: [.openCL(1), .openCL(0)], layers: 3,
+                                             vocabularySize: run.vocabulary.count)
+        let reference = try Self.run(nil, backend: CPUBackend())
+        let result = try Self.run(ModelDevices(placement: placement), backend: CPUBackend(), schedule: .wavefront(stepsPerRun: 1))
+        expectSame(result, reference, "wavefront, OpenCL placement [0, 1, 1] / [1, 0]")
     }
 
     @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2,
@@ -115,15 +209,25 @@ struct MultiDeviceTrainingTests {
 
 @Suite("Pipelined training failures")
 struct PipelineFailureTests {
-    /// Layer 1's device fails in the backward pass of the fourth step (after the checkpoint of step 3):
-    /// training stops with an error naming the device and the task, and the checkpoint stays whole.
-    @Test func aDeviceFailingMidStepIsNamedAndTheCheckpointSurvives() throws {
+    /// A device that fails in the fourth step (after the checkpoint of step 3) stops training with
+    /// an error naming the device and the task; no worker is left waiting, and the checkpoint
+    /// stays whole. Three runs a window (5 steps, 2 a run): the failure comes in step 4's run 1.
+    @Test(arguments: [
+        // Layer 1's device, in the LSTM backward (5 cell steps a window, the last step first).
+        (FaultyBackend.Fault.failLSTMBackward(call: 3 * 5 + 1), 1, ([0, 1, 2], [2]), "layer 1 backward, steps 4..<5"),
+        // A softmax shard on a device of its own (its own worker), in the forward and the backward half of a run.
+        (.failSoftmaxStatistics(call: 3 * 3 + 2), 3, ([0, 1, 2], [2, 3]), "softmax shard 1 forward, steps 2..<4"),
+        (.failSoftmaxGradient(call: 3 * 3 + 2), 3, ([0, 1, 2], [2, 3]), "softmax shard 1 backward, steps 2..<4"),
+        // A shard on layer 1's device, run by that layer's worker.
+        (.failSoftmaxGradient(call: 3 * 3 + 2), 1, ([0, 1, 2], [1, 2]), "softmax shard 0 backward, steps 2..<4"),
+    ])
+    func aDeviceFailingMidStepIsNamedAndTheCheckpointSurvives(fault: FaultyBackend.Fault, faulty: Int,
+                                                              placement: ([Int], [Int]), task expectedTask: String) throws {
         let run = try SmallRun(batch: 3, bptt: 5, hidden: 12, layers: 3)
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let faulty = FaultyBackend(.failLSTMBackward(call: 3 * 5 + 1))   // 5 steps per window, 3 windows fine
-        let backends: [Backend] = [CPUBackend(), faulty, CPUBackend()]
-        let devices = MultiDeviceTrainingTests.devices(([0, 1, 2], [2]), backends, vocabularySize: run.vocabulary.count)
+        let backends: [Backend] = (0..<4).map { $0 == faulty ? FaultyBackend(fault) as Backend : CPUBackend() }
+        let devices = MultiDeviceTrainingTests.devices(placement, backends, vocabularySize: run.vocabulary.count)
         let options = run.options(epochs: 1, optimizer: .sgd, steps: 6, checkpointEvery: 3)
         let model = try LanguageModel(configuration: run.configuration, devices: devices, seed: options.seed)
         model.schedule = .wavefront(stepsPerRun: 2)
@@ -140,7 +244,7 @@ struct PipelineFailureTests {
                 Issue.record("unexpected \(error)"); return
             }
             #expect(device == "faulty cpu")
-            #expect(task.contains("layer 1 backward"), "\(task)")
+            #expect(task == expectedTask)
             #expect("\(underlying)".contains("CL_OUT_OF_RESOURCES"))
             #expect("\(error)".contains("faulty cpu"))
         }

@@ -61,17 +61,19 @@ struct SimulatorTests {
         #expect(prediction.stepTime == Double(6 + 4 - 1) * 3)
     }
 
-    @Test func theSoftmaxBackwardStartsAtTheLastStepSoTheLayersCanFollowAtOnce() throws {
+    @Test(arguments: [0.0, 1.0])
+    func theSoftmaxFinishesEachStepBeforeTheNextAndTheLayersWaitForTheLast(weightGradient: Double) throws {
         // By hand: one layer on device 0 (free forward, backward 1), one shard on device 1 (forward
-        // 1, backward 1), T = 4. The shard does A(0…3) in [0, 4), then its backward from the last
-        // step down, S(3) in [4, 5), S(2) in [5, 6), …; the layer's B(t) follows each S(t) by one
-        // unit, so the step ends at 9 (running S(0) first would make it 12).
+        // 1, backward 1, weight gradient g), T = 4. Logits exist for one step at a time, so the
+        // shard does A(t), S(t), G(t) for t = 0…3 in [0, 4·(2 + g)); the layer's backward starts
+        // when the last G ends (the runtime's forward phase is over) and takes 4: the step ends at
+        // 12 (g = 0) or 16 (g = 1).
         let model = PipelineModel(layers: [PipelineModel.Stage(device: 0, forward: 0, backward: 1, weightGradient: 0)],
-                                  shards: [PipelineModel.Stage(device: 1, forward: 1, backward: 1, weightGradient: 0)],
+                                  shards: [PipelineModel.Stage(device: 1, forward: 1, backward: 1, weightGradient: weightGradient)],
                                   steps: 4, activationBytes: 0, exchangeBytes: 0, link: Self.instant)
         let prediction = try PipelineSimulator.simulate(model)
-        #expect(prediction.stepTime == 9)
-        #expect(prediction.busy == [4, 8])
+        #expect(prediction.stepTime == 4 * (2 + weightGradient) + 4)
+        #expect(prediction.busy == [4, 4 * (2 + weightGradient)])
     }
 
     @Test(arguments: [1, 2, 4, 8, 16])

@@ -71,10 +71,13 @@ final class FaultyBackend: ForwardingBackend {
         case perturbGemm, throwFromGemm
         /// lstmCellBackward throws from its `call`-th call on (1-based), as a device failing mid-step.
         case failLSTMBackward(call: Int)
+        /// softmaxStatistics or softmaxCrossEntropyGradient throws from its `call`-th call on: a
+        /// softmax shard's device failing in the forward or the backward half of a run.
+        case failSoftmaxStatistics(call: Int), failSoftmaxGradient(call: Int)
     }
     let fault: Fault
     let base: Backend = CPUBackend()
-    private var lstmBackwardCalls = 0
+    private var lstmBackwardCalls = 0, statisticsCalls = 0, gradientCalls = 0
 
     init(_ fault: Fault) { self.fault = fault }
 
@@ -90,7 +93,7 @@ final class FaultyBackend: ForwardingBackend {
             var values = try base.download(c)
             values[11] *= 1.01   // a 1% error in one element
             try base.upload(values, to: c)
-        case .failLSTMBackward:
+        case .failLSTMBackward, .failSoftmaxStatistics, .failSoftmaxGradient:
             break
         }
     }
@@ -104,5 +107,23 @@ final class FaultyBackend: ForwardingBackend {
         try base.lstmCellBackward(gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient,
                                   cellGradient: cellGradient, gatesGradient: gatesGradient,
                                   cellPreviousGradient: cellPreviousGradient)
+    }
+
+    func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor, targetLogits: Tensor) throws {
+        statisticsCalls += 1
+        if case .failSoftmaxStatistics(let call) = fault, statisticsCalls >= call {
+            throw OpenCLError(call: "clEnqueueNDRangeKernel(softmax_statistics)", code: -5)   // CL_OUT_OF_RESOURCES
+        }
+        try base.softmaxStatistics(logits: logits, targets: targets, maxima: maxima, sumExp: sumExp, targetLogits: targetLogits)
+    }
+
+    func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                     gradientScale: Float, gradient: Tensor) throws {
+        gradientCalls += 1
+        if case .failSoftmaxGradient(let call) = fault, gradientCalls >= call {
+            throw OpenCLError(call: "clEnqueueNDRangeKernel(softmax_cross_entropy_gradient)", code: -5)
+        }
+        try base.softmaxCrossEntropyGradient(logits: logits, targets: targets, logNormalizers: logNormalizers,
+                                             gradientScale: gradientScale, gradient: gradient)
     }
 }

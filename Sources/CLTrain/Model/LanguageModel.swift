@@ -9,6 +9,10 @@ import Foundation
 /// The parts may run on different backends (`ModelDevices`): activations and their gradients are
 /// transferred where a part's successor lives, and a decoder split by vocabulary rows combines its
 /// shards' softmax statistics on the host, so the loss and gradients equal the one-device ones.
+///
+/// Memory: the sequential schedule holds each shard's logits for the whole window (T·B×V_s); the
+/// wavefront schedule holds them for one run of K steps (K·B×V_s), since each shard finishes a
+/// run's loss and gradients before it takes the next (`LanguageModel+Wavefront.swift`).
 public final class LanguageModel {
     public let configuration: ModelConfiguration
     public let devices: ModelDevices
@@ -22,12 +26,12 @@ public final class LanguageModel {
     private(set) var carriedState: [(hidden: Tensor, cell: Tensor)] = []
     /// Dropout masks come from this generator, so runs are reproducible on any backend.
     var dropoutGenerator: SplitMix64
-    private var workspace = Workspace()
+    var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
 
     /// How the layers' work is ordered: one layer after another, or pipelined across devices.
     public var schedule: ExecutionSchedule = .sequential
     /// Busy and wall time of the pipelined steps so far (empty for the sequential schedule).
-    public private(set) var utilization = PipelineUtilization()
+    public internal(set) var utilization = PipelineUtilization()
 
     /// A model with every part on `backend`.
     public convenience init(configuration: ModelConfiguration, backend: Backend, seed: UInt64 = 1) throws {
@@ -102,10 +106,14 @@ public final class LanguageModel {
     /// The next-token logits (B×V, row-major) after feeding `window` (no gradients; the carried
     /// state advances, so windows can be fed one after another). Used for sampling.
     public func logits(after window: TokenWindow) throws -> [Float] {
-        let forward = try forward(window, training: false)
+        // One layer after another whatever the schedule: sampling feeds short windows, and the
+        // pipelined decoder keeps no window-long logits to read the last step from.
+        let forward = try beginForward(window, training: false)
+        for l in lstm.indices { try forwardRun(l, 0..<window.steps, batch: window.batch, forward: forward, staged: nil) }
+        let decoded = try decode(window)
         try advanceState(window)
         let last = (window.steps - 1) * window.batch..<window.steps * window.batch
-        let shards = try zip(decoder, forward.logits).map { try $0.backend.download($1.rows(last)) }
+        let shards = try zip(decoder, decoded.logits).map { try $0.backend.download($1.rows(last)) }
         // Reassemble each row from its shards' columns.
         var result: [Float] = []
         result.reserveCapacity(window.batch * configuration.vocabularySize)
@@ -120,13 +128,17 @@ public final class LanguageModel {
 
     // MARK: Forward and backward
 
-    private struct ForwardResult {
+    struct ForwardResult {
         let ids: IndexTensor
         let layerInputs: [Tensor]    // input of each LSTM layer (after dropout), on its backend
         let masks: [Tensor?]         // dropout mask applied to each layer's input (nil: none)
-        let decoderInputs: [Tensor]  // the top hidden states (T·B×H), on each shard's backend
-        let logits: [Tensor]         // (T·B×V_s) per shard
         let initialState: [(hidden: Tensor, cell: Tensor)]
+    }
+
+    /// The decoder's output for the whole window (the sequential schedule).
+    private struct WindowLogits {
+        let inputs: [Tensor]   // the top hidden states (T·B×H), on each shard's backend
+        let logits: [Tensor]   // (T·B×V_s) per shard
     }
 
     /// `tensor` (on `from`) as seen on `to`: itself when they are one backend, else a copy there.
@@ -138,14 +150,26 @@ public final class LanguageModel {
     }
 
     private func run(_ window: TokenWindow, training: Bool) throws -> (sum: Double, count: Int) {
-        let forward = try forward(window, training: training)
-        let sum = try loss(window, forward, training: training)
-        if training { try backward(window, forward) }
+        let forward = try beginForward(window, training: training)
+        let sum: Double
+        switch schedule {
+        case .sequential:
+            for l in lstm.indices { try forwardRun(l, 0..<window.steps, batch: window.batch, forward: forward, staged: nil) }
+            let decoded = try decode(window)
+            sum = try loss(window, decoded, training: training)
+            if training { try backward(window, forward, decoded) }
+        case .wavefront(let stepsPerRun):
+            // The decoder and the loss run inside the pipelined forward (LanguageModel+Wavefront.swift).
+            let decoded = try pipelinedForward(window, forward, stepsPerRun: stepsPerRun, training: training)
+            sum = decoded.loss
+            if training { try pipelinedBackward(window, forward, decoded.decoder, stepsPerRun: stepsPerRun) }
+        }
         try advanceState(window)
         return (sum, window.inputs.count)
     }
 
-    private func forward(_ window: TokenWindow, training: Bool) throws -> ForwardResult {
+    /// Everything before the layers' runs: the embedding, the dropout masks and the layers' buffers.
+    func beginForward(_ window: TokenWindow, training: Bool) throws -> ForwardResult {
         let (steps, batch) = (window.steps, window.batch)
         let rows = steps * batch
         let c = configuration
@@ -173,16 +197,14 @@ public final class LanguageModel {
         let inputs = try [embedded] + (1..<lstm.count).map { l in
             try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
         }
-        switch schedule {
-        case .sequential:
-            for l in lstm.indices { try forwardRun(l, 0..<steps, batch: batch, inputs: inputs, masks: masks, staged: nil) }
-        case .wavefront(let stepsPerRun):
-            try pipelinedForward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, inputs: inputs, masks: masks,
-                                 recordUtilization: training)
-        }
-        let x = try lstm[lstm.count - 1].buffersOutput(), xBackend = lstm[lstm.count - 1].backend
+        return ForwardResult(ids: ids, layerInputs: inputs, masks: masks, initialState: carriedState)
+    }
 
-        var decoderInputs: [Tensor] = [], logits: [Tensor] = []
+    /// The whole window's logits on every shard, from the top layer's hidden states.
+    private func decode(_ window: TokenWindow) throws -> WindowLogits {
+        let rows = window.steps * window.batch
+        let x = try lstm[lstm.count - 1].buffersOutput(), xBackend = lstm[lstm.count - 1].backend
+        var inputs: [Tensor] = [], logits: [Tensor] = []
         var hostTop: [Float]?   // the top hidden states, read back once for every shard that needs them
         for (s, shard) in decoder.enumerated() {
             let top: Tensor
@@ -196,62 +218,34 @@ public final class LanguageModel {
             }
             let shardLogits = try workspace.tensor("logits\(s)", [rows, shard.weight.rows.count], on: shard.backend)   // (T·B×V_s)
             try shard.forward(top, into: shardLogits)
-            decoderInputs.append(top)
+            inputs.append(top)
             logits.append(shardLogits)
         }
-        return ForwardResult(ids: ids, layerInputs: inputs, masks: masks, decoderInputs: decoderInputs, logits: logits,
-                             initialState: carriedState)
-    }
-
-    // MARK: Pipelined schedule
-
-    /// Forward with one worker thread per layer: layer l runs steps [k, k+K) once layer l−1 has
-    /// handed them over, so layer l works on one run while layer l+1 works on the one before.
-    private func pipelinedForward(steps: Int, batch: Int, stepsPerRun: Int, inputs: [Tensor], masks: [Tensor?],
-                                  recordUtilization: Bool) throws {
-        try requireOwnBackends()
-        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
-        let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
-        try runLayerWorkers(runs: runs.count, record: recordUtilization) { l, ready, workers, busy in
-            let layer = self.lstm[l], b = layer.backend
-            let next = l + 1 < self.lstm.count ? self.lstm[l + 1].backend : nil
-            for (r, run) in runs.enumerated() {
-                if l > 0 { try ready[l - 1][r].wait(unless: workers) }
-                let began = DispatchTime.now().uptimeNanoseconds
-                try self.onDevice(b, "layer \(l) forward, steps \(run)") {
-                    try self.forwardRun(l, run, batch: batch, inputs: inputs, masks: masks, staged: l > 0 ? staged[l - 1][r] : nil)
-                    try b.synchronize()
-                    if let next, !sharesMemory(b, next) {
-                        staged[l][r].values = try b.download(try layer.buffersOutput().rows(run.lowerBound * batch..<run.upperBound * batch))
-                    }
-                }
-                busy.add(l, since: began)
-                ready[l][r].fire()
-            }
-        }
+        return WindowLogits(inputs: inputs, logits: logits)
     }
 
     /// Layer l's forward over `run`: its input rows arrive from layer l−1 (masked by dropout),
     /// then the LSTM steps. With `staged`, the producer has already drained its queue (the
     /// wavefront): the rows are copied on the device or uploaded from the host copy it staged.
     /// Without, the producer may still be working (one thread): `transfer` waits for it as needed.
-    private func forwardRun(_ l: Int, _ run: Range<Int>, batch: Int, inputs: [Tensor], masks: [Tensor?],
-                            staged: StagedRows?) throws {
+    func forwardRun(_ l: Int, _ run: Range<Int>, batch: Int, forward: ForwardResult, staged: StagedRows?) throws {
         let layer = lstm[l], b = layer.backend
         let rows = run.lowerBound * batch..<run.upperBound * batch
+        let inputs = forward.layerInputs
         if l > 0 {
             let previous = lstm[l - 1]
             try receive(try previous.buffersOutput().rows(rows), from: previous.backend, into: inputs[l].rows(rows), on: b,
                         staged: staged)
-            if let mask = masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
+            if let mask = forward.masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
         }
         try layer.forward(steps: run, input: inputs[l], initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
     }
 
-    /// Layer l's backward over `run`: ∂L/∂h rows arrive from layer l+1's input gradient, then the
-    /// LSTM steps in reverse, and the input gradient rows are masked as the input was.
-    private func backwardRun(_ l: Int, _ run: Range<Int>, batch: Int, windowSteps: Int, forward: ForwardResult,
-                             outputGradients: [Tensor], inputGradients: [Tensor], staged: StagedRows?) throws {
+    /// Layer l's backward over `run`: ∂L/∂h rows arrive from layer l+1's input gradient (for the
+    /// top layer, `outputGradients[L−1]` already holds them), then the LSTM steps in reverse, and
+    /// the input gradient rows are masked as the input was.
+    func backwardRun(_ l: Int, _ run: Range<Int>, batch: Int, windowSteps: Int, forward: ForwardResult,
+                     outputGradients: [Tensor], inputGradients: [Tensor], staged: StagedRows?) throws {
         let layer = lstm[l], b = layer.backend
         let rows = run.lowerBound * batch..<run.upperBound * batch
         if l < lstm.count - 1 {
@@ -264,8 +258,7 @@ public final class LanguageModel {
     }
 
     /// Rows produced on `from` into `destination` on `to`; see `forwardRun` for `staged`.
-    private func receive(_ source: Tensor, from: Backend, into destination: Tensor, on to: Backend,
-                         staged: StagedRows?) throws {
+    func receive(_ source: Tensor, from: Backend, into destination: Tensor, on to: Backend, staged: StagedRows?) throws {
         guard let staged else { return try transfer(source, from: from, into: destination, on: to) }
         if from === to || sharesMemory(from, to) {
             try to.copy(source, to: destination)
@@ -274,81 +267,9 @@ public final class LanguageModel {
         }
     }
 
-    /// Steps 0..<T cut into runs of `stepsPerRun` (the last one shorter).
-    private static func runs(steps: Int, stepsPerRun: Int) -> [Range<Int>] {
-        let k = max(stepsPerRun, 1)
-        return stride(from: 0, to: steps, by: k).map { $0..<min($0 + k, steps) }
-    }
-
-    /// Runs `body(l, ready, workers, busy)` for every layer l on a thread of its own, where
-    /// ready[l][r] is the signal layer l fires when run r is done, and records the utilization
-    /// (of training steps only: validation passes would blur it).
-    private func runLayerWorkers(runs: Int, record: Bool = true,
-                                 _ body: @escaping (Int, [[Signal]], WorkerThreads, BusyTime) throws -> Void) throws {
-        let ready = lstm.map { _ in (0..<runs).map { _ in Signal() } }
-        let workers = WorkerThreads()
-        let busy = BusyTime(workers: lstm.count)
-        let start = DispatchTime.now().uptimeNanoseconds
-        try workers.run(lstm.indices.map { l in { try body(l, ready, workers, busy) } })
-        guard record else { return }
-        utilization.record(workers: lstm.enumerated().map { "layer \($0) on \($1.backend.name)" }, busy: busy.seconds,
-                           wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
-    }
-
-    /// Backward with one worker per layer, runs in reverse time order: layer l takes run r once
-    /// layer l+1 has produced its input gradient for it.
-    private func pipelinedBackward(steps: Int, batch: Int, stepsPerRun: Int, forward: ForwardResult,
-                                   outputGradients: [Tensor], inputGradients: [Tensor]) throws {
-        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
-        let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
-        try runLayerWorkers(runs: runs.count) { l, ready, workers, busy in
-            let layer = self.lstm[l], b = layer.backend
-            let below = l > 0 ? self.lstm[l - 1].backend : nil
-            for r in runs.indices.reversed() {
-                let run = runs[r]
-                if l < self.lstm.count - 1 { try ready[l + 1][r].wait(unless: workers) }
-                let began = DispatchTime.now().uptimeNanoseconds
-                try self.onDevice(b, "layer \(l) backward, steps \(run)") {
-                    try self.backwardRun(l, run, batch: batch, windowSteps: steps, forward: forward, outputGradients: outputGradients,
-                                         inputGradients: inputGradients, staged: l + 1 < self.lstm.count ? staged[l + 1][r] : nil)
-                    try b.synchronize()
-                    if let below, !sharesMemory(b, below) {
-                        staged[l][r].values = try b.download(inputGradients[l].rows(run.lowerBound * batch..<run.upperBound * batch))
-                    }
-                }
-                busy.add(l, since: began)
-                ready[l][r].fire()
-            }
-            let began = DispatchTime.now().uptimeNanoseconds
-            try self.onDevice(b, "layer \(l) weight gradients") {
-                try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
-                try b.synchronize()
-            }
-            busy.add(l, since: began)
-        }
-    }
-
-    /// Runs `body`, naming the device and the task in any error it throws.
-    private func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {
-        do { try body() } catch let error as PipelineError { throw error } catch {
-            throw PipelineError.deviceFailed(device: backend.name, task: task, underlying: error)
-        }
-    }
-
-    /// Each layer's worker drives its backend alone, so no two layers may share one backend
-    /// object (two layers on one device each get a backend, and so a queue, of their own).
-    private func requireOwnBackends() throws {
-        for l in lstm.indices {
-            if let other = lstm.indices.first(where: { $0 < l && lstm[$0].backend === lstm[l].backend }) {
-                throw PipelineError.unsupported(
-                    "layers \(other) and \(l) share one backend object; give each layer a backend of its own (a queue each on one device)")
-            }
-        }
-    }
-
     /// The summed cross-entropy of the window. When training, each shard's logits are replaced by
     /// ∂L/∂logits (the mean loss over the T·B targets).
-    private func loss(_ window: TokenWindow, _ forward: ForwardResult, training: Bool) throws -> Double {
+    private func loss(_ window: TokenWindow, _ decoded: WindowLogits, training: Bool) throws -> Double {
         let rows = window.inputs.count
         let scale = 1 / Float(rows)
         if decoder.count == 1 {
@@ -356,88 +277,85 @@ public final class LanguageModel {
             let targets = try b.makeIndices(window.targets)
             let losses = try workspace.tensor("losses", [rows], on: b)
             // The gradient overwrites the logits, which are not needed after this.
-            try b.softmaxCrossEntropy(logits: forward.logits[0], targets: targets, ignoreIndex: -1, losses: losses,
-                                      gradient: training ? forward.logits[0] : nil, gradientScale: scale)
+            try b.softmaxCrossEntropy(logits: decoded.logits[0], targets: targets, ignoreIndex: -1, losses: losses,
+                                      gradient: training ? decoded.logits[0] : nil, gradientScale: scale)
             return try b.download(losses).reduce(0.0) { $0 + Double($1) }
         }
 
         // A split softmax: each shard reports its rows' max, Σ exp(x − max) and (if it holds the
-        // target) the target logit; the host forms log Z = M + log Σ_s S_s·exp(m_s − M) per row.
-        var maxima = [[Float]](), sums = [[Float]](), targetLogits = [[Float]](), shardTargets = [IndexTensor]()
+        // target) the target logit; the host combines them into log Z per row.
+        var maxima = [[Float]](), sums = [[Float]](), targetLogits = [[Float]](), localTargets = [IndexTensor]()
         for (s, shard) in decoder.enumerated() {
-            let b = shard.backend, r = shard.weight.rows
-            let local = try b.makeIndices(window.targets.map { r.contains(Int($0)) ? $0 - Int32(r.lowerBound) : -1 })
+            let b = shard.backend
+            let local = try b.makeIndices(shardTargets(window.targets, shard: s))
             let m = try workspace.tensor("maxima\(s)", [rows], on: b)
             let e = try workspace.tensor("sumExp\(s)", [rows], on: b)
             let t = try workspace.tensor("targetLogits\(s)", [rows], on: b)
-            try b.softmaxStatistics(logits: forward.logits[s], targets: local, maxima: m, sumExp: e, targetLogits: t)
+            try b.softmaxStatistics(logits: decoded.logits[s], targets: local, maxima: m, sumExp: e, targetLogits: t)
             maxima.append(try b.download(m))
             sums.append(try b.download(e))
             targetLogits.append(try b.download(t))
-            shardTargets.append(local)
+            localTargets.append(local)
         }
-        var total = 0.0
-        var logNormalizers = [Float](repeating: 0, count: rows)
-        for r in 0..<rows {
-            let m = maxima.map { Double($0[r]) }.max() ?? 0
-            let z = m + log(zip(maxima, sums).reduce(0.0) { $0 + Double($1.1[r]) * exp(Double($1.0[r]) - m) })
-            // Only the shard holding the target reports its logit; the others report 0.
-            total += z - targetLogits.reduce(0.0) { $0 + Double($1[r]) }
-            logNormalizers[r] = Float(z)
-        }
+        let (total, logNormalizers) = combineSoftmaxStatistics(maxima: maxima, sums: sums, targetLogits: targetLogits)
         if training {
             for (s, shard) in decoder.enumerated() {
                 let z = try workspace.tensor("logNormalizers\(s)", [rows], on: shard.backend)
                 try shard.backend.upload(logNormalizers, to: z)
-                try shard.backend.softmaxCrossEntropyGradient(logits: forward.logits[s], targets: shardTargets[s],
+                try shard.backend.softmaxCrossEntropyGradient(logits: decoded.logits[s], targets: localTargets[s],
                                                               logNormalizers: z, gradientScale: scale,
-                                                              gradient: forward.logits[s])
+                                                              gradient: decoded.logits[s])
             }
         }
         return total
     }
 
+    /// `targets` as shard s numbers them: its first row is 0; −1 where the target is in another shard.
+    func shardTargets(_ targets: some Sequence<Int32>, shard s: Int) -> [Int32] {
+        let r = decoder[s].weight.rows
+        return targets.map { r.contains(Int($0)) ? $0 - Int32(r.lowerBound) : -1 }
+    }
+
     /// Expects each shard's logits to hold ∂L/∂logits.
-    private func backward(_ window: TokenWindow, _ forward: ForwardResult) throws {
-        let (steps, batch) = (window.steps, window.batch)
-        let rows = steps * batch
-        let c = configuration
+    private func backward(_ window: TokenWindow, _ forward: ForwardResult, _ decoded: WindowLogits) throws {
+        let steps = window.steps
         let topBackend = lstm[lstm.count - 1].backend
 
         // ∂L/∂h_top is the sum of every shard's dY·W_s, gathered on the top layer's backend.
-        let outputGradient = try workspace.tensor("gradientTop", [rows, c.hiddenSize], on: topBackend)
+        let (outputGradients, inputGradients) = try layerGradientBuffers(window)
+        let outputGradient = outputGradients[lstm.count - 1]
         for (s, shard) in decoder.enumerated() {
             let local = s == 0 && shard.backend === topBackend
-                ? outputGradient : try workspace.tensor("gradientTop\(s)", [rows, c.hiddenSize], on: shard.backend)
-            try shard.backward(input: forward.decoderInputs[s], outputGradient: forward.logits[s], inputGradient: local)
+                ? outputGradient : try workspace.tensor("gradientTop\(s)", outputGradient.shape, on: shard.backend)
+            try shard.backward(input: decoded.inputs[s], outputGradient: decoded.logits[s], inputGradient: local)
             if local !== outputGradient {
                 let here = try move(local, from: shard.backend, to: topBackend, as: "gradientTopMoved\(s)")
                 if s == 0 { try topBackend.copy(here, to: outputGradient) } else { try topBackend.axpy(alpha: 1, here, outputGradient) }
             }
         }
-        // Per layer, on its backend: ∂L/∂h from above (the top layer's is the decoder's) and
-        // ∂L/∂input, which goes down to the layer below, or to the embedding.
-        let outputGradients = try lstm.indices.map { l in
-            l == lstm.count - 1 ? outputGradient
-                : try workspace.tensor("outputGradient\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
-        }
-        let inputGradients = try lstm.indices.map { l in
-            try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
-        }
-        switch schedule {
-        case .sequential:
-            for l in lstm.indices.reversed() {
-                try backwardRun(l, 0..<steps, batch: batch, windowSteps: steps, forward: forward,
-                                outputGradients: outputGradients, inputGradients: inputGradients, staged: nil)
-                try lstm[l].finishBackward(windowSteps: steps, input: forward.layerInputs[l],
-                                           initialHidden: forward.initialState[l].hidden)
-            }
-        case .wavefront(let stepsPerRun):
-            try pipelinedBackward(steps: steps, batch: batch, stepsPerRun: stepsPerRun, forward: forward,
-                                  outputGradients: outputGradients, inputGradients: inputGradients)
+        for l in lstm.indices.reversed() {
+            try backwardRun(l, 0..<steps, batch: window.batch, windowSteps: steps, forward: forward,
+                            outputGradients: outputGradients, inputGradients: inputGradients, staged: nil)
+            try lstm[l].finishBackward(windowSteps: steps, input: forward.layerInputs[l],
+                                       initialHidden: forward.initialState[l].hidden)
         }
         // Layer 0 and the embedding share a backend.
         try embedding.backward(forward.ids, outputGradient: inputGradients[0])
+    }
+
+    /// Per layer, on its backend: ∂L/∂h from above (the top layer's is the decoder's, T·B×H) and
+    /// ∂L/∂input (T·B×In), which goes down to the layer below, or to the embedding.
+    func layerGradientBuffers(_ window: TokenWindow) throws -> (output: [Tensor], input: [Tensor]) {
+        let rows = window.steps * window.batch
+        let c = configuration
+        let output = try lstm.indices.map { l in
+            try workspace.tensor(l == lstm.count - 1 ? "gradientTop" : "outputGradient\(l)", [rows, c.hiddenSize],
+                                 on: lstm[l].backend)
+        }
+        let input = try lstm.indices.map { l in
+            try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
+        }
+        return (output, input)
     }
 
     /// The last step's (h, c) of every layer become the next window's initial state.

@@ -2,17 +2,21 @@
 public enum ExecutionSchedule: Equatable, Sendable {
     /// Each layer runs all T steps before the next one starts, on the calling thread.
     case sequential
-    /// One host worker per LSTM layer. A layer hands each run of `stepsPerRun` time steps to the
-    /// next layer as soon as it is done, so layer l works on run k while layer l+1 works on run
-    /// k−1 (the wavefront of Sutskever et al. 2014 when stepsPerRun is 1); the backward pass runs
-    /// the same way in reverse. The decoder and softmax run once the top layer has finished.
-    /// Every layer needs a backend of its own.
+    /// One host worker per LSTM layer, and one per further backend of the decoder shards. A layer
+    /// hands each run of `stepsPerRun` time steps to the next layer as soon as it is done, so layer
+    /// l works on run k while layer l+1 works on run k−1 (the wavefront of Sutskever et al. 2014
+    /// when stepsPerRun is 1); the top layer hands its runs to the decoder shards, which compute
+    /// each run's logits, loss and gradients meanwhile, keeping logits for one run (K·B×V_s per
+    /// shard) instead of the whole window. The backward pass then runs the layers the same way in
+    /// reverse. Every layer needs a backend of its own. See `LanguageModel+Wavefront.swift`.
     case wavefront(stepsPerRun: Int)
 }
 
 /// Busy and wall time of pipelined phases, summed over steps: how well the devices were kept busy.
+/// Every worker counts in both phases, so a softmax shard's worker, which has nothing to do in
+/// the backward phase, shows its device idling there.
 public struct PipelineUtilization: Sendable {
-    /// Per worker (named by its backend): seconds spent running its tasks.
+    /// Per worker (named by its parts and backend, e.g. "softmax shard 1 on …"): seconds spent running its tasks.
     public private(set) var busySeconds: [String: Double] = [:]
     /// Seconds of the pipelined phases, end to end.
     public private(set) var wallSeconds = 0.0

@@ -29,16 +29,27 @@ final class WorkerThreads: @unchecked Sendable {
     }
 }
 
-/// A one-shot signal from a producer worker to a consumer ("run c of layer l is ready").
+/// A one-shot signal from a producer worker to its consumers ("run r of layer l is ready"). Once
+/// fired it stays fired, so every consumer that waits on it goes on (the top layer's runs feed
+/// every decoder shard).
 final class Signal: @unchecked Sendable {
-    private let semaphore = DispatchSemaphore(value: 0)
+    private let condition = NSCondition()
+    private var fired = false
 
-    func fire() { semaphore.signal() }
+    func fire() {
+        condition.withLock {
+            fired = true
+            condition.broadcast()
+        }
+    }
 
     /// Waits for `fire()`, giving up (with `PipelineError.abandoned`) once `workers` has failed.
     func wait(unless workers: WorkerThreads) throws {
-        while semaphore.wait(timeout: .now() + .milliseconds(20)) == .timedOut {
-            if workers.failed { throw PipelineError.abandoned }
+        try condition.withLock {
+            while !fired {
+                if workers.failed { throw PipelineError.abandoned }
+                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.02))
+            }
         }
     }
 }
@@ -53,6 +64,13 @@ final class BusyTime: @unchecked Sendable {
     func add(_ worker: Int, since start: UInt64) {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
         lock.withLock { values[worker] += seconds }
+    }
+
+    /// Runs `body`, adding its duration to `worker`'s (also when it throws).
+    func time(_ worker: Int, _ body: () throws -> Void) rethrows {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { add(worker, since: start) }
+        try body()
     }
 
     var seconds: [Double] { lock.withLock { values } }

@@ -24,19 +24,22 @@ public struct PipelinePrediction: Sendable {
     public var transferBytes: Double { bytesSent.reduce(0, +) }
 }
 
-/// A discrete-event simulation of one training step of a placed LSTM language model.
+/// A discrete-event simulation of one training step of a placed LSTM language model, in the
+/// schedule `LanguageModel` runs as `.wavefront(stepsPerRun: 1)` (see LanguageModel+Wavefront.swift).
 ///
 /// **Tasks.** For micro-batch m, layer l and time step t: the forward F(m,l,t) and the backward
 /// B(m,l,t) (cell backward and the ∂h, ∂x products), and the weight gradient W(m,l,t); for each
 /// softmax shard s: its forward A(m,s,t) (logits, partial row max and sum of exponentials), its
-/// backward S(m,s,t) (the gradient of its logits and its part of ∂h) and its weight gradient.
-/// Each costs its stage's per-step time divided by M (cost linear in the batch: optimistic for
-/// small micro-batches, whose gemms run less efficiently on a real device).
+/// backward S(m,s,t) (the gradient of its logits and its part of ∂h) and its weight gradient
+/// G(m,s,t). Each costs its stage's per-step time divided by M (cost linear in the batch:
+/// optimistic for small micro-batches, whose gemms run less efficiently on a real device).
 ///
 /// **Dependencies.** F(m,l,t) ← F(m,l,t−1), F(m,l−1,t). A(m,s,t) ← F(m,L−1,t).
-/// S(m,s,t) ← A(m,s,t) and the row statistics of every other shard. B(m,L−1,t) ← B(m,L−1,t+1) and
-/// S(m,s,t) of every shard; B(m,l,t) ← B(m,l,t+1), B(m,l+1,t); B(m,l,T−1) also ← F(m,l,T−1).
-/// W ← the matching B or S. Micro-batches are independent sequences and do not depend on each other.
+/// S(m,s,t) ← A(m,s,t) and the row statistics of every other shard; G(m,s,t) ← S(m,s,t).
+/// B(m,L−1,t) ← B(m,L−1,t+1) and S(m,s,t) of every shard; B(m,l,t) ← B(m,l+1,t), B(m,l,t+1);
+/// B(m,l,T−1) also ← F(m,l,T−1), and B(m,L−1,T−1) ← G(m,s,T−1) of every shard: the runtime's
+/// backward phase starts once its forward phase, the decoder's last step included, has ended.
+/// W ← the matching B. Micro-batches are independent sequences and do not depend on each other.
 ///
 /// **Transfers.** A dependency between different devices is a transfer task: B×H floats (÷ M) for
 /// activations and their gradients (to every shard and back from every shard), 2·B floats for the
@@ -48,9 +51,12 @@ public struct PipelinePrediction: Sendable {
 /// **Devices.** A device runs one task at a time: layers or shards that share a device (their own
 /// command queues) share its time; concurrent kernels on one GPU are not modelled, which is
 /// pessimistic there. A free device starts the ready task that comes first in priority order:
-/// every forward (micro-batch, then step) before any backward (last micro-batch and last step
-/// first), weight gradients last, so they fill the idle gaps of the backward. This is GPipe's
-/// schedule (all forwards, then all backwards) and, with M = 1, the 2014 wavefront.
+/// every forward (micro-batch, then step; a shard's A, S and G of a step in that order, as the
+/// runtime keeps logits for one step at a time and so finishes a step's softmax before the
+/// next) before any LSTM backward (last micro-batch and last step first), the layers' weight
+/// gradients last, so they fill the idle gaps of the backward. This is GPipe's schedule (all
+/// forwards, then all backwards) and, with M = 1, the 2014 wavefront. The runtime's runs of
+/// K > 1 steps (`--steps-per-run`) are not modelled: the simulation is K = 1.
 ///
 /// **Not modelled.** The optimizer update and gradient clipping (global norm: one small
 /// all-reduce), the embedding's transfer (it sits with layer 0), host launch overheads beyond the
@@ -105,11 +111,13 @@ public enum PipelineSimulator {
                                                    priority: priority, dependencies: [hidden])
                 }
             }
-            // Softmax backward: each shard needs every other shard's row statistics first.
+            // Softmax backward, step by step as each step's statistics are in: each shard needs
+            // every other shard's row statistics first.
             var gradientsToTop = Array(repeating: [Int](), count: steps)
+            var lastShardTasks: [Int] = []   // G(m, s, T−1): the end of the forward phase
             for t in 0..<steps {
                 for (s, stage) in model.shards.enumerated() {
-                    let priority = TaskPriority(1, last, steps - 1 - t, s)
+                    let priority = TaskPriority(0, m, t, layerCount + shardCount + s)
                     var dependencies = [shardForward[s][t]]
                     for (other, otherStage) in model.shards.enumerated() where other != s {
                         dependencies.append(graph.send(from: shardForward[other][t], otherStage.device, to: stage.device,
@@ -117,8 +125,10 @@ public enum PipelineSimulator {
                     }
                     let backward = graph.add(device: stage.device, duration: stage.backward * share,
                                              priority: priority, dependencies: dependencies)
-                    _ = graph.add(device: stage.device, duration: stage.weightGradient * share,
-                                  priority: TaskPriority(2, last, steps - 1 - t, s), dependencies: [backward])
+                    let weights = graph.add(device: stage.device, duration: stage.weightGradient * share,
+                                            priority: TaskPriority(0, m, t, layerCount + 2 * shardCount + s),
+                                            dependencies: [backward])
+                    if t == steps - 1 { lastShardTasks.append(weights) }
                     gradientsToTop[t].append(graph.send(from: backward, stage.device, to: top, bytes: activation, priority: priority))
                 }
             }
@@ -133,6 +143,7 @@ public enum PipelineSimulator {
                     var dependencies = [t == steps - 1 ? forward[l][t] : next]
                     if l == layerCount - 1 {
                         dependencies += gradientsToTop[t]
+                        if t == steps - 1 { dependencies += lastShardTasks }
                     } else {
                         dependencies.append(graph.send(from: above[t], model.layers[l + 1].device, to: stage.device,
                                                        bytes: activation, priority: priority))

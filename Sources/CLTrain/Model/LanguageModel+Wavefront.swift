@@ -1,0 +1,369 @@
+import Foundation
+
+/// The wavefront schedule (`ExecutionSchedule.wavefront`): host workers hand runs of K time steps
+/// from layer to layer, and on to the decoder shards, as soon as they are done.
+///
+/// **Forward phase.** Layer l takes run r once layer l−1 has handed it over. Each decoder shard
+/// takes run r once the top layer has: it computes its logits rows (K·B×V_s) and their softmax
+/// statistics; the host combines every shard's statistics for those rows into the loss (a whole
+/// softmax's fused kernel needs no combining); then each
+/// shard turns its logits into ∂L/∂logits (the mean over the window's T·B targets), accumulates its
+/// weight and bias gradients and writes its part of ∂L/∂h_top for the rows. So the shards' devices
+/// work while the layers do, and logits exist one run at a time per shard (K·B×V_s, reused run
+/// after run), never for the whole window as in the sequential schedule.
+///
+/// **Backward phase.** The layers in reverse, as soon as the layer above has handed a run down;
+/// the top layer first sums the shards' parts of ∂L/∂h for the run in shard order, so the result
+/// does not depend on which worker finished first. It starts once the forward phase has ended:
+/// the top layer's last run needs the decoder's last run, which is the forward phase's last task.
+///
+/// **Workers.** One per layer, and one per further backend object among the shards (see
+/// `pipelineWorkers`). A failing worker records its error and the others stop waiting
+/// (`Signal.wait(unless:)`), so a failure never leaves a worker blocked.
+extension LanguageModel {
+    /// One host thread of the pipelined phases and the parts whose backend it drives.
+    struct PipelineWorker {
+        let backend: Backend
+        var layer: Int?
+        var shards: [Int] = []
+
+        /// "layer 2 on …", "softmax shards 0, 1 on …", "layer 2 + softmax shard 0 on …".
+        var name: String {
+            var parts = layer.map { ["layer \($0)"] } ?? []
+            if !shards.isEmpty {
+                parts.append((shards.count == 1 ? "softmax shard " : "softmax shards ")
+                             + shards.map(String.init).joined(separator: ", "))
+            }
+            return parts.joined(separator: " + ") + " on \(backend.name)"
+        }
+    }
+
+    /// Worker l drives layer l (layers need backends of their own); a decoder shard joins the
+    /// worker that already drives its backend object, else gets a worker of its own. A backend
+    /// object is driven by one thread at a time (its queue and kernels are not shared safely, see
+    /// `Backend`), so shards on one backend object take turns, while shards on different backends —
+    /// other devices, or other queues of one device — work concurrently.
+    func pipelineWorkers() throws -> [PipelineWorker] {
+        try requireOwnBackends()
+        var workers = lstm.enumerated().map { PipelineWorker(backend: $1.backend, layer: $0) }
+        for (s, shard) in decoder.enumerated() {
+            if let w = workers.firstIndex(where: { $0.backend === shard.backend }) {
+                workers[w].shards.append(s)
+            } else {
+                workers.append(PipelineWorker(backend: shard.backend, shards: [s]))
+            }
+        }
+        return workers
+    }
+
+    /// Each layer's worker drives its backend alone, so no two layers may share one backend
+    /// object (two layers on one device each get a backend, and so a queue, of their own).
+    private func requireOwnBackends() throws {
+        for l in lstm.indices {
+            if let other = lstm.indices.first(where: { $0 < l && lstm[$0].backend === lstm[l].backend }) {
+                throw PipelineError.unsupported(
+                    "layers \(other) and \(l) share one backend object; give each layer a backend of its own (a queue each on one device)")
+            }
+        }
+    }
+
+    /// One unit of the forward phase, for run `run`: layer `index`'s forward, or shard `index`'s
+    /// statistics or gradient half.
+    struct ForwardTask: Equatable {
+        enum Kind: Int { case layer, statistics, gradient }
+        let kind: Kind
+        let index: Int
+        let run: Int
+    }
+
+    /// `worker`'s forward tasks in wavefront order: by the slot at which each could start in a
+    /// pipeline of equal stages (layer l takes run r at slot r + l, the decoder at r + L), then
+    /// layers before statistics before gradients, then by index. Every task's dependencies come
+    /// earlier in this one order, so workers that each keep to it cannot wait for each other in a
+    /// circle; a worker driving a layer and a shard interleaves them as the wavefront reaches them.
+    func forwardTasks(for worker: PipelineWorker, runs: Int, training: Bool) -> [ForwardTask] {
+        var tasks: [(slot: Int, task: ForwardTask)] = []
+        for r in 0..<runs {
+            if let l = worker.layer { tasks.append((r + l, ForwardTask(kind: .layer, index: l, run: r))) }
+            for s in worker.shards {
+                tasks.append((r + lstm.count, ForwardTask(kind: .statistics, index: s, run: r)))
+                if training { tasks.append((r + lstm.count, ForwardTask(kind: .gradient, index: s, run: r))) }
+            }
+        }
+        return tasks.sorted { a, b in
+            (a.slot, a.task.kind.rawValue, a.task.index) < (b.slot, b.task.kind.rawValue, b.task.index)
+        }.map(\.task)
+    }
+
+    /// Steps 0..<T cut into runs of `stepsPerRun` (the last one shorter).
+    static func runs(steps: Int, stepsPerRun: Int) -> [Range<Int>] {
+        let k = max(stepsPerRun, 1)
+        return stride(from: 0, to: steps, by: k).map { $0..<min($0 + k, steps) }
+    }
+
+    // MARK: Decoder buffers
+
+    /// One shard's buffers in the pipelined forward. Run-sized ones (K·B rows) are reused run after
+    /// run: the shard's worker finishes run r before it starts run r + 1.
+    struct ShardBuffers {
+        let logits: Tensor        // (K·B×V_s) one run's logits, then ∂L/∂logits
+        let input: Tensor?        // (K·B×H) the run's top hidden states here; nil on the top layer's backend
+        let maxima: Tensor, sumExp: Tensor, targetLogits: Tensor, logNormalizers: Tensor   // (K·B) each
+        /// (T·B) a whole softmax's per-row losses, read back once the forward phase is done: one
+        /// shard has nothing to combine, so its runs need no host round trip.
+        let losses: Tensor
+        let targets: [IndexTensor]   // per run: its targets as this shard numbers them
+        /// ∂L/∂h_top (T·B×H): this shard's dY·W_s; for shard 0 on the top layer's backend, the sum itself.
+        let gradient: Tensor
+        /// Whether the top layer reads `gradient` from a host copy (another memory space).
+        let gradientOnHost: Bool
+        let stagedGradient: [StagedRows]   // per run, when `gradientOnHost`
+    }
+
+    /// The pipelined decoder's buffers and hand-offs, made on the calling thread before the workers
+    /// start (the workspace is not thread-safe).
+    struct DecoderRuns {
+        let shards: [ShardBuffers]
+        let statistics: [RunStatistics]   // per run, for a split softmax (none for a whole one)
+    }
+
+    /// The window's summed cross-entropy once the forward phase is done: a whole softmax's losses
+    /// in row order, as the sequential schedule sums them; a split one's runs in order.
+    private func windowLoss(_ decoderRuns: DecoderRuns) throws -> Double {
+        guard decoder.count == 1 else { return decoderRuns.statistics.reduce(0) { $0 + $1.loss } }
+        let b = decoder[0].backend
+        var total = 0.0
+        try onDevice(b, "softmax shard 0, reading the losses") {
+            total = try b.download(decoderRuns.shards[0].losses).reduce(0.0) { $0 + Double($1) }
+        }
+        return total
+    }
+
+    private func makeDecoderRuns(_ window: TokenWindow, runs: [Range<Int>]) throws -> DecoderRuns {
+        let batch = window.batch, runRows = runs[0].count * batch   // the first run is the longest
+        let top = lstm[lstm.count - 1].backend
+        let topGradient = try layerGradientBuffers(window).output[lstm.count - 1]
+        let shards = try decoder.enumerated().map { s, shard in
+            let b = shard.backend
+            let onHost = !(b === top || sharesMemory(b, top))
+            let rowTensor = { (name: String) in try self.workspace.tensor("\(name)\(s)", [runRows], on: b) }
+            return ShardBuffers(
+                logits: try workspace.tensor("runLogits\(s)", [runRows, shard.weight.rows.count], on: b),
+                input: b === top ? nil : try workspace.tensor("runTop\(s)", [runRows, configuration.hiddenSize], on: b),
+                maxima: try rowTensor("runMaxima"), sumExp: try rowTensor("runSumExp"),
+                targetLogits: try rowTensor("runTargetLogits"), logNormalizers: try rowTensor("runLogNormalizers"),
+                losses: try workspace.tensor("windowLosses\(s)", [window.inputs.count], on: b),
+                targets: try runs.map { run in
+                    let targets = window.targets[run.lowerBound * batch..<run.upperBound * batch]
+                    return try b.makeIndices(decoder.count == 1 ? Array(targets) : shardTargets(targets, shard: s))
+                },
+                gradient: s == 0 && b === top ? topGradient : try workspace.tensor("gradientTop\(s)", topGradient.shape, on: b),
+                gradientOnHost: onHost,
+                stagedGradient: runs.map { _ in StagedRows() })
+        }
+        return DecoderRuns(shards: shards, statistics: decoder.count == 1 ? [] : runs.map { _ in RunStatistics(shards: decoder.count) })
+    }
+
+    // MARK: Forward phase
+
+    /// The forward phase: layers and decoder, loss included. Returns the window's summed
+    /// cross-entropy and the decoder's state, whose gradients the backward phase reads.
+    func pipelinedForward(_ window: TokenWindow, _ forward: ForwardResult, stepsPerRun: Int,
+                          training: Bool) throws -> (loss: Double, decoder: DecoderRuns) {
+        let workers = try pipelineWorkers()
+        let batch = window.batch
+        let runs = Self.runs(steps: window.steps, stepsPerRun: stepsPerRun)
+        let decoderRuns = try makeDecoderRuns(window, runs: runs)
+        let top = lstm.count - 1, topBackend = lstm[top].backend
+        // The top layer's rows are read back once for every shard in another memory space.
+        let topOnHost = decoder.contains { !($0.backend === topBackend || sharesMemory(topBackend, $0.backend)) }
+        let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
+        let ready = lstm.map { _ in runs.map { _ in Signal() } }
+        let tasks = workers.map { forwardTasks(for: $0, runs: runs.count, training: training) }
+        let scale = 1 / Float(window.inputs.count)   // the mean over the window's T·B targets
+
+        try runWorkers(workers.map(\.name), record: training) { w, threads, busy in
+            for task in tasks[w] {
+                let r = task.run, run = runs[r]
+                let rows = run.lowerBound * batch..<run.upperBound * batch
+                switch task.kind {
+                case .layer:
+                    let l = task.index, layer = self.lstm[l], b = layer.backend
+                    if l > 0 { try ready[l - 1][r].wait(unless: threads) }
+                    try busy.time(w) {
+                        try self.onDevice(b, "layer \(l) forward, steps \(run)") {
+                            try self.forwardRun(l, run, batch: batch, forward: forward, staged: l > 0 ? staged[l - 1][r] : nil)
+                            try b.synchronize()
+                            // Consumers in another memory space get a host copy, read while this queue is idle.
+                            if l < top ? !sharesMemory(b, self.lstm[l + 1].backend) : topOnHost {
+                                staged[l][r].values = try b.download(layer.buffersOutput().rows(rows))
+                            }
+                        }
+                    }
+                    ready[l][r].fire()
+                case .statistics:
+                    try ready[top][r].wait(unless: threads)
+                    try busy.time(w) {
+                        try self.decoderStatistics(task.index, run: r, rows: rows, steps: run, decoderRuns,
+                                                   stagedTop: staged[top][r], training: training, scale: scale)
+                    }
+                case .gradient:
+                    if self.decoder.count > 1 { try decoderRuns.statistics[r].combined.wait(unless: threads) }
+                    try busy.time(w) {
+                        try self.decoderGradient(task.index, run: r, rows: rows, steps: run, decoderRuns, scale: scale)
+                    }
+                }
+            }
+        }
+        return (try windowLoss(decoderRuns), decoderRuns)
+    }
+
+    /// Shard s's input rows (the top layer's hidden states for `rows`) on its backend.
+    private func decoderInput(_ s: Int, rows: Range<Int>, _ buffers: ShardBuffers) throws -> Tensor {
+        guard let input = buffers.input else { return try lstm[lstm.count - 1].buffersOutput().rows(rows) }
+        return try input.rows(0..<rows.count)
+    }
+
+    /// Shard s's first half of run r: the logits rows and their softmax statistics, reported for
+    /// combining. A whole softmax (one shard) has nothing to combine: the fused kernel gives the
+    /// rows' losses and, when training, ∂L/∂logits at once, and the gradient half follows at once.
+    private func decoderStatistics(_ s: Int, run r: Int, rows: Range<Int>, steps: Range<Int>, _ decoderRuns: DecoderRuns,
+                                   stagedTop: StagedRows, training: Bool, scale: Float) throws {
+        let shard = decoder[s], b = shard.backend, buffers = decoderRuns.shards[s]
+        let top = lstm[lstm.count - 1]
+        let n = rows.count
+        try onDevice(b, "softmax shard \(s) forward, steps \(steps)") {
+            let x = try decoderInput(s, rows: rows, buffers)
+            if buffers.input != nil {
+                try receive(top.buffersOutput().rows(rows), from: top.backend, into: x, on: b, staged: stagedTop)
+            }
+            let logits = try buffers.logits.rows(0..<n)
+            try shard.forward(x, into: logits)
+            if decoder.count == 1 {
+                try b.softmaxCrossEntropy(logits: logits, targets: buffers.targets[r], ignoreIndex: -1,
+                                          losses: buffers.losses.rows(rows), gradient: training ? logits : nil,
+                                          gradientScale: scale)
+            } else {
+                let (m, e, t) = (try buffers.maxima.rows(0..<n), try buffers.sumExp.rows(0..<n), try buffers.targetLogits.rows(0..<n))
+                try b.softmaxStatistics(logits: logits, targets: buffers.targets[r], maxima: m, sumExp: e, targetLogits: t)
+                decoderRuns.statistics[r].report(shard: s, maxima: try b.download(m), sumExp: try b.download(e),
+                                                 targetLogits: try b.download(t))
+            }
+        }
+    }
+
+    /// Shard s's second half of run r, once every shard's statistics are combined: ∂L/∂logits,
+    /// the weight and bias gradients, and its part of ∂L/∂h_top for the run's rows (read back for
+    /// the top layer when it cannot copy it on the device).
+    private func decoderGradient(_ s: Int, run r: Int, rows: Range<Int>, steps: Range<Int>, _ decoderRuns: DecoderRuns,
+                                 scale: Float) throws {
+        let shard = decoder[s], b = shard.backend, buffers = decoderRuns.shards[s]
+        let n = rows.count
+        try onDevice(b, "softmax shard \(s) backward, steps \(steps)") {
+            let logits = try buffers.logits.rows(0..<n)
+            if decoder.count > 1 {
+                let z = try buffers.logNormalizers.rows(0..<n)
+                try b.upload(decoderRuns.statistics[r].logNormalizers, to: z)
+                try b.softmaxCrossEntropyGradient(logits: logits, targets: buffers.targets[r], logNormalizers: z,
+                                                  gradientScale: scale, gradient: logits)
+            }
+            let part = try buffers.gradient.rows(rows)
+            try shard.backward(input: decoderInput(s, rows: rows, buffers), outputGradient: logits, inputGradient: part)
+            try b.synchronize()
+            if buffers.gradientOnHost { buffers.stagedGradient[r].values = try b.download(part) }
+        }
+    }
+
+    // MARK: Backward phase
+
+    /// The backward phase: one worker per layer, runs in reverse time order; layer l takes run r
+    /// once layer l+1 has produced its input gradient for it. Decoder-only workers have no part in
+    /// it but stay in the utilization: their devices idle meanwhile.
+    func pipelinedBackward(_ window: TokenWindow, _ forward: ForwardResult, _ decoderRuns: DecoderRuns,
+                           stepsPerRun: Int) throws {
+        let workers = try pipelineWorkers()
+        let (steps, batch) = (window.steps, window.batch)
+        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
+        let (outputGradients, inputGradients) = try layerGradientBuffers(window)
+        let top = lstm.count - 1
+        let topBackend = lstm[top].backend
+        // Where a shard's part must first come over to the top layer's backend (run-sized, reused).
+        let arriving = try workspace.tensor("gradientTopArriving", [runs[0].count * batch, configuration.hiddenSize], on: topBackend)
+        let staged = lstm.map { _ in runs.map { _ in StagedRows() } }
+        let ready = lstm.map { _ in runs.map { _ in Signal() } }
+
+        try runWorkers(workers.map(\.name), record: true) { w, threads, busy in
+            guard let l = workers[w].layer else { return }
+            let layer = self.lstm[l], b = layer.backend
+            let below = l > 0 ? self.lstm[l - 1].backend : nil
+            for r in runs.indices.reversed() {
+                let run = runs[r]
+                let rows = run.lowerBound * batch..<run.upperBound * batch
+                if l < top { try ready[l + 1][r].wait(unless: threads) }
+                try busy.time(w) {
+                    try self.onDevice(b, "layer \(l) backward, steps \(run)") {
+                        if l == top {
+                            try self.gatherDecoderGradient(rows: rows, run: r, decoderRuns, into: outputGradients[top], arriving: arriving)
+                        }
+                        try self.backwardRun(l, run, batch: batch, windowSteps: steps, forward: forward, outputGradients: outputGradients,
+                                             inputGradients: inputGradients, staged: l < top ? staged[l + 1][r] : nil)
+                        try b.synchronize()
+                        if let below, !sharesMemory(b, below) {
+                            staged[l][r].values = try b.download(inputGradients[l].rows(rows))
+                        }
+                    }
+                }
+                ready[l][r].fire()
+            }
+            try busy.time(w) {
+                try self.onDevice(b, "layer \(l) weight gradients") {
+                    try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
+                    try b.synchronize()
+                }
+            }
+        }
+        // Layer 0 and the embedding share a backend.
+        try embedding.backward(forward.ids, outputGradient: inputGradients[0])
+    }
+
+    /// ∂L/∂h_top for `rows` on the top layer's backend: the shards' parts summed in shard order
+    /// (copy the first, add the rest), as the sequential schedule sums them. The shards finished
+    /// with the forward phase, so their queues are idle and their host copies complete.
+    private func gatherDecoderGradient(rows: Range<Int>, run r: Int, _ decoderRuns: DecoderRuns, into sum: Tensor,
+                                       arriving: Tensor) throws {
+        let top = lstm[lstm.count - 1].backend
+        let destination = try sum.rows(rows)
+        for (s, shard) in decoder.enumerated() {
+            let buffers = decoderRuns.shards[s]
+            if buffers.gradient === sum { continue }   // shard 0 wrote its part in place
+            var part = try buffers.gradient.rows(rows)
+            if shard.backend !== top {
+                let here = try arriving.rows(0..<rows.count)
+                try receive(part, from: shard.backend, into: here, on: top, staged: buffers.stagedGradient[r])
+                part = here
+            }
+            if s == 0 { try top.copy(part, to: destination) } else { try top.axpy(alpha: 1, part, destination) }
+        }
+    }
+
+    // MARK: Workers
+
+    /// Runs `body(w, threads, busy)` for every worker w on a thread of its own and, when `record`
+    /// is set, adds the phase to the utilization (training steps only: validation would blur it).
+    private func runWorkers(_ names: [String], record: Bool,
+                            _ body: @escaping (Int, WorkerThreads, BusyTime) throws -> Void) throws {
+        let threads = WorkerThreads()
+        let busy = BusyTime(workers: names.count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        try threads.run(names.indices.map { w in { try body(w, threads, busy) } })
+        guard record else { return }
+        utilization.record(workers: names, busy: busy.seconds, wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+    }
+
+    /// Runs `body`, naming the device and the task in any error it throws.
+    func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {
+        do { try body() } catch let error as PipelineError { throw error } catch {
+            throw PipelineError.deviceFailed(device: backend.name, task: task, underlying: error)
+        }
+    }
+}
