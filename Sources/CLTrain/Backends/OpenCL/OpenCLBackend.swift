@@ -1,5 +1,6 @@
 import CLTrainKernels
 import Foundation
+import Logging
 
 /// The backend for one OpenCL device, with a command queue of its own.
 ///
@@ -10,24 +11,55 @@ import Foundation
 public final class OpenCLBackend: Backend {
     public let context: OpenCLContext
     public let queue: OpenCLQueue
+    /// The parameters in use: `tiledGemm` is nil when the tiled kernel fell back to the direct one.
     let parameters: KernelParameters
     let kernels: Kernels
+    /// The tiled gemm's kernels; nil: the direct kernel computes every gemm.
+    var tiledGemm: TiledGemmKernels?
+    /// How gemm chooses between the tiled and the direct kernel.
+    public let gemmDispatch: GemmDispatch
     /// Per-work-group partial sums for `sumOfSquares`, grown on demand.
     private var partials: OpenCLBuffer?
 
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
     public var device: OpenCLDeviceDescription { context.device }
+    /// The tiled gemm parameters in use; nil when gemm uses the direct kernel only.
+    public var tiledGemmParameters: TiledGemmParameters? { tiledGemm?.parameters }
 
-    public init(context: OpenCLContext) throws {
+    /// A backend with the parameters chosen for the device: the tuning file's, else the built-in
+    /// table's. Tiled gemm parameters that are illegal on the device or fail to build fall back
+    /// to the generic ones, then to the direct kernel, each with a log line.
+    public convenience init(context: OpenCLContext) throws {
+        let (parameters, source) = KernelParameters.forDevice(context.device)
+        try self.init(context: context, parameters: parameters, source: "\(source)", strict: false, dispatch: .automatic)
+    }
+
+    /// A backend whose gemm uses exactly `tiledGemm` (nil: the direct kernel only), for the tuner
+    /// and tests. Illegal parameters or a failed build throw instead of falling back.
+    /// - Parameters:
+    ///   - tiledGemm: the tiled kernel's parameters.
+    ///   - dispatch: how gemm chooses between the tiled and the direct kernel.
+    public convenience init(context: OpenCLContext, tiledGemm: TiledGemmParameters?, dispatch: GemmDispatch) throws {
+        var parameters = KernelParameters.forDevice(context.device).parameters
+        parameters.tiledGemm = tiledGemm
+        try self.init(context: context, parameters: parameters, source: "explicit", strict: true, dispatch: dispatch)
+    }
+
+    init(context: OpenCLContext, parameters: KernelParameters, source: String, strict: Bool, dispatch: GemmDispatch) throws {
         self.context = context
         self.queue = try context.makeQueue()
-        self.parameters = KernelParameters.forDevice(context.device)
         self.kernels = try Kernels(context: context, parameters: parameters)
+        self.tiledGemm = try TiledGemmKernels.make(context: context, requested: parameters.tiledGemm, source: source,
+                                                    strict: strict)
+        var effective = parameters
+        effective.tiledGemm = tiledGemm?.parameters
+        self.parameters = effective
+        self.gemmDispatch = dispatch
     }
 
     /// Every kernel this backend launches, created from programs built once per device.
     struct Kernels {
-        let gemm: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
+        let gemmDirect: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
         let softmaxRows, softmaxCrossEntropy, softmaxStatistics, softmaxCrossEntropyGradient: OpenCLKernel
         let lstmCellForward, lstmCellBackward: OpenCLKernel
         let fill, scale, axpy, multiply, adam, addBias, sumRows, sumSquares: OpenCLKernel
@@ -40,7 +72,7 @@ public final class OpenCLBackend: Backend {
             }
             let matmul = try program(.matmul), softmax = try program(.softmax)
             let lstm = try program(.lstm), elementwise = try program(.elementwise)
-            gemm = try ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"].map { try matmul.makeKernel($0) }
+            gemmDirect = try ["nn", "nt", "tn", "tt"].map { try matmul.makeKernel("gemm_direct_\($0)") }
             softmaxRows = try softmax.makeKernel("softmax_rows")
             softmaxCrossEntropy = try softmax.makeKernel("softmax_cross_entropy")
             softmaxStatistics = try softmax.makeKernel("softmax_statistics")
@@ -61,7 +93,7 @@ public final class OpenCLBackend: Backend {
             // Kernels compiled for a fixed work-group shape, and those launched with the reduction
             // size (launch1D), must fit this device.
             let gemmGroup = parameters.gemmGroup.n * parameters.gemmGroup.m
-            let fixed = gemm.map { ($0, gemmGroup) }
+            let fixed = gemmDirect.map { ($0, gemmGroup) }
                 + [softmaxRows, softmaxCrossEntropy, softmaxStatistics, sumSquares, fill, scale, axpy, multiply, adam, sumRows]
                     .map { ($0, parameters.reductionGroupSize) }
             for (kernel, needed) in fixed {
