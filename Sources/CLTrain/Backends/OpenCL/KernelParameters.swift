@@ -32,8 +32,17 @@ struct KernelParameters: Equatable, Sendable {
     }
 
     /// Where a device's tiled gemm parameters came from, for the log line and `cltrain devices`.
-    enum Source: Equatable, Sendable {
+    enum Source: Equatable, Sendable, CustomStringConvertible {
         case tuningFile, deviceRow(String), vendorDefault(String), genericDefault
+
+        var description: String {
+            switch self {
+            case .tuningFile: "the tuning file"
+            case .deviceRow(let name): "the built-in row for '\(name)'"
+            case .vendorDefault(let vendor): "the built-in default for vendor '\(vendor)'"
+            case .genericDefault: "the generic default"
+            }
+        }
     }
 
     /// The parameters for `device`: the tuning file's entry for its name and driver version, else
