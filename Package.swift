@@ -41,6 +41,7 @@ let package = Package(
             resources: [
                 .embedInCode("elementwise.cl"),
                 .embedInCode("matmul.cl"),
+                .embedInCode("matmul_tiled.cl"),
                 .embedInCode("softmax.cl"),
                 .embedInCode("lstm.cl"),
                 .embedInCode("roofline.cl"),

@@ -6,6 +6,15 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cltrain-bench",
+        abstract: "Time CLTrain's operations on each device (the default, `measure`), or tune its gemm kernel (`tune`).",
+        subcommands: [MeasureCommand.self, TuneCommand.self],
+        defaultSubcommand: MeasureCommand.self
+    )
+}
+
+struct MeasureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
         abstract: "Time CLTrain's operations (gemm, softmax, cross-entropy, elementwise, LSTM) on each device.",
         discussion: """
             OpenCL devices are timed on the device clock (profiling markers around each run), the CPU \
@@ -183,6 +192,6 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-private func standardError(_ text: String) {
+func standardError(_ text: String) {
     FileHandle.standardError.write(Data(text.utf8))
 }

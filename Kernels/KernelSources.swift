@@ -5,6 +5,8 @@
 public enum KernelFamily: String, CaseIterable, Sendable {
     case elementwise
     case matmul
+    /// The fast gemm over whole tiles (matmul_tiled.cl); `matmul` is the direct kernel for the rest.
+    case matmulTiled = "matmul_tiled"
     case softmax
     case lstm
     /// The benchmark's roofline kernels (peak FLOP/s and bytes/s); no backend operation uses them.
@@ -15,6 +17,7 @@ public enum KernelFamily: String, CaseIterable, Sendable {
         let bytes: [UInt8] = switch self {
         case .elementwise: PackageResources.elementwise_cl
         case .matmul: PackageResources.matmul_cl
+        case .matmulTiled: PackageResources.matmul_tiled_cl
         case .softmax: PackageResources.softmax_cl
         case .lstm: PackageResources.lstm_cl
         case .roofline: PackageResources.roofline_cl

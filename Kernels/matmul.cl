@@ -1,4 +1,7 @@
-// General matrix multiply, row-major: C = alpha · op(A) · op(B) + beta · C.
+// General matrix multiply, row-major, the direct kernel: C = alpha · op(A) · op(B) + beta · C.
+//
+// The simple, always-correct path: small and skinny shapes, and the right and bottom strips that
+// the fast kernel (matmul_tiled.cl) leaves when M or N is not a multiple of its tile.
 //
 // op(A) is M×K, op(B) is K×N, C is M×N; lda, ldb, ldc are the stored row lengths; offA, offB, offC
 // are element offsets into the buffers (views). Any M, N, K: tiles are padded with zeros on load
@@ -119,7 +122,7 @@ void NAME(const int M, const int N, const int K, const float alpha,             
                ldc, As, Bs);                                                                       \
 }
 
-GEMM_KERNEL(gemm_nn, 0, 0)
-GEMM_KERNEL(gemm_nt, 0, 1)
-GEMM_KERNEL(gemm_tn, 1, 0)
-GEMM_KERNEL(gemm_tt, 1, 1)
+GEMM_KERNEL(gemm_direct_nn, 0, 0)
+GEMM_KERNEL(gemm_direct_nt, 0, 1)
+GEMM_KERNEL(gemm_direct_tn, 1, 0)
+GEMM_KERNEL(gemm_direct_tt, 1, 1)

@@ -27,7 +27,7 @@ struct OpenCLRuntimeTests {
 
     @Test func failedCallIsNamedWithItsKernelAndCode() throws {
         let backend = try OpenCLBackend(context: context)
-        let kernel = backend.kernels.gemm[0]
+        let kernel = backend.kernels.gemmDirect[0]
         let a = try backend.makeTensor(shape: [4, 4], elementType: .float32)
         try kernel.setArguments([.int(4), .int(4), .int(4), .float(1), .buffer(try backend.buffer(a, "t")), .int(0), .int(4),
                                  .buffer(try backend.buffer(a, "t")), .int(0), .int(4), .float(0),
@@ -36,7 +36,7 @@ struct OpenCLRuntimeTests {
         #expect {
             try backend.queue.launch(kernel, global: [3, 3], local: [3, 3])
         } throws: { error in
-            "\(error)" == "clEnqueueNDRangeKernel(gemm_nn): CL_INVALID_WORK_GROUP_SIZE"
+            "\(error)" == "clEnqueueNDRangeKernel(gemm_direct_nn): CL_INVALID_WORK_GROUP_SIZE"
         }
     }
 

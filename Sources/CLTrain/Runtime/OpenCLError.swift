@@ -2,7 +2,7 @@ import COpenCL
 
 /// A failed OpenCL call: the call (with the kernel or object it acted on) and the CL error code.
 ///
-/// Printed as e.g. `clEnqueueNDRangeKernel(gemm_nn): CL_INVALID_WORK_GROUP_SIZE`.
+/// Printed as e.g. `clEnqueueNDRangeKernel(gemm_direct_nn): CL_INVALID_WORK_GROUP_SIZE`.
 public struct OpenCLError: Error, CustomStringConvertible, Sendable {
     public let call: String
     public let code: Int32

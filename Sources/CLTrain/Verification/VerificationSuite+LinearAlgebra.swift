@@ -13,8 +13,18 @@ extension VerificationSuite {
         + transposeCases.map { gemm(7, 33, 129, $0, $1, beta: 0) }
         + [gemm(7, 33, 129, false, false, alpha: 0), gemm(7, 33, 129, true, true, alpha: 0)]
         + [gemm(7, 33, 129, false, false).withViews(), gemm(33, 7, 129, true, true).withViews()]
+        + tiledGemmCases
         + rowShapes.flatMap { r, c in [addBias(r, c), sumRows(r, c, beta: 0), sumRows(r, c, beta: 1)] }
         + [addBias(7, 33).withViews(), sumRows(7, 33, beta: 1).withViews()]
+
+    /// Shapes where the tiled kernel (matmul_tiled.cl) computes whole tiles, on devices whose
+    /// compute units these tiles fill (CPU OpenCL devices, oclgrind): whole tiles and slabs only,
+    /// beta 0 with NaN in C under tiles with ragged edges and a K tail, and views (offsets break
+    /// the vector loads' alignment, so the scalar-load build runs).
+    static let tiledGemmCases: [VerificationCase] =
+        [gemm(128, 256, 64, false, true), gemm(128, 256, 64, true, false)]
+        + transposeCases.map { gemm(130, 260, 70, $0, $1, beta: 0) }
+        + [gemm(130, 260, 70, false, true).withViews(), gemm(130, 260, 70, true, false).withViews()]
 
     /// C = alpha · op(A) · op(B) + beta · C. Operands the contract says are not read start as NaN:
     /// C when beta is 0, A and B when alpha is 0.

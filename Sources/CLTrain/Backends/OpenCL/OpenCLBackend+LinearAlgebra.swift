@@ -7,16 +7,42 @@ extension OpenCLBackend {
             _ = try [a, b, c].map { try buffer($0, "gemm") }
             return beta == 0 ? try fill(c, with: 0) : try scale(c, by: beta)
         }
-        let kernel = kernels.gemm[(transposeA ? 2 : 0) + (transposeB ? 1 : 0)]
-        let group = parameters.gemmGroup
-        // One work-group per tileM × tileN tile of C; dimension 0 runs along N.
-        let global = [(d.n + parameters.tileN - 1) / parameters.tileN * group.n,
-                      (d.m + parameters.tileM - 1) / parameters.tileM * group.m]
-        try launch(kernel, global: global, local: [group.n, group.m],
-                   [.int(Int32(d.m)), .int(Int32(d.n)), .int(Int32(d.k)), .float(alpha)]
-                   + operand(a, "gemm") + [.int(Int32(a.shape[1]))]
-                   + operand(b, "gemm") + [.int(Int32(b.shape[1]))]
-                   + [.float(beta)] + operand(c, "gemm") + [.int(Int32(c.shape[1]))])
+        // Checks that offsets fit the kernels' int arguments; the buffers are the operands' own.
+        let (bufferA, bufferB, bufferC) = (try operand(a, "gemm")[0], try operand(b, "gemm")[0], try operand(c, "gemm")[0])
+        let lda = a.shape[1], ldb = b.shape[1], ldc = c.shape[1]
+        let index = (transposeA ? 2 : 0) + (transposeB ? 1 : 0)
+        let launches = GemmLaunchPlan.launches(m: d.m, n: d.n, k: d.k, tiled: tiledGemm?.parameters,
+                                               directTile: (parameters.tileM, parameters.tileN),
+                                               computeUnits: context.device.computeUnits, dispatch: gemmDispatch)
+        for part in launches {
+            // Where this part's rows of op(A), columns of op(B) and block of C start.
+            let offsetA = a.offset + part.rows.lowerBound * (transposeA ? 1 : lda)
+            let offsetB = b.offset + part.columns.lowerBound * (transposeB ? ldb : 1)
+            let offsetC = c.offset + part.rows.lowerBound * ldc + part.columns.lowerBound
+            let kernel: OpenCLKernel, global: [Int], local: [Int]
+            switch part.kernel {
+            case .tiled:
+                guard let p = tiledGemm?.parameters else { continue }   // the plan only says tiled when there are
+                let aligned = p.vectorLoadsAligned(offsetA: offsetA, lda: lda, offsetB: offsetB, ldb: ldb)
+                guard let tiledKernel = try tiledGemmKernel(index: index, vectorLoads: aligned) else { continue }
+                // One work-group per whole mwg × nwg tile; dimension 0 runs along N.
+                kernel = tiledKernel
+                global = [part.columns.count / p.nwg * p.ndimc, part.rows.count / p.mwg * p.mdimc]
+                local = [p.ndimc, p.mdimc]
+            case .direct:
+                let group = parameters.gemmGroup
+                // One work-group per tileM × tileN tile of C, partial tiles included.
+                kernel = kernels.gemmDirect[index]
+                global = [(part.columns.count + parameters.tileN - 1) / parameters.tileN * group.n,
+                          (part.rows.count + parameters.tileM - 1) / parameters.tileM * group.m]
+                local = [group.n, group.m]
+            }
+            try launch(kernel, global: global, local: local,
+                       [.int(Int32(part.rows.count)), .int(Int32(part.columns.count)), .int(Int32(d.k)), .float(alpha),
+                        bufferA, .int(Int32(offsetA)), .int(Int32(lda)),
+                        bufferB, .int(Int32(offsetB)), .int(Int32(ldb)),
+                        .float(beta), bufferC, .int(Int32(offsetC)), .int(Int32(ldc))])
+        }
     }
 
     public func addBias(_ bias: Tensor, to x: Tensor) throws {

@@ -1,5 +1,6 @@
 import CLTrainKernels
 import Foundation
+import Logging
 
 /// The backend for one OpenCL device, with a command queue of its own.
 ///
@@ -10,8 +11,13 @@ import Foundation
 public final class OpenCLBackend: Backend {
     public let context: OpenCLContext
     public let queue: OpenCLQueue
+    /// The parameters in use: `tiledGemm` is nil when the tiled kernel fell back to the direct one.
     let parameters: KernelParameters
     let kernels: Kernels
+    /// The tiled gemm's kernels; nil: the direct kernel computes every gemm.
+    var tiledGemm: TiledGemmKernels?
+    /// How gemm chooses between the tiled and the direct kernel.
+    public let gemmDispatch: GemmDispatch
     /// Per-work-group partial results (sumOfSquares, the softmax passes), grown on demand. One
     /// buffer serves every operation: the queue runs in order, and a buffer replaced while a
     /// kernel still reads it stays alive until that kernel is done (OpenCL retains it).
@@ -19,17 +25,43 @@ public final class OpenCLBackend: Backend {
 
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
     public var device: OpenCLDeviceDescription { context.device }
+    /// The tiled gemm parameters in use; nil when gemm uses the direct kernel only.
+    public var tiledGemmParameters: TiledGemmParameters? { tiledGemm?.parameters }
 
-    public init(context: OpenCLContext) throws {
+    /// A backend with the parameters chosen for the device: the tuning file's, else the built-in
+    /// table's. Tiled gemm parameters that are illegal on the device or fail to build fall back
+    /// to the generic ones, then to the direct kernel, each with a log line.
+    public convenience init(context: OpenCLContext) throws {
+        let (parameters, source) = KernelParameters.forDevice(context.device)
+        try self.init(context: context, parameters: parameters, source: "\(source)", strict: false, dispatch: .automatic)
+    }
+
+    /// A backend whose gemm uses exactly `tiledGemm` (nil: the direct kernel only), for the tuner
+    /// and tests. Illegal parameters or a failed build throw instead of falling back.
+    /// - Parameters:
+    ///   - tiledGemm: the tiled kernel's parameters.
+    ///   - dispatch: how gemm chooses between the tiled and the direct kernel.
+    public convenience init(context: OpenCLContext, tiledGemm: TiledGemmParameters?, dispatch: GemmDispatch) throws {
+        var parameters = KernelParameters.forDevice(context.device).parameters
+        parameters.tiledGemm = tiledGemm
+        try self.init(context: context, parameters: parameters, source: "explicit", strict: true, dispatch: dispatch)
+    }
+
+    init(context: OpenCLContext, parameters: KernelParameters, source: String, strict: Bool, dispatch: GemmDispatch) throws {
         self.context = context
         self.queue = try context.makeQueue()
-        self.parameters = KernelParameters.forDevice(context.device)
         self.kernels = try Kernels(context: context, parameters: parameters)
+        self.tiledGemm = try TiledGemmKernels.make(context: context, requested: parameters.tiledGemm, source: source,
+                                                    strict: strict)
+        var effective = parameters
+        effective.tiledGemm = tiledGemm?.parameters
+        self.parameters = effective
+        self.gemmDispatch = dispatch
     }
 
     /// Every kernel this backend launches, created from programs built once per device.
     struct Kernels {
-        let gemm: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
+        let gemmDirect: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
         let softmaxPartials, softmaxWrite, crossEntropyWrite, softmaxStatistics, softmaxCrossEntropyGradient: OpenCLKernel
         let lstmCellForward, lstmCellBackward: OpenCLKernel
         let fill, scale, axpy, multiply, dropoutMask, adam, addBias, sumRows, sumSquares: OpenCLKernel
@@ -42,7 +74,7 @@ public final class OpenCLBackend: Backend {
             }
             let matmul = try program(.matmul), softmax = try program(.softmax)
             let lstm = try program(.lstm), elementwise = try program(.elementwise)
-            gemm = try ["gemm_nn", "gemm_nt", "gemm_tn", "gemm_tt"].map { try matmul.makeKernel($0) }
+            gemmDirect = try ["nn", "nt", "tn", "tt"].map { try matmul.makeKernel("gemm_direct_\($0)") }
             softmaxPartials = try softmax.makeKernel("softmax_partials")
             softmaxWrite = try softmax.makeKernel("softmax_write")
             crossEntropyWrite = try softmax.makeKernel("cross_entropy_write")
@@ -65,8 +97,9 @@ public final class OpenCLBackend: Backend {
             // Kernels compiled for a fixed work-group shape, and those launched with the reduction
             // size (launch1D), must fit this device.
             let gemmGroup = parameters.gemmGroup.n * parameters.gemmGroup.m
-            let fixed = gemm.map { ($0, gemmGroup) }
-                + [softmaxPartials, softmaxWrite, crossEntropyWrite, softmaxStatistics, sumSquares, fill, scale, axpy, multiply, dropoutMask, adam, sumRows]
+            let fixed = gemmDirect.map { ($0, gemmGroup) }
+                + [softmaxPartials, softmaxWrite, crossEntropyWrite, softmaxStatistics, sumSquares, fill, scale, axpy,
+                   multiply, dropoutMask, adam, sumRows]
                     .map { ($0, parameters.reductionGroupSize) }
             for (kernel, needed) in fixed {
                 let limit = try kernel.maxWorkGroupSize()
