@@ -20,11 +20,7 @@ extension CPUBackend {
             let yRow = ys + r * C
             // Reads x before writing y at the same columns, so y may be x.
             let sum = exponentiate(xRow, C, minus: rowMaximum(xRow, C), into: yRow)
-            let inverse = 1 / sum
-            VectorMath.forEachVector(C) { col, n in
-                let p = SIMD8<Double>(VectorMath.load(yRow, col, n)) * inverse
-                VectorMath.store(FloatVector(p), yRow, col, n)
-            }
+            normalize(yRow, C, sum: sum, scale: 1)
         }
     }
 
@@ -49,23 +45,25 @@ extension CPUBackend {
             let t = Int(target)
             let xTarget = xRow[t]  // before the gradient may overwrite the row
             let maxValue = rowMaximum(xRow, C)
-            let sum = sumOfExponentials(xRow, C, minus: maxValue)
-            // −log p[t] = log Σ exp(x − max) + max − x[t].
-            loss[r] = Float(log(sum) + Double(maxValue) - Double(xTarget))
-
-            guard let gs else { continue }
-            // gradient = scale · (p − onehot): p everywhere, then the target's column again with
-            // the one subtracted. Reads x before writing g at the same columns, so g may be x.
-            let gRow = gs + r * C
-            let inverse = 1 / sum
-            VectorMath.forEachVector(C) { col, n in
-                let e = VectorMath.exp(VectorMath.load(xRow, col, n) - maxValue)
-                let p = SIMD8<Double>(e) * inverse
-                VectorMath.store(gradientScale * FloatVector(p), gRow, col, n)
+            guard let gs else {
+                loss[r] = Self.crossEntropy(sum: sumOfExponentials(xRow, C, minus: maxValue), maxValue, xTarget)
+                continue
             }
-            let pTarget = Double(VectorMath.exp(xTarget - maxValue)) * inverse
+            // gradient = scale · (p − onehot): exp(x − max) into the gradient row (reading x before
+            // writing g at the same columns, so g may be x), then scaled by 1 / Σ, then the
+            // target's column again with the one subtracted.
+            let gRow = gs + r * C
+            let sum = exponentiate(xRow, C, minus: maxValue, into: gRow)
+            loss[r] = Self.crossEntropy(sum: sum, maxValue, xTarget)
+            normalize(gRow, C, sum: sum, scale: gradientScale)
+            let pTarget = Double(VectorMath.exp(xTarget - maxValue)) / sum
             gRow[t] = gradientScale * Float(pTarget - 1)
         }
+    }
+
+    /// −log p[t] = log Σ exp(x − max) + max − x[t].
+    private static func crossEntropy(sum: Double, _ maxValue: Float, _ xTarget: Float) -> Float {
+        Float(log(sum) + Double(maxValue) - Double(xTarget))
     }
 
     public func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
@@ -149,6 +147,16 @@ extension CPUBackend {
             sums += SIMD8<Double>(VectorMath.exp(VectorMath.load(row, col, n, padding: -.infinity) - maxValue))
         }
         return sums.sum()
+    }
+
+    /// row = scale · (row / sum), the division in Double (as a product with 1 / sum, which is
+    /// within an ulp of Double, far below float32's).
+    private func normalize(_ row: UnsafeMutablePointer<Float>, _ count: Int, sum: Double, scale: Float) {
+        let inverse = 1 / sum
+        VectorMath.forEachVector(count) { col, n in
+            let p = SIMD8<Double>(VectorMath.load(row, col, n)) * inverse
+            VectorMath.store(scale * FloatVector(p), row, col, n)
+        }
     }
 
     /// y = exp(x − maxValue) over a row, returning Σ y in Double. y may be x.
