@@ -6,11 +6,12 @@
 // Every function is branch-free and handles every input, so a loop's last, partial vector needs no
 // special case.
 //
-// Accuracy, in ulp of the correctly rounded float result, measured against Foundation's Double
-// exp and tanh at every 101st float (by bit pattern) of [−110, 110], 22 million values each;
+// Accuracy, in ulp of the correctly rounded float result, against Foundation's Double exp and
+// tanh: exp at every float of [−105, 105] (2.24 billion; beyond, the clamp gives +∞ or 0), σ and
+// tanh at every 101st float (by bit pattern) of [−110, 110], 22 million values each.
 // Tests/CLTrainTests/VectorMathTests.swift holds these bounds on a dense grid and the edge values:
 //
-//   exp      ≤ 0.97 ulp, denormal results included (in the denormals' spacing); +∞ from
+//   exp      ≤ 0.99 ulp, denormal results included (in the denormals' spacing); +∞ from
 //            88.72284 (the first float above ln of the largest float) and for +∞; +0 below
 //            −103.97 and for −∞; NaN → NaN
 //   sigmoid  ≤ 2.2 ulp; exactly 1 from 16.64, denormal below −87.3, +0 below −103.97; NaN → NaN
