@@ -7,7 +7,7 @@ import Testing
 // a partial vector, and at widths below one vector.
 //
 // Bounds: each output may carry a few float32 roundings of its own plus the functions' ulp
-// (VectorMath: exp ≤ 1, σ ≤ 2.2, tanh ≤ 1.5), so it is held to 16·ε times the magnitudes of the
+// (VectorMath: exp < 1, σ ≤ 2.41, tanh ≤ 1.51), so it is held to 16·ε times the magnitudes of the
 // terms that formed it, propagated the way first-order rounding errors add up. That is tighter
 // than `elementwiseRtol` by a factor of four, and a wrong lane or a mishandled tail is still off
 // by order 1.
