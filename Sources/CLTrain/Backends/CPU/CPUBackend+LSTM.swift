@@ -2,6 +2,10 @@ import Foundation
 
 // Gates are B×4H, each row holding four blocks of H in the order i, f, g, o (PyTorch's nn.LSTM).
 // Element j of batch row b lives at gates[b, j], gates[b, H + j], gates[b, 2H + j], gates[b, 3H + j].
+//
+// The loops take eight elements j at a time (`VectorMath`, whose exp, σ and tanh are within 2 ulp)
+// and the last, partial group of a row through the same code. Every output lane depends only on
+// the same lane of the inputs, so the results do not depend on H's remainder modulo 8.
 
 extension CPUBackend {
     public func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws {
@@ -14,20 +18,21 @@ extension CPUBackend {
         let h = try floats(hidden, op)            // (B, H)
 
         for b in 0..<B {
-            let row = gate + b * 4 * H
-            for j in 0..<H {
-                let i = sigmoid(row[j])
-                let f = sigmoid(row[H + j])
-                let g = tanh(row[2 * H + j])
-                let o = sigmoid(row[3 * H + j])
-                row[j] = i
-                row[H + j] = f
-                row[2 * H + j] = g
-                row[3 * H + j] = o
-                let k = b * H + j
-                let cNew = f * cPrev[k] + i * g  // read cPrev before writing c: they may be one tensor
-                c[k] = cNew
-                h[k] = o * tanh(cNew)
+            let row = gate + b * 4 * H  // (4H)
+            let k = b * H               // start of row b in the B×H tensors
+            VectorMath.forEachVector(H) { j, n in
+                // Read every input of these lanes before writing: cPrev may be c.
+                let i = VectorMath.sigmoid(VectorMath.load(row, j, n))
+                let f = VectorMath.sigmoid(VectorMath.load(row, H + j, n))
+                let g = VectorMath.tanh(VectorMath.load(row, 2 * H + j, n))
+                let o = VectorMath.sigmoid(VectorMath.load(row, 3 * H + j, n))
+                let cNew = f * VectorMath.load(cPrev, k + j, n) + i * g
+                VectorMath.store(i, row, j, n)
+                VectorMath.store(f, row, H + j, n)
+                VectorMath.store(g, row, 2 * H + j, n)
+                VectorMath.store(o, row, 3 * H + j, n)
+                VectorMath.store(cNew, c, k + j, n)
+                VectorMath.store(o * VectorMath.tanh(cNew), h, k + j, n)
             }
         }
     }
@@ -48,33 +53,25 @@ extension CPUBackend {
         let dcPrev = try floats(cellPreviousGradient, op)   // (B, H)
 
         for b in 0..<B {
-            let row = gate + b * 4 * H
-            let dRow = dGate + b * 4 * H
-            for j in 0..<H {
-                let k = b * H + j
-                // Read everything this element needs before writing: dGate may be gate, and the
+            let row = gate + b * 4 * H   // (4H)
+            let dRow = dGate + b * 4 * H  // (4H)
+            let k = b * H                 // start of row b in the B×H tensors
+            VectorMath.forEachVector(H) { j, n in
+                // Read everything these lanes need before writing: dGate may be gate, and the
                 // B×H gradients may share storage with the states.
-                let i = row[j], f = row[H + j], g = row[2 * H + j], o = row[3 * H + j]
-                let tc = tanh(c[k])
-                let dhk = dh[k]
-                let dcTotal = (dc?[k] ?? 0) + dhk * o * (1 - tc * tc)
-                let cPrevK = cPrev[k]
-                dRow[j] = dcTotal * g * i * (1 - i)              // ∂L/∂ pre-activation of i
-                dRow[H + j] = dcTotal * cPrevK * f * (1 - f)     // … of f
-                dRow[2 * H + j] = dcTotal * i * (1 - g * g)      // … of g
-                dRow[3 * H + j] = dhk * tc * o * (1 - o)         // … of o
-                dcPrev[k] = dcTotal * f
+                let i = VectorMath.load(row, j, n), f = VectorMath.load(row, H + j, n)
+                let g = VectorMath.load(row, 2 * H + j, n), o = VectorMath.load(row, 3 * H + j, n)
+                let tc = VectorMath.tanh(VectorMath.load(c, k + j, n))
+                let dhk = VectorMath.load(dh, k + j, n)
+                let dcIn = dc.map { VectorMath.load($0, k + j, n) } ?? FloatVector(repeating: 0)
+                let dcTotal = dcIn + dhk * o * (1 - tc * tc)
+                let cPrevK = VectorMath.load(cPrev, k + j, n)
+                VectorMath.store(dcTotal * g * i * (1 - i), dRow, j, n)          // ∂L/∂ pre-activation of i
+                VectorMath.store(dcTotal * cPrevK * f * (1 - f), dRow, H + j, n)  // … of f
+                VectorMath.store(dcTotal * i * (1 - g * g), dRow, 2 * H + j, n)   // … of g
+                VectorMath.store(dhk * tc * o * (1 - o), dRow, 3 * H + j, n)      // … of o
+                VectorMath.store(dcTotal * f, dcPrev, k + j, n)
             }
         }
     }
-}
-
-/// σ(x) = 1 / (1 + e⁻ˣ), written as eˣ / (1 + eˣ) for x < 0 so that no intermediate overflows to
-/// infinity (the naive form still rounds to the right 0 there, but only by way of 1 / ∞).
-private func sigmoid(_ x: Float) -> Float {
-    if x >= 0 {
-        return 1 / (1 + exp(-x))
-    }
-    let e = exp(x)
-    return e / (1 + e)
 }
