@@ -18,6 +18,15 @@ enum LSTMCases {
                           cost: .lstmStep(batch: batch, hidden: hidden)) { backend in
                 try step(on: backend, hidden: hidden, batch: batch)
             },
+            // The step's two parts alone: how much of it the gemm takes (the CPU goal is ≥ 80 %).
+            BenchmarkCase(name: "lstm step gemm \(size)", summary: "the step's recurrent gemm alone",
+                          cost: .lstmStep(batch: batch, hidden: hidden)) { backend in
+                try step(on: backend, hidden: hidden, batch: batch, parts: [.gemm])
+            },
+            BenchmarkCase(name: "lstm step cell \(size)", summary: "the step's fused cell alone",
+                          cost: .lstmCell(batch: batch, hidden: hidden)) { backend in
+                try step(on: backend, hidden: hidden, batch: batch, parts: [.cell])
+            },
         ]
         for layers in [1, 4] {
             for backward in [false, true] {
@@ -35,8 +44,15 @@ enum LSTMCases {
         return cases
     }
 
+    /// What of a step to run.
+    private struct StepParts: OptionSet {
+        let rawValue: Int
+        static let gemm = StepParts(rawValue: 1), cell = StepParts(rawValue: 2)
+    }
+
     /// The recurrent half of one step; the input projection was computed for all steps at once.
-    private static func step(on backend: Backend, hidden: Int, batch: Int) throws -> Workload {
+    private static func step(on backend: Backend, hidden: Int, batch: Int,
+                             parts: StepParts = [.gemm, .cell]) throws -> Workload {
         let weight = try randomTensor(backend, [4 * hidden, hidden], seed: "step W_hh", scale: 0.08)   // (4H×H)
         let hPrevious = try randomTensor(backend, [batch, hidden], seed: "step h")                     // (B×H)
         let cPrevious = try randomTensor(backend, [batch, hidden], seed: "step c")                     // (B×H)
@@ -48,8 +64,12 @@ enum LSTMCases {
             // The cell replaces the pre-activations with activations: start each run from X·W_ihᵀ + b.
             reset: { try backend.copy(projected, to: gates) },
             run: {
-                try backend.gemm(transposeA: false, transposeB: true, alpha: 1, hPrevious, weight, beta: 1, gates)
-                try backend.lstmCellForward(gates: gates, cellPrevious: cPrevious, cell: cell, hidden: h)
+                if parts.contains(.gemm) {
+                    try backend.gemm(transposeA: false, transposeB: true, alpha: 1, hPrevious, weight, beta: 1, gates)
+                }
+                if parts.contains(.cell) {
+                    try backend.lstmCellForward(gates: gates, cellPrevious: cPrevious, cell: cell, hidden: h)
+                }
             })
     }
 

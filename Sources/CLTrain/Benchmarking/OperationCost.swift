@@ -54,6 +54,12 @@ public struct OperationCost: Codable, Sendable, Equatable {
         OperationCost(flops: 2 * Double(batch) * 4 * Double(hidden) * Double(hidden), bytes: nil)
     }
 
+    /// The fused LSTM cell forward over B×H units: the B×4H pre-activations and c_{t−1} read, the
+    /// B×4H activations (kept for the backward pass), c and h written.
+    public static func lstmCell(batch: Int, hidden: Int) -> OperationCost {
+        OperationCost(flops: nil, bytes: 4 * Double(batch) * Double(hidden) * (4 + 1 + 4 + 2))
+    }
+
     /// `layers` stacked LSTM layers (`LSTMLayer`) over T steps of B sequences, the first reading
     /// `inputSize` features and the others the H outputs of the layer below; forward, and backward
     /// when `backward`, with the input gradient of every layer (as a language model needs it for
