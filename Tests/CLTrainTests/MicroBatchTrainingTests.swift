@@ -100,6 +100,67 @@ struct MicroBatchTrainingTests {
             T(kind: .layer, index: 0, microBatch: 1, run: 1), T(kind: .statistics, index: 1, microBatch: 0, run: 1),
             T(kind: .statistics, index: 1, microBatch: 1, run: 0), T(kind: .statistics, index: 1, microBatch: 1, run: 1),
         ])
+        // Backward: micro-batch 0's runs from the last, then micro-batch 1's (units m·R + r, R = 3).
+        let units = LanguageModel.PipelineUnits(layout: try MicroBatchLayout(steps: 5, batch: 6, microBatches: 2),
+                                                runs: LanguageModel.runs(steps: 5, stepsPerRun: 2))
+        #expect(LanguageModel.backwardUnits(units) == [2, 1, 0, 5, 4, 3])
+    }
+
+    /// No barrier between the phases: with M = 2 the top layer starts micro-batch 0's backward while
+    /// the softmax, on a device of its own, still holds micro-batch 1's last run. With M = 1 the
+    /// top layer's first backward run needs that very run, so it cannot start: the check can fail.
+    @Test(arguments: [(2, true), (1, false)])
+    func theBackwardOfOneMicroBatchOverlapsTheSoftmaxOfTheNext(microBatches: Int, overlaps: Bool) throws {
+        let run = try SmallRun(batch: Self.batch, bptt: 5, hidden: 12, layers: 2)
+        let topStarted = DispatchSemaphore(value: 0)
+        let top = ObservedBackend(onFirstLSTMBackward: { topStarted.signal() })
+        let units = microBatches * 3   // runs of 2 steps of 5
+        var sawOverlap = false
+        // The fused softmax runs once per unit: hold the window's last unit until the top layer's
+        // backward has begun (or a timeout passes).
+        let softmax = ObservedBackend(onSoftmax: { call in
+            guard call == units else { return }
+            sawOverlap = topStarted.wait(timeout: .now() + (overlaps ? 20 : 1)) == .success
+        })
+        let model = try LanguageModel(configuration: run.configuration,
+                                      devices: MultiDeviceTrainingTests.devices(([0, 1], [2]), [CPUBackend(), top, softmax],
+                                                                                vocabularySize: run.vocabulary.count))
+        model.schedule = .wavefront(stepsPerRun: 2, microBatches: microBatches)
+        _ = try model.trainingStep(run.train.window(0))
+        #expect(sawOverlap == overlaps)
+    }
+}
+
+/// The CPU backend, telling the test when the LSTM backward first runs and each time the fused
+/// softmax does (from the worker that drives it).
+final class ObservedBackend: ForwardingBackend, @unchecked Sendable {
+    let base: Backend = CPUBackend()
+    private let onFirstLSTMBackward: () -> Void
+    private let onSoftmax: (Int) -> Void
+    private var lstmBackwardCalls = 0, softmaxCalls = 0
+
+    init(onFirstLSTMBackward: @escaping () -> Void = {}, onSoftmax: @escaping (Int) -> Void = { _ in }) {
+        self.onFirstLSTMBackward = onFirstLSTMBackward
+        self.onSoftmax = onSoftmax
+    }
+
+    var name: String { "observed cpu" }
+
+    func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hiddenGradient: Tensor,
+                          cellGradient: Tensor?, gatesGradient: Tensor, cellPreviousGradient: Tensor) throws {
+        lstmBackwardCalls += 1
+        if lstmBackwardCalls == 1 { onFirstLSTMBackward() }
+        try base.lstmCellBackward(gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient,
+                                  cellGradient: cellGradient, gatesGradient: gatesGradient,
+                                  cellPreviousGradient: cellPreviousGradient)
+    }
+
+    func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32, losses: Tensor,
+                             gradient: Tensor?, gradientScale: Float) throws {
+        softmaxCalls += 1
+        onSoftmax(softmaxCalls)
+        try base.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, losses: losses,
+                                     gradient: gradient, gradientScale: gradientScale)
     }
 }
 
@@ -108,8 +169,8 @@ struct MicroBatchFailureTests {
     /// As `PipelineFailureTests`, with 2 micro-batches of 3 sequences: a window is 5 steps in runs
     /// of 2 (3 runs), so 6 units; the failure comes in step 4 and names the micro-batch too.
     @Test(arguments: [
-        // Layer 1's device: 10 cell backward steps a window, micro-batch 1 first (5 steps), then micro-batch 0's last step.
-        (FaultyBackend.Fault.failLSTMBackward(call: 3 * 10 + 6), 1, ([0, 1, 2], [2]), "layer 1 backward, micro-batch 0, steps 4..<5"),
+        // Layer 1's device: 10 cell backward steps a window, micro-batch 0 first (5 steps), then micro-batch 1's last step.
+        (FaultyBackend.Fault.failLSTMBackward(call: 3 * 10 + 6), 1, ([0, 1, 2], [2]), "layer 1 backward, micro-batch 1, steps 4..<5"),
         // A shard on a device of its own: 6 units a window, the 5th is micro-batch 1's second run.
         (.failSoftmaxStatistics(call: 3 * 6 + 5), 3, ([0, 1, 2], [2, 3]), "softmax shard 1 forward, micro-batch 1, steps 2..<4"),
         (.failSoftmaxGradient(call: 3 * 6 + 5), 3, ([0, 1, 2], [2, 3]), "softmax shard 1 backward, micro-batch 1, steps 2..<4"),

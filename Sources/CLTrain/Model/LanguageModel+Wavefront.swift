@@ -13,17 +13,19 @@ import Foundation
 /// after run), never for the whole window as in the sequential schedule.
 ///
 /// **Backward phase.** The layers in reverse, as soon as the layer above has handed a run down;
-/// the top layer first sums the shards' parts of ∂L/∂h for the run in shard order, so the result
-/// does not depend on which worker finished first. It starts once the forward phase has ended:
-/// the top layer's last run needs the decoder's last run, which is the forward phase's last task.
+/// the top layer first waits for every shard's part of ∂L/∂h for the run and sums them in shard
+/// order, so the result does not depend on which worker finished first. The same workers run it
+/// after their forward tasks, with no barrier between: without micro-batches the top layer's
+/// first backward run is the last one, which needs the decoder's last run anyway.
 ///
 /// **Micro-batches** (`microBatches` M > 1, GPipe): the unit of work is one micro-batch's run,
-/// (m, r), taken micro-batch by micro-batch in both phases — forward m = 0..<M, each one's runs in
-/// time order; backward in exactly the reverse order — as `PipelineSimulator` orders them. Every
-/// buffer above holds the window's rows in `MicroBatchLayout` order, so a unit's rows are
-/// contiguous; run-sized decoder buffers hold K·B' rows; the softmax statistics and the shards'
-/// parts of ∂L/∂h are per unit. Losses keep the scale 1/(T·B), and the weight gradients sum over
-/// every unit, so the step equals the one-device one.
+/// (m, r). The forward takes them micro-batch by micro-batch (m = 0..<M, each one's runs in time
+/// order); the backward micro-batch by micro-batch from the first, each one's runs in reverse
+/// (`backwardUnits`), so the layers' backward of micro-batch m overlaps the softmax of the later
+/// ones. Every buffer above holds the window's rows in `MicroBatchLayout` order, so a unit's rows
+/// are contiguous; run-sized decoder buffers hold K·B' rows; the softmax statistics and the
+/// shards' parts of ∂L/∂h are per unit. Losses keep the scale 1/(T·B), and the weight gradients
+/// sum over every unit, so the step equals the one-device one.
 ///
 /// **Workers.** One per layer, and one per further backend object among the shards (see
 /// `pipelineWorkers`). A failing worker records its error and the others stop waiting
@@ -201,14 +203,27 @@ extension LanguageModel {
                            statistics: decoder.count == 1 ? [] : units.indices.map { _ in RunStatistics(shards: decoder.count) })
     }
 
-    // MARK: Forward phase
+    // MARK: The pipelined step
 
-    /// The forward phase: layers and decoder, loss included. Returns the window's summed
-    /// cross-entropy and the decoder's state, whose gradients the backward phase reads.
-    func pipelinedForward(_ window: TokenWindow, _ forward: ForwardResult, stepsPerRun: Int,
-                          training: Bool) throws -> (loss: Double, decoder: DecoderRuns) {
+    /// Layer l's backward units in their order: micro-batch by micro-batch from the first (whose
+    /// softmax finished longest ago), each one's runs in reverse time order. In the one global
+    /// order of `forwardTasks`, backward unit (m, r) of layer l comes at slot
+    /// M·R + L + m·R + (R−1−r) + (L−1−l): after every forward task, and after its dependencies —
+    /// the same unit of layer l+1 and the same micro-batch's later run of layer l, one slot before.
+    static func backwardUnits(_ units: PipelineUnits) -> [Int] {
+        (0..<units.layout.microBatches).flatMap { m in
+            units.runs.indices.reversed().map { r in units.index(microBatch: m, run: r) }
+        }
+    }
+
+    /// One pipelined step: the forward (layers and decoder, loss included) and, when training, the
+    /// backward, in one set of workers with no barrier between them: a layer's worker goes on to
+    /// its backward units after its forward tasks, and the top layer takes unit u's backward once
+    /// every shard has written its part of ∂L/∂h for u. Returns the window's summed cross-entropy.
+    func pipelinedStep(_ window: TokenWindow, _ forward: ForwardResult, stepsPerRun: Int, training: Bool) throws -> Double {
         let workers = try pipelineWorkers()
-        let runs = Self.runs(steps: window.steps, stepsPerRun: stepsPerRun)
+        let steps = window.steps
+        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
         let units = PipelineUnits(layout: forward.layout, runs: runs)
         let decoderRuns = try makeDecoderRuns(window, units)
         let top = lstm.count - 1, topBackend = lstm[top].backend
@@ -218,6 +233,13 @@ extension LanguageModel {
         let ready = lstm.map { _ in units.indices.map { _ in Signal() } }
         let tasks = workers.map { forwardTasks(for: $0, runs: runs.count, microBatches: units.layout.microBatches, training: training) }
         let scale = 1 / Float(window.inputs.count)   // the mean over the window's T·B targets
+        // Backward hand-offs, made here: the workspace is not thread-safe.
+        let (outputGradients, inputGradients) = try layerGradientBuffers(window)
+        // Where a shard's part must first come over to the top layer's backend (run-sized, reused).
+        let arriving = try workspace.tensor("gradientTopArriving", [units.maxRows, configuration.hiddenSize], on: topBackend)
+        let stagedDown = lstm.map { _ in units.indices.map { _ in StagedRows() } }
+        let readyDown = lstm.map { _ in units.indices.map { _ in Signal() } }
+        let decoderDone = decoder.map { _ in units.indices.map { _ in Signal() } }   // shard s's part of ∂L/∂h for unit u
 
         try runWorkers(workers.map(\.name), record: training) { w, threads, busy in
             for task in tasks[w] {
@@ -250,10 +272,47 @@ extension LanguageModel {
                     try busy.time(w) {
                         try self.decoderGradient(task.index, unit: u, rows: rows, name: units.name(u), decoderRuns, scale: scale)
                     }
+                    decoderDone[task.index][u].fire()
+                }
+            }
+            guard training, let l = workers[w].layer else { return }
+            let layer = self.lstm[l], b = layer.backend
+            let below = l > 0 ? self.lstm[l - 1].backend : nil
+            for u in Self.backwardUnits(units) {
+                let rows = units.rows(u)
+                if l < top {
+                    try readyDown[l + 1][u].wait(unless: threads)
+                } else {
+                    for done in decoderDone { try done[u].wait(unless: threads) }
+                }
+                try busy.time(w) {
+                    try self.onDevice(b, "layer \(l) backward, \(units.name(u))") {
+                        if l == top {
+                            try self.gatherDecoderGradient(rows: rows, unit: u, decoderRuns, into: outputGradients[top], arriving: arriving)
+                        }
+                        try self.backwardRun(l, units.steps(u), microBatch: units.microBatch(u), windowSteps: steps, forward: forward,
+                                             outputGradients: outputGradients, inputGradients: inputGradients,
+                                             staged: l < top ? stagedDown[l + 1][u] : nil)
+                        try b.synchronize()
+                        if let below, !sharesMemory(b, below) {
+                            stagedDown[l][u].values = try b.download(inputGradients[l].rows(rows))
+                        }
+                    }
+                }
+                readyDown[l][u].fire()
+            }
+            try busy.time(w) {
+                try self.onDevice(b, "layer \(l) weight gradients") {
+                    try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
+                    try b.synchronize()
                 }
             }
         }
-        return (try windowLoss(decoderRuns), decoderRuns)
+        if training {
+            // Layer 0 and the embedding share a backend.
+            try embedding.backward(forward.ids, outputGradient: inputGradients[0])
+        }
+        return try windowLoss(decoderRuns)
     }
 
     /// Shard s's input rows (the top layer's hidden states for `rows`) on its backend.
@@ -313,63 +372,10 @@ extension LanguageModel {
         }
     }
 
-    // MARK: Backward phase
-
-    /// The backward phase: one worker per layer, the units in reverse order (the last micro-batch's
-    /// runs first, each in reverse time order); layer l takes unit u once layer l+1 has produced its
-    /// input gradient for it. Decoder-only workers have no part in it but stay in the utilization:
-    /// their devices idle meanwhile.
-    func pipelinedBackward(_ window: TokenWindow, _ forward: ForwardResult, _ decoderRuns: DecoderRuns,
-                           stepsPerRun: Int) throws {
-        let workers = try pipelineWorkers()
-        let steps = window.steps
-        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
-        let units = PipelineUnits(layout: forward.layout, runs: runs)
-        let (outputGradients, inputGradients) = try layerGradientBuffers(window)
-        let top = lstm.count - 1
-        let topBackend = lstm[top].backend
-        // Where a shard's part must first come over to the top layer's backend (run-sized, reused).
-        let arriving = try workspace.tensor("gradientTopArriving", [units.maxRows, configuration.hiddenSize], on: topBackend)
-        let staged = lstm.map { _ in units.indices.map { _ in StagedRows() } }
-        let ready = lstm.map { _ in units.indices.map { _ in Signal() } }
-
-        try runWorkers(workers.map(\.name), record: true) { w, threads, busy in
-            guard let l = workers[w].layer else { return }
-            let layer = self.lstm[l], b = layer.backend
-            let below = l > 0 ? self.lstm[l - 1].backend : nil
-            for u in units.indices.reversed() {
-                let rows = units.rows(u)
-                if l < top { try ready[l + 1][u].wait(unless: threads) }
-                try busy.time(w) {
-                    try self.onDevice(b, "layer \(l) backward, \(units.name(u))") {
-                        if l == top {
-                            try self.gatherDecoderGradient(rows: rows, unit: u, decoderRuns, into: outputGradients[top], arriving: arriving)
-                        }
-                        try self.backwardRun(l, units.steps(u), microBatch: units.microBatch(u), windowSteps: steps, forward: forward,
-                                             outputGradients: outputGradients, inputGradients: inputGradients,
-                                             staged: l < top ? staged[l + 1][u] : nil)
-                        try b.synchronize()
-                        if let below, !sharesMemory(b, below) {
-                            staged[l][u].values = try b.download(inputGradients[l].rows(rows))
-                        }
-                    }
-                }
-                ready[l][u].fire()
-            }
-            try busy.time(w) {
-                try self.onDevice(b, "layer \(l) weight gradients") {
-                    try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
-                    try b.synchronize()
-                }
-            }
-        }
-        // Layer 0 and the embedding share a backend.
-        try embedding.backward(forward.ids, outputGradient: inputGradients[0])
-    }
-
     /// ∂L/∂h_top for `rows` on the top layer's backend: the shards' parts summed in shard order
-    /// (copy the first, add the rest), as the sequential schedule sums them. The shards finished
-    /// with the forward phase, so their queues are idle and their host copies complete.
+    /// (copy the first, add the rest), as the sequential schedule sums them. Each shard drained its
+    /// queue after writing its part for the unit and before signalling, so its rows are complete
+    /// on the device and in its host copy, whatever it has enqueued since.
     private func gatherDecoderGradient(rows: Range<Int>, unit u: Int, _ decoderRuns: DecoderRuns, into sum: Tensor,
                                        arriving: Tensor) throws {
         let top = lstm[lstm.count - 1].backend

@@ -163,10 +163,8 @@ public final class LanguageModel {
             sum = try loss(window, decoded, training: training)
             if training { try backward(window, forward, decoded) }
         case .wavefront(let stepsPerRun, _):
-            // The decoder and the loss run inside the pipelined forward (LanguageModel+Wavefront.swift).
-            let decoded = try pipelinedForward(window, forward, stepsPerRun: stepsPerRun, training: training)
-            sum = decoded.loss
-            if training { try pipelinedBackward(window, forward, decoded.decoder, stepsPerRun: stepsPerRun) }
+            // The decoder, the loss and the backward run inside the pipelined step (LanguageModel+Wavefront.swift).
+            sum = try pipelinedStep(window, forward, stepsPerRun: stepsPerRun, training: training)
         }
         try advanceState(forward.layout)
         return (sum, window.inputs.count)
