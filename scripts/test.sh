@@ -3,7 +3,8 @@
 # then runs the test suite in two settings, and the multi-device tests in a third:
 #   (a) PoCL with two CPU devices, so every OpenCL test runs on two devices;
 #   (b) no OpenCL platform at all: the OpenCL tests skip with a message, the CPU tests run;
-#   (c) PoCL with four devices: training with layers and softmax shards on separate devices.
+#   (c) PoCL with four devices: training with layers and softmax shards on separate devices,
+#       micro-batched too.
 # Extra arguments go to `swift test`, e.g. `bash scripts/test.sh --filter Tolerance`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ echo "== setting (b): no OpenCL platform (OCL_ICD_VENDORS=$no_platform, an empty
 OCL_ICD_VENDORS="$no_platform" swift test "$@" || failed+=("(b) no OpenCL platform")
 
 echo "== setting (c): PoCL with four devices, the multi-device and pipeline tests"
-POCL_DEVICES="pthread pthread pthread pthread" swift test --filter "MultiDevice|PipelineFailure" "$@" \
+POCL_DEVICES="pthread pthread pthread pthread" swift test --filter "MultiDevice|MicroBatch|PipelineFailure" "$@" \
   || failed+=("(c) PoCL with four devices")
 
 if [ "${#failed[@]}" -ne 0 ]; then

@@ -53,8 +53,9 @@ struct PlanCommand: ParsableCommand {
             throw ValidationError("\(name) must be positive, got \(value)")
         }
         if let embedding, embedding <= 0 { throw ValidationError("--embedding must be positive, got \(embedding)") }
-        if let microBatches, !(1...batch).contains(microBatches) {
-            throw ValidationError("--micro-batches must be between 1 and --batch (\(batch)), got \(microBatches)")
+        // As `cltrain train --pipeline --micro-batches` requires: the micro-batches are equal groups of sequences.
+        if let microBatches, microBatches <= 0 || batch % microBatches != 0 {
+            throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
         }
         if let simulateDevices, simulateDevices <= 0 { throw ValidationError("--simulate-devices must be positive") }
         if costs == .h100 && simulateDevices == nil {

@@ -44,6 +44,8 @@ struct TrainCommand: ParsableCommand {
     @Flag(help: "Pipeline the layers and softmax shards across their devices (a host worker per layer and per further softmax device; the 2014 wavefront).")
     var pipeline = false
     @Option(help: "With --pipeline: time steps a layer hands on at once.") var stepsPerRun: Int = 1
+    @Option(help: "With --pipeline: split each batch into M micro-batches of --batch / M sequences whose runs interleave in the pipeline (GPipe); M must divide --batch. The same M as `cltrain plan --micro-batches`.")
+    var microBatches: Int = 1
     @Option(help: "Folder for checkpoints.") var checkpoint: String?
     @Option(help: "Also checkpoint every N steps.") var checkpointEvery: Int?
     @Flag(help: "Continue the run saved in --checkpoint.") var resume = false
@@ -60,6 +62,10 @@ struct TrainCommand: ParsableCommand {
         if logEvery <= 0 { throw ValidationError("--log-every must be positive") }
         if let validationSteps, validationSteps <= 0 { throw ValidationError("--validation-steps must be positive") }
         if stepsPerRun <= 0 { throw ValidationError("--steps-per-run must be positive") }
+        if microBatches != 1 && !pipeline { throw ValidationError("--micro-batches interleaves micro-batches in the pipeline: add --pipeline") }
+        if microBatches <= 0 || batch % microBatches != 0 {
+            throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
+        }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
         if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
         if placement == .auto && layerDevices != nil { throw ValidationError("--placement auto and --layer-devices exclude each other") }
@@ -120,7 +126,7 @@ struct TrainCommand: ParsableCommand {
         }
         logger.info("model \(configuration), \(configuration.parameterCount) parameters")
         let deviceLabel = model.devices.backends.map(\.name).joined(separator: ", ")
-        if pipeline { model.schedule = .wavefront(stepsPerRun: stepsPerRun) }
+        if pipeline { model.schedule = .wavefront(stepsPerRun: stepsPerRun, microBatches: microBatches) }
         let trainer = try Trainer(model: model, vocabulary: dataset.vocabulary, options: options,
                                   train: dataset.train, validation: dataset.validation,
                                   checkpointDirectory: checkpointDirectory)

@@ -27,9 +27,9 @@ struct MultiDeviceTrainingTests {
         let model: LanguageModel
     }
 
-    static func run(_ devices: ModelDevices?, backend: Backend, layers: Int = 3, schedule: ExecutionSchedule = .sequential)
-        throws -> Outcome {
-        let run = try SmallRun(batch: 3, bptt: 5, hidden: 12, layers: layers, dropout: 0.2)
+    static func run(_ devices: ModelDevices?, backend: Backend, layers: Int = 3, batch: Int = 3,
+                    schedule: ExecutionSchedule = .sequential) throws -> Outcome {
+        let run = try SmallRun(batch: batch, bptt: 5, hidden: 12, layers: layers, dropout: 0.2)
         let options = run.options(epochs: 1, optimizer: .adam, steps: 3)
         let model = try devices.map { try LanguageModel(configuration: run.configuration, devices: $0, seed: options.seed) }
             ?? LanguageModel(configuration: run.configuration, backend: backend, seed: options.seed)
@@ -50,9 +50,9 @@ struct MultiDeviceTrainingTests {
                             softmaxShards: zip(placement.1, rows).map { (backends[$0], $1) })
     }
 
-    func expectSame(_ actual: Outcome, _ reference: Outcome, _ label: String) {
+    func expectSame(_ actual: Outcome, _ reference: Outcome, _ label: String, batch: Int = 3) {
         // Reduction length: the longest sum behind a weight gradient (T·B rows × 4H).
-        let n = 5 * 3 * 4 * 12
+        let n = 5 * batch * 4 * 12
         #expect(!actual.losses.isEmpty && actual.losses.count == reference.losses.count, "\(label): \(actual.losses.count) steps")
         #expect(compare(actual.losses.map(Float.init), to: reference.losses.map(Float.init), reductionLength: n).passed,
                 "\(label): losses \(actual.losses) vs \(reference.losses)")

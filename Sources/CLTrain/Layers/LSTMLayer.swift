@@ -8,6 +8,10 @@
 /// The passes work on runs of steps (`forward(steps:…)`, `backward(steps:…)`), so a pipeline can
 /// hand a run to the next layer as soon as it is done: forward runs go in time order, backward
 /// runs in reverse, and `finishBackward` forms the weight gradients once every run is through.
+///
+/// Micro-batches (GPipe): with the window's B sequences split into M groups of B' = B/M, the rows
+/// are micro-batch-major, row m·T·B' + t·B' + b' (`MicroBatchLayout`), and each group's runs go
+/// forward and backward independently of the others'. M = 1 is the time-major layout above.
 public final class LSTMLayer {
     public let backend: Backend
     public let inputSize: Int
@@ -23,7 +27,8 @@ public final class LSTMLayer {
     private(set) var cells: Tensor?     // (T·B×H)
     private(set) var hiddens: Tensor?   // (T·B×H) the layer's output
     private var gatesGradient: Tensor?  // (T·B×4H)
-    private var batch = 0
+    private var layout: MicroBatchLayout?
+    private var batch = 0               // B': sequences per micro-batch (B when M = 1)
     private var workspace = Workspace()
 
     /// Layer `index` of an nn.LSTM (it names the parameters `rnn.weight_ih_l<index>`, …), weights
@@ -39,10 +44,13 @@ public final class LSTMLayer {
         biasHH = try Parameter(name: "rnn.bias_hh_l\(index)", shape: [h4], backend: backend)
     }
 
-    /// Allocates (or reuses) the buffers for T steps of B sequences; call before the runs of a window.
-    func prepare(steps: Int, batch: Int) throws {
+    /// Allocates (or reuses) the buffers for T steps of B sequences in M micro-batches of B/M
+    /// (B divisible by M); call before the runs of a window.
+    func prepare(steps: Int, batch: Int, microBatches: Int = 1) throws {
+        let layout = try MicroBatchLayout(steps: steps, batch: batch, microBatches: microBatches)
         let rows = steps * batch
-        self.batch = batch
+        self.layout = layout
+        self.batch = layout.sequences
         gates = try workspace.tensor("gates", [rows, 4 * hiddenSize], on: backend)
         cells = try workspace.tensor("cells", [rows, hiddenSize], on: backend)
         hiddens = try workspace.tensor("hiddens", [rows, hiddenSize], on: backend)
@@ -59,19 +67,22 @@ public final class LSTMLayer {
         return (gates, cells, hiddens, gatesGradient)
     }
 
-    /// Forward over `steps` (a run of time steps, in order after the previous run). `input` holds
-    /// the whole window (T·B×In); only this run's rows are read. (h0, c0), B×H, start step 0.
-    func forward(steps: Range<Int>, input: Tensor, initialHidden h0: Tensor, initialCell c0: Tensor) throws {
+    /// Micro-batch m's rows of `steps` (contiguous: see the type's comment).
+    private func rows(_ m: Int, _ steps: Range<Int>) -> Range<Int> { layout?.rows(m, steps) ?? 0..<0 }
+
+    /// Forward over `steps` of micro-batch `microBatch` (a run of time steps, in order after that
+    /// micro-batch's previous run). `input` holds the whole window (T·B×In); only this run's rows
+    /// are read. (h0, c0), B'×H, the micro-batch's state before step 0.
+    func forward(steps: Range<Int>, microBatch m: Int = 0, input: Tensor, initialHidden h0: Tensor, initialCell c0: Tensor) throws {
         let (gates, cells, hiddens, _) = try buffers()
         let b = batch
-        let rows = steps.lowerBound * b..<steps.upperBound * b
-        let runGates = try gates.rows(rows)
-        // gates (K·B×4H) = X·W_ihᵀ + b_ih + b_hh for every step of the run at once.
-        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input.rows(rows), weightIH.value, beta: 0, runGates)
+        let runGates = try gates.rows(rows(m, steps))
+        // gates (K·B'×4H) = X·W_ihᵀ + b_ih + b_hh for every step of the run at once.
+        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input.rows(rows(m, steps)), weightIH.value, beta: 0, runGates)
         try backend.addBias(biasIH.value, to: runGates)
         try backend.addBias(biasHH.value, to: runGates)
         for t in steps {
-            let step = t * b..<(t + 1) * b
+            let step = rows(m, t..<t + 1)
             let hPrevious = t == 0 ? h0 : try hiddens.rows(step.lowerBound - b..<step.lowerBound)
             let cPrevious = t == 0 ? c0 : try cells.rows(step.lowerBound - b..<step.lowerBound)
             let gatesT = try gates.rows(step)
@@ -80,20 +91,21 @@ public final class LSTMLayer {
         }
     }
 
-    /// Backward over `steps` (runs in reverse time order; the first call covers the window's last
-    /// step). Truncated BPTT: nothing flows into h0, c0. `outputGradient` (T·B×H) holds ∂L/∂h from
-    /// above for this run's rows and is used as scratch there. Writes this run's rows of
-    /// `inputGradient` (T·B×In) if given.
-    func backward(steps: Range<Int>, windowSteps: Int, initialCell c0: Tensor, outputGradient: Tensor,
+    /// Backward over `steps` of micro-batch `microBatch` (its runs in reverse time order; the first
+    /// call covers the window's last step). Truncated BPTT: nothing flows into h0, c0 (B'×H, the
+    /// micro-batch's). `outputGradient` (T·B×H) holds ∂L/∂h from above for this run's rows and is
+    /// used as scratch there. Writes this run's rows of `inputGradient` (T·B×In) if given.
+    func backward(steps: Range<Int>, microBatch m: Int = 0, windowSteps: Int, initialCell c0: Tensor, outputGradient: Tensor,
                   inputGradient: Tensor?) throws {
         let (gates, cells, _, gatesGradient) = try buffers()
         let b = batch
-        // ∂L/∂h_t from step t+1 (dGates_{t+1}·W_hh) and ∂L/∂c_t from step t+1, carried between runs.
-        let hiddenCarry = try workspace.tensor("hiddenCarry", [b, hiddenSize], on: backend)
-        let cellCarry = [try workspace.tensor("cellCarryA", [b, hiddenSize], on: backend),
-                         try workspace.tensor("cellCarryB", [b, hiddenSize], on: backend)]
+        // ∂L/∂h_t from step t+1 (dGates_{t+1}·W_hh) and ∂L/∂c_t from step t+1, carried between one
+        // micro-batch's runs, so each micro-batch has its own (other micro-batches' runs come between).
+        let hiddenCarry = try workspace.tensor("hiddenCarry\(m)", [b, hiddenSize], on: backend)
+        let cellCarry = [try workspace.tensor("cellCarryA\(m)", [b, hiddenSize], on: backend),
+                         try workspace.tensor("cellCarryB\(m)", [b, hiddenSize], on: backend)]
         for t in steps.reversed() {
-            let step = t * b..<(t + 1) * b
+            let step = rows(m, t..<t + 1)
             let last = t == windowSteps - 1
             let dh = try outputGradient.rows(step)
             if !last { try backend.axpy(alpha: 1, hiddenCarry, dh) }
@@ -109,10 +121,10 @@ public final class LSTMLayer {
             }
         }
         if let inputGradient {
-            // dX (K·B×In) = dGates · W_ih for this run.
-            let rows = steps.lowerBound * b..<steps.upperBound * b
-            try backend.gemm(transposeA: false, transposeB: false, alpha: 1, gatesGradient.rows(rows), weightIH.value,
-                             beta: 0, inputGradient.rows(rows))
+            // dX (K·B'×In) = dGates · W_ih for this run.
+            let runRows = rows(m, steps)
+            try backend.gemm(transposeA: false, transposeB: false, alpha: 1, gatesGradient.rows(runRows), weightIH.value,
+                             beta: 0, inputGradient.rows(runRows))
         }
     }
 
@@ -133,17 +145,23 @@ public final class LSTMLayer {
         try finishBackward(windowSteps: steps, input: input, initialHidden: h0)
     }
 
-    /// The weight gradients, once every run has been through `backward`: accumulates
-    /// dW_hh (4H×H) += Σ_t dGates_tᵀ·h_{t−1}, dW_ih (4H×In) += dGatesᵀ·X and Σ_rows dGates into both biases.
+    /// The weight gradients, once every run of every micro-batch has been through `backward`:
+    /// accumulates dW_hh (4H×H) += Σ_m Σ_t dGates_tᵀ·h_{t−1}, dW_ih (4H×In) += dGatesᵀ·X and Σ_rows
+    /// dGates into both biases. h0 is the whole batch's (B×H).
     func finishBackward(windowSteps steps: Int, input: Tensor, initialHidden h0: Tensor) throws {
         let (_, _, hiddens, gatesGradient) = try buffers()
-        let b = batch, rows = steps * b
-        // Steps 1..T−1 in one product, step 0 against h0.
-        if steps > 1 {
-            try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(b..<rows),
-                             hiddens.rows(0..<rows - b), beta: 1, weightHH.gradient)
+        let b = batch
+        let microBatches = layout?.microBatches ?? 1
+        for m in 0..<microBatches {
+            // Steps 1..T−1 in one product per micro-batch (its rows are contiguous), step 0 against h0.
+            let all = rows(m, 0..<steps), first = rows(m, 0..<1)
+            if steps > 1 {
+                try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(all.lowerBound + b..<all.upperBound),
+                                 hiddens.rows(all.lowerBound..<all.upperBound - b), beta: 1, weightHH.gradient)
+            }
+            try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(first),
+                             microBatches == 1 ? h0 : h0.rows(m * b..<(m + 1) * b), beta: 1, weightHH.gradient)
         }
-        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient.rows(0..<b), h0, beta: 1, weightHH.gradient)
         try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient, input, beta: 1, weightIH.gradient)
         try backend.sumRows(gatesGradient, into: biasIH.gradient, beta: 1)
         try backend.sumRows(gatesGradient, into: biasHH.gradient, beta: 1)

@@ -11,8 +11,9 @@ import Foundation
 /// shards' softmax statistics on the host, so the loss and gradients equal the one-device ones.
 ///
 /// Memory: the sequential schedule holds each shard's logits for the whole window (T·B×V_s); the
-/// wavefront schedule holds them for one run of K steps (K·B×V_s), since each shard finishes a
-/// run's loss and gradients before it takes the next (`LanguageModel+Wavefront.swift`).
+/// wavefront schedule holds them for one run of K steps (K·B×V_s, or K·B/M×V_s with M
+/// micro-batches), since each shard finishes a run's loss and gradients before it takes the next
+/// (`LanguageModel+Wavefront.swift`).
 public final class LanguageModel {
     public let configuration: ModelConfiguration
     public let devices: ModelDevices
@@ -109,9 +110,9 @@ public final class LanguageModel {
         // One layer after another whatever the schedule: sampling feeds short windows, and the
         // pipelined decoder keeps no window-long logits to read the last step from.
         let forward = try beginForward(window, training: false)
-        for l in lstm.indices { try forwardRun(l, 0..<window.steps, batch: window.batch, forward: forward, staged: nil) }
+        for l in lstm.indices { try forwardRun(l, 0..<window.steps, forward: forward, staged: nil) }
         let decoded = try decode(window)
-        try advanceState(window)
+        try advanceState(forward.layout)
         let last = (window.steps - 1) * window.batch..<window.steps * window.batch
         let shards = try zip(decoder, decoded.logits).map { try $0.backend.download($1.rows(last)) }
         // Reassemble each row from its shards' columns.
@@ -129,6 +130,7 @@ public final class LanguageModel {
     // MARK: Forward and backward
 
     struct ForwardResult {
+        let layout: MicroBatchLayout   // where the window's rows are in every buffer below
         let ids: IndexTensor
         let layerInputs: [Tensor]    // input of each LSTM layer (after dropout), on its backend
         let masks: [Tensor?]         // dropout mask applied to each layer's input (nil: none)
@@ -150,32 +152,34 @@ public final class LanguageModel {
     }
 
     private func run(_ window: TokenWindow, training: Bool) throws -> (sum: Double, count: Int) {
-        let forward = try beginForward(window, training: training)
+        var microBatches = 1
+        if case .wavefront(_, let m) = schedule { microBatches = m }
+        let forward = try beginForward(window, training: training, microBatches: microBatches)
         let sum: Double
         switch schedule {
         case .sequential:
-            for l in lstm.indices { try forwardRun(l, 0..<window.steps, batch: window.batch, forward: forward, staged: nil) }
+            for l in lstm.indices { try forwardRun(l, 0..<window.steps, forward: forward, staged: nil) }
             let decoded = try decode(window)
             sum = try loss(window, decoded, training: training)
             if training { try backward(window, forward, decoded) }
-        case .wavefront(let stepsPerRun):
-            // The decoder and the loss run inside the pipelined forward (LanguageModel+Wavefront.swift).
-            let decoded = try pipelinedForward(window, forward, stepsPerRun: stepsPerRun, training: training)
-            sum = decoded.loss
-            if training { try pipelinedBackward(window, forward, decoded.decoder, stepsPerRun: stepsPerRun) }
+        case .wavefront(let stepsPerRun, _):
+            // The decoder, the loss and the backward run inside the pipelined step (LanguageModel+Wavefront.swift).
+            sum = try pipelinedStep(window, forward, stepsPerRun: stepsPerRun, training: training)
         }
-        try advanceState(window)
+        try advanceState(forward.layout)
         return (sum, window.inputs.count)
     }
 
-    /// Everything before the layers' runs: the embedding, the dropout masks and the layers' buffers.
-    func beginForward(_ window: TokenWindow, training: Bool) throws -> ForwardResult {
+    /// Everything before the layers' runs: the embedding, the dropout masks and the layers' buffers,
+    /// with the rows in `microBatches` groups (`MicroBatchLayout`; 1: time-major).
+    func beginForward(_ window: TokenWindow, training: Bool, microBatches: Int = 1) throws -> ForwardResult {
         let (steps, batch) = (window.steps, window.batch)
+        let layout = try MicroBatchLayout(window, microBatches: microBatches)
         let rows = steps * batch
         let c = configuration
         if carriedState.first?.hidden.shape[0] != batch { try resetState(batch: batch) }
 
-        let ids = try embedding.backend.makeIndices(window.inputs)
+        let ids = try embedding.backend.makeIndices(layout.reordered(window.inputs))
         let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: embedding.backend)   // (T·B×E)
         try embedding.forward(ids, into: embedded)
 
@@ -186,18 +190,31 @@ public final class LanguageModel {
             let keep = 1 - c.dropout
             let mask = try workspace.tensor("mask\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
             // Drawn on the device, from the generator's state: no host draw or upload per step.
-            try lstm[l].backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: dropoutGenerator.state)
+            if layout.microBatches == 1 {
+                try lstm[l].backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: dropoutGenerator.state)
+            } else {
+                // The time-major mask's draws, block by block into the layout: the generator is a
+                // counter, so the block of B' rows at t·B + m·B' starts that many draws further on.
+                for m in 0..<layout.microBatches {
+                    for t in 0..<steps {
+                        var block = dropoutGenerator
+                        block.skip((t * batch + m * layout.sequences) * c.hiddenSize)
+                        try lstm[l].backend.dropoutMask(mask.rows(layout.rows(m, t..<t + 1)), keepProbability: keep,
+                                                        scale: 1 / keep, generatorState: block.state)
+                    }
+                }
+            }
             dropoutGenerator.skip(mask.count)
             return mask
         }
 
         // Each layer's input (T·B×In) on its backend: the embedding for layer 0, else a buffer that
         // receives layer l−1's output (masked when dropout is on).
-        for layer in lstm { try layer.prepare(steps: steps, batch: batch) }
+        for layer in lstm { try layer.prepare(steps: steps, batch: batch, microBatches: layout.microBatches) }
         let inputs = try [embedded] + (1..<lstm.count).map { l in
             try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
         }
-        return ForwardResult(ids: ids, layerInputs: inputs, masks: masks, initialState: carriedState)
+        return ForwardResult(layout: layout, ids: ids, layerInputs: inputs, masks: masks, initialState: carriedState)
     }
 
     /// The whole window's logits on every shard, from the top layer's hidden states.
@@ -224,13 +241,13 @@ public final class LanguageModel {
         return WindowLogits(inputs: inputs, logits: logits)
     }
 
-    /// Layer l's forward over `run`: its input rows arrive from layer l−1 (masked by dropout),
-    /// then the LSTM steps. With `staged`, the producer has already drained its queue (the
-    /// wavefront): the rows are copied on the device or uploaded from the host copy it staged.
+    /// Layer l's forward over `run` of micro-batch m: its input rows arrive from layer l−1 (masked
+    /// by dropout), then the LSTM steps. With `staged`, the producer has already drained its queue
+    /// (the wavefront): the rows are copied on the device or uploaded from the host copy it staged.
     /// Without, the producer may still be working (one thread): `transfer` waits for it as needed.
-    func forwardRun(_ l: Int, _ run: Range<Int>, batch: Int, forward: ForwardResult, staged: StagedRows?) throws {
+    func forwardRun(_ l: Int, _ run: Range<Int>, microBatch m: Int = 0, forward: ForwardResult, staged: StagedRows?) throws {
         let layer = lstm[l], b = layer.backend
-        let rows = run.lowerBound * batch..<run.upperBound * batch
+        let rows = forward.layout.rows(m, run)
         let inputs = forward.layerInputs
         if l > 0 {
             let previous = lstm[l - 1]
@@ -238,21 +255,30 @@ public final class LanguageModel {
                         staged: staged)
             if let mask = forward.masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
         }
-        try layer.forward(steps: run, input: inputs[l], initialHidden: carriedState[l].hidden, initialCell: carriedState[l].cell)
+        let (h0, c0) = try microBatchState(forward.initialState[l], m, forward.layout)
+        try layer.forward(steps: run, microBatch: m, input: inputs[l], initialHidden: h0, initialCell: c0)
     }
 
-    /// Layer l's backward over `run`: ∂L/∂h rows arrive from layer l+1's input gradient (for the
-    /// top layer, `outputGradients[L−1]` already holds them), then the LSTM steps in reverse, and
-    /// the input gradient rows are masked as the input was.
-    func backwardRun(_ l: Int, _ run: Range<Int>, batch: Int, windowSteps: Int, forward: ForwardResult,
+    /// Micro-batch m's rows of a layer's carried state (the whole state when M = 1).
+    private func microBatchState(_ state: (hidden: Tensor, cell: Tensor), _ m: Int, _ layout: MicroBatchLayout)
+        throws -> (hidden: Tensor, cell: Tensor) {
+        guard layout.microBatches > 1 else { return state }
+        return (try state.hidden.rows(layout.stateRows(m)), try state.cell.rows(layout.stateRows(m)))
+    }
+
+    /// Layer l's backward over `run` of micro-batch m: ∂L/∂h rows arrive from layer l+1's input
+    /// gradient (for the top layer, `outputGradients[L−1]` already holds them), then the LSTM steps
+    /// in reverse, and the input gradient rows are masked as the input was.
+    func backwardRun(_ l: Int, _ run: Range<Int>, microBatch m: Int = 0, windowSteps: Int, forward: ForwardResult,
                      outputGradients: [Tensor], inputGradients: [Tensor], staged: StagedRows?) throws {
         let layer = lstm[l], b = layer.backend
-        let rows = run.lowerBound * batch..<run.upperBound * batch
+        let rows = forward.layout.rows(m, run)
         if l < lstm.count - 1 {
             try receive(inputGradients[l + 1].rows(rows), from: lstm[l + 1].backend, into: outputGradients[l].rows(rows), on: b,
                         staged: staged)
         }
-        try layer.backward(steps: run, windowSteps: windowSteps, initialCell: forward.initialState[l].cell,
+        try layer.backward(steps: run, microBatch: m, windowSteps: windowSteps,
+                           initialCell: microBatchState(forward.initialState[l], m, forward.layout).cell,
                            outputGradient: outputGradients[l], inputGradient: inputGradients[l])
         if let mask = forward.masks[l] { try b.multiply(inputGradients[l].rows(rows), by: mask.rows(rows)) }
     }
@@ -334,7 +360,7 @@ public final class LanguageModel {
             }
         }
         for l in lstm.indices.reversed() {
-            try backwardRun(l, 0..<steps, batch: window.batch, windowSteps: steps, forward: forward,
+            try backwardRun(l, 0..<steps, windowSteps: steps, forward: forward,
                             outputGradients: outputGradients, inputGradients: inputGradients, staged: nil)
             try lstm[l].finishBackward(windowSteps: steps, input: forward.layerInputs[l],
                                        initialHidden: forward.initialState[l].hidden)
@@ -358,13 +384,17 @@ public final class LanguageModel {
         return (output, input)
     }
 
-    /// The last step's (h, c) of every layer become the next window's initial state.
-    private func advanceState(_ window: TokenWindow) throws {
-        let last = (window.steps - 1) * window.batch..<window.steps * window.batch
+    /// The last step's (h, c) of every layer become the next window's initial state (each
+    /// micro-batch's into its rows).
+    private func advanceState(_ layout: MicroBatchLayout) throws {
         for (l, layer) in lstm.enumerated() {
             guard let hiddens = layer.hiddens, let cells = layer.cells else { continue }
-            try layer.backend.copy(hiddens.rows(last), to: carriedState[l].hidden)
-            try layer.backend.copy(cells.rows(last), to: carriedState[l].cell)
+            for m in 0..<layout.microBatches {
+                let last = layout.rows(m, layout.steps - 1..<layout.steps)
+                let (h, c) = try microBatchState(carriedState[l], m, layout)
+                try layer.backend.copy(hiddens.rows(last), to: h)
+                try layer.backend.copy(cells.rows(last), to: c)
+            }
         }
     }
 }

@@ -9,7 +9,15 @@ public enum ExecutionSchedule: Equatable, Sendable {
     /// each run's logits, loss and gradients meanwhile, keeping logits for one run (K·B×V_s per
     /// shard) instead of the whole window. The backward pass then runs the layers the same way in
     /// reverse. Every layer needs a backend of its own. See `LanguageModel+Wavefront.swift`.
-    case wavefront(stepsPerRun: Int)
+    ///
+    /// With `microBatches` M > 1 (GPipe, Huang et al. 2019), the window's B sequences are split
+    /// into M groups of B/M (B must be divisible by M), each with its own rows and carried state;
+    /// every worker takes the groups' runs one group after another, so layer l can start group
+    /// m + 1 while the layers above still work on group m, and the backward of group m can run
+    /// while the softmax shards still work on later groups. The losses and gradients equal one
+    /// device's; M = 1 is the plain wavefront. `cltrain plan --micro-batches M` simulates this
+    /// schedule (`PipelineSimulator`).
+    case wavefront(stepsPerRun: Int, microBatches: Int = 1)
 }
 
 /// Busy and wall time of pipelined phases, summed over steps: how well the devices were kept busy.

@@ -53,9 +53,11 @@ public struct PipelinePrediction: Sendable {
 /// pessimistic there. A free device starts the ready task that comes first in priority order:
 /// every forward (micro-batch, then step; a shard's A, S and G of a step in that order, as the
 /// runtime keeps logits for one step at a time and so finishes a step's softmax before the
-/// next) before any LSTM backward (last micro-batch and last step first), the layers' weight
-/// gradients last, so they fill the idle gaps of the backward. This is GPipe's schedule (all
-/// forwards, then all backwards) and, with M = 1, the 2014 wavefront. The runtime's runs of
+/// next) before any LSTM backward (first micro-batch first, as the runtime takes them, and its
+/// last step first), the layers' weight gradients last, so they fill the idle gaps of the
+/// backward. This is GPipe's schedule (all forwards, then all backwards, a micro-batch's backward
+/// starting once its own softmax is done: the runtime has no barrier between the phases) and,
+/// with M = 1, the 2014 wavefront. The runtime's runs of
 /// K > 1 steps (`--steps-per-run`) are not modelled: the simulation is K = 1.
 ///
 /// **Not modelled.** The optimizer update and gradient clipping (global norm: one small
@@ -89,7 +91,6 @@ public enum PipelineSimulator {
         let top = model.layers[layerCount - 1].device
 
         for m in 0..<microBatches {
-            let last = microBatches - 1 - m
             // Forward, step by step; each layer's output moves on as soon as it exists.
             var forward = Array(repeating: Array(repeating: 0, count: steps), count: layerCount)
             var shardForward = Array(repeating: Array(repeating: 0, count: steps), count: shardCount)
@@ -139,7 +140,7 @@ public enum PipelineSimulator {
                 var next = -1
                 var current = Array(repeating: 0, count: steps)
                 for t in stride(from: steps - 1, through: 0, by: -1) {
-                    let priority = TaskPriority(1, last, steps - 1 - t, shardCount + layerCount - 1 - l)
+                    let priority = TaskPriority(1, m, steps - 1 - t, shardCount + layerCount - 1 - l)
                     var dependencies = [t == steps - 1 ? forward[l][t] : next]
                     if l == layerCount - 1 {
                         dependencies += gradientsToTop[t]
@@ -152,7 +153,7 @@ public enum PipelineSimulator {
                                      dependencies: dependencies)
                     current[t] = next
                     _ = graph.add(device: stage.device, duration: stage.weightGradient * share,
-                                  priority: TaskPriority(2, last, steps - 1 - t, shardCount + layerCount - 1 - l),
+                                  priority: TaskPriority(2, m, steps - 1 - t, shardCount + layerCount - 1 - l),
                                   dependencies: [next])
                 }
                 above = current
