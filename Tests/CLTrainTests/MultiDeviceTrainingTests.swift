@@ -212,25 +212,32 @@ struct PipelineFailureTests {
     /// A device that fails in the fourth step (after the checkpoint of step 3) stops training with
     /// an error naming the device and the task; no worker is left waiting, and the checkpoint
     /// stays whole. Three runs a window (5 steps, 2 a run): the failure comes in step 4's run 1.
+    /// With 2 micro-batches of 3 sequences a window has 6 units, and the task names the micro-batch.
     @Test(arguments: [
         // Layer 1's device, in the LSTM backward (5 cell steps a window, the last step first).
-        (FaultyBackend.Fault.failLSTMBackward(call: 3 * 5 + 1), 1, ([0, 1, 2], [2]), "layer 1 backward, steps 4..<5"),
+        (FaultyBackend.Fault.failLSTMBackward(call: 3 * 5 + 1), 1, ([0, 1, 2], [2]), 1, "layer 1 backward, steps 4..<5"),
         // A softmax shard on a device of its own (its own worker), in the forward and the backward half of a run.
-        (.failSoftmaxStatistics(call: 3 * 3 + 2), 3, ([0, 1, 2], [2, 3]), "softmax shard 1 forward, steps 2..<4"),
-        (.failSoftmaxGradient(call: 3 * 3 + 2), 3, ([0, 1, 2], [2, 3]), "softmax shard 1 backward, steps 2..<4"),
+        (.failSoftmaxStatistics(call: 3 * 3 + 2), 3, ([0, 1, 2], [2, 3]), 1, "softmax shard 1 forward, steps 2..<4"),
+        (.failSoftmaxGradient(call: 3 * 3 + 2), 3, ([0, 1, 2], [2, 3]), 1, "softmax shard 1 backward, steps 2..<4"),
         // A shard on layer 1's device, run by that layer's worker.
-        (.failSoftmaxGradient(call: 3 * 3 + 2), 1, ([0, 1, 2], [1, 2]), "softmax shard 0 backward, steps 2..<4"),
+        (.failSoftmaxGradient(call: 3 * 3 + 2), 1, ([0, 1, 2], [1, 2]), 1, "softmax shard 0 backward, steps 2..<4"),
+        // Micro-batches: layer 1 runs 10 cell backward steps a window, micro-batch 0 first (5 steps), then micro-batch 1's last step.
+        (.failLSTMBackward(call: 3 * 10 + 6), 1, ([0, 1, 2], [2]), 2, "layer 1 backward, micro-batch 1, steps 4..<5"),
+        // A shard on a device of its own: 6 units a window, the 5th is micro-batch 1's second run.
+        (.failSoftmaxStatistics(call: 3 * 6 + 5), 3, ([0, 1, 2], [2, 3]), 2, "softmax shard 1 forward, micro-batch 1, steps 2..<4"),
+        (.failSoftmaxGradient(call: 3 * 6 + 5), 3, ([0, 1, 2], [2, 3]), 2, "softmax shard 1 backward, micro-batch 1, steps 2..<4"),
     ])
     func aDeviceFailingMidStepIsNamedAndTheCheckpointSurvives(fault: FaultyBackend.Fault, faulty: Int,
-                                                              placement: ([Int], [Int]), task expectedTask: String) throws {
-        let run = try SmallRun(batch: 3, bptt: 5, hidden: 12, layers: 3)
+                                                              placement: ([Int], [Int]), microBatches: Int,
+                                                              task expectedTask: String) throws {
+        let run = try SmallRun(batch: 3 * microBatches, bptt: 5, hidden: 12, layers: 3)
         let directory = temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let backends: [Backend] = (0..<4).map { $0 == faulty ? FaultyBackend(fault) as Backend : CPUBackend() }
         let devices = MultiDeviceTrainingTests.devices(placement, backends, vocabularySize: run.vocabulary.count)
         let options = run.options(epochs: 1, optimizer: .sgd, steps: 6, checkpointEvery: 3)
         let model = try LanguageModel(configuration: run.configuration, devices: devices, seed: options.seed)
-        model.schedule = .wavefront(stepsPerRun: 2)
+        model.schedule = .wavefront(stepsPerRun: 2, microBatches: microBatches)
         let trainer = try Trainer(model: model, vocabulary: run.vocabulary, options: options, train: run.train,
                                   validation: run.validation, checkpointDirectory: directory)
         let checkpoint = directory.appendingPathComponent(Checkpoint.modelFileName)
