@@ -25,6 +25,38 @@ struct CPUVectorLoopTests {
 
     // MARK: LSTM cell
 
+    /// Cells large enough to be split over the cores (`RowParallel`) give, bit for bit, what each
+    /// row gives computed alone on the calling thread.
+    @Test func aCellSplitOverTheCoresEqualsItsRowsOneByOne() throws {
+        let (B, H) = (61, 1003)   // 61 184 elements: above RowParallel.minimumElements, rows not a multiple of the cores
+        #expect(B * H >= RowParallel.minimumElements)
+        var random = SplitMix64(seed: 7)
+        let pre = random.floats(B * 4 * H, scale: 4), cPrev = random.floats(B * H, scale: 2)
+        let dh = random.floats(B * H), dc = random.floats(B * H)
+
+        func cell(rows: Range<Int>) throws -> [[Float]] {
+            let b = rows.count
+            let gates = try makeTensor(backend, [b, 4 * H], Array(pre[(rows.lowerBound * 4 * H)..<(rows.upperBound * 4 * H)]))
+            let slice = { (values: [Float]) in Array(values[(rows.lowerBound * H)..<(rows.upperBound * H)]) }
+            let cPrevious = try makeTensor(backend, [b, H], slice(cPrev))
+            let c = try backend.makeTensor([b, H], filledWith: 0), h = try backend.makeTensor([b, H], filledWith: 0)
+            try backend.lstmCellForward(gates: gates, cellPrevious: cPrevious, cell: c, hidden: h)
+            let dGates = try backend.makeTensor([b, 4 * H], filledWith: 0), dcPrevious = try backend.makeTensor([b, H], filledWith: 0)
+            try backend.lstmCellBackward(gates: gates, cellPrevious: cPrevious, cell: c,
+                                         hiddenGradient: try makeTensor(backend, [b, H], slice(dh)),
+                                         cellGradient: try makeTensor(backend, [b, H], slice(dc)),
+                                         gatesGradient: dGates, cellPreviousGradient: dcPrevious)
+            return try [gates, c, h, dGates, dcPrevious].map { try backend.download($0) }
+        }
+        let whole = try cell(rows: 0..<B)
+        let rowByRow = try (0..<B).map { try cell(rows: $0..<($0 + 1)) }
+        for (index, output) in whole.enumerated() {
+            let joined = rowByRow.flatMap { $0[index] }
+            let differing = zip(output, joined).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(output.count == joined.count && differing == 0, "output \(index): \(differing) elements differ")
+        }
+    }
+
     @Test(arguments: widths)
     func lstmForwardMatchesScalarDouble(hidden H: Int) throws {
         var random = SplitMix64(seed: UInt64(100 + H))

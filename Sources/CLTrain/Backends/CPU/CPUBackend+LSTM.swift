@@ -17,7 +17,7 @@ extension CPUBackend {
         let c = try floats(cell, op)              // (B, H)
         let h = try floats(hidden, op)            // (B, H)
 
-        for b in 0..<B {
+        RowParallel.forEachRowRange(B, elementsPerRow: H) { rows in for b in rows {
             let row = gate + b * 4 * H  // (4H)
             let k = b * H               // start of row b in the B×H tensors
             VectorMath.forEachVector(H) { j, n in
@@ -34,7 +34,7 @@ extension CPUBackend {
                 VectorMath.store(cNew, c, k + j, n)
                 VectorMath.store(o * VectorMath.tanh(cNew), h, k + j, n)
             }
-        }
+        } }
     }
 
     public func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor,
@@ -52,7 +52,7 @@ extension CPUBackend {
         let dGate = try floats(gatesGradient, op)           // (B, 4H), may be gate
         let dcPrev = try floats(cellPreviousGradient, op)   // (B, H)
 
-        for b in 0..<B {
+        RowParallel.forEachRowRange(B, elementsPerRow: H) { rows in for b in rows {
             let row = gate + b * 4 * H   // (4H)
             let dRow = dGate + b * 4 * H  // (4H)
             let k = b * H                 // start of row b in the B×H tensors
@@ -72,6 +72,6 @@ extension CPUBackend {
                 VectorMath.store(dhk * tc * o * (1 - o), dRow, 3 * H + j, n)      // … of o
                 VectorMath.store(dcTotal * f, dcPrev, k + j, n)
             }
-        }
+        } }
     }
 }

@@ -5,7 +5,8 @@ import Foundation
 /// σ and tanh (LSTM cell, softmax) take eight elements at a time with `VectorMath`, whose stated
 /// ulp bounds are tested, because with libm's scalar calls they took longer than the gemms.
 ///
-/// Work runs synchronously on the calling thread, so `synchronize` has nothing to wait for.
+/// Work runs synchronously: `synchronize` has nothing to wait for. The LSTM cell's rows are split
+/// over the cores (`RowParallel`) when large, with results bit for bit those of one thread.
 /// Shapes are written beside each buffer with the letters of `Backend` (B, H, R, C, V, E, N).
 /// Files: this one (memory, optimizer and elementwise), `+GEMM`, `+Softmax`, `+LSTM`, `+Embedding`,
 /// and `VectorMath`.
