@@ -401,10 +401,10 @@ extension LanguageModel {
                             _ body: @escaping (Int, WorkerThreads, BusyTime) throws -> Void) throws {
         let threads = WorkerThreads()
         let busy = BusyTime(workers: names.count)
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = WallClock.now
         try threads.run(names.indices.map { w in { try body(w, threads, busy) } })
         guard record else { return }
-        utilization.record(workers: names, busy: busy.seconds, wall: Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+        utilization.record(workers: names, busy: busy.seconds, wall: WallClock.seconds(since: start))
     }
 
     /// Runs `body`, naming the device and the task in any error it throws.

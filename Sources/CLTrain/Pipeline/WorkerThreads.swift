@@ -62,13 +62,13 @@ final class BusyTime: @unchecked Sendable {
     init(workers: Int) { values = Array(repeating: 0, count: workers) }
 
     func add(_ worker: Int, since start: UInt64) {
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9
+        let seconds = WallClock.seconds(since: start)
         lock.withLock { values[worker] += seconds }
     }
 
     /// Runs `body`, adding its duration to `worker`'s (also when it throws).
     func time(_ worker: Int, _ body: () throws -> Void) rethrows {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = WallClock.now
         defer { add(worker, since: start) }
         try body()
     }
