@@ -44,10 +44,7 @@ struct MicroBatchTrainingTests {
     func microBatchedWavefrontOnOpenCLDevicesEqualsOneBackend(placement: Int, microBatches: Int) throws {
         let p = Self.placements[placement]
         let available = DeviceRegistry.shared.openCLDevices.count
-        // Device numbers past the last device wrap onto the ones there are, as further queues.
-        let backends: [Backend] = try (0..<6).map {
-            try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: $0 % available))
-        }
+        let backends = try MultiDeviceTrainingTests.openCLBackends(6)
         let devices = MultiDeviceTrainingTests.devices(p, backends, vocabularySize: try SmallRun().vocabulary.count)
         let result = try MultiDeviceTrainingTests.run(devices, backend: backends[0], layers: p.0.count, batch: Self.batch,
                                                       schedule: .wavefront(stepsPerRun: 2, microBatches: microBatches))

@@ -44,6 +44,13 @@ struct MultiDeviceTrainingTests {
                        weights: try model.parameters.logicalTensors.map { try $0.gather(\.value) }, model: model)
     }
 
+    /// One OpenCL backend (queue) per device number 0..<count; with fewer devices, numbers wrap onto
+    /// the ones there are, as further queues, so every placement still runs.
+    static func openCLBackends(_ count: Int) throws -> [Backend] {
+        let available = DeviceRegistry.shared.openCLDevices.count
+        return try (0..<count).map { try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: $0 % available)) }
+    }
+
     static func devices(_ placement: ([Int], [Int]), _ backends: [Backend], vocabularySize: Int) -> ModelDevices {
         let rows = Placement.evenShards(vocabularySize: vocabularySize, count: placement.1.count)
         return ModelDevices(layers: placement.0.map { backends[$0] },
@@ -166,8 +173,7 @@ struct MultiDeviceTrainingTests {
     func wavefrontOnOpenCLDevicesEqualsOneBackend(placement: Int, stepsPerRun: Int) throws {
         let p = Self.pipelinePlacements[placement]
         let available = DeviceRegistry.shared.openCLDevices.count
-        // Device numbers past the last device wrap onto the ones there are, as further queues.
-        let backends: [Backend] = try (0..<6).map { try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: $0 % available)) }
+        let backends = try Self.openCLBackends(6)
         let reference = try Self.run(nil, backend: CPUBackend(), layers: p.0.count)
         let vocabularySize = try SmallRun().vocabulary.count
         let result = try Self.run(Self.devices(p, backends, vocabularySize: vocabularySize), backend: backends[0],
@@ -197,9 +203,7 @@ struct MultiDeviceTrainingTests {
         let p = Self.placements[placement]
         let needed = (p.0 + p.1).max()! + 1
         let available = DeviceRegistry.shared.openCLDevices.count
-        // One backend (queue) per device number; with fewer devices, numbers wrap onto the ones
-        // there are, so every placement still runs with several queues per device.
-        let backends: [Backend] = try (0..<needed).map { try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: $0 % available)) }
+        let backends = try Self.openCLBackends(needed)
         let reference = try Self.run(nil, backend: CPUBackend())
         let vocabularySize = try SmallRun().vocabulary.count
         let result = try Self.run(Self.devices(p, backends, vocabularySize: vocabularySize), backend: backends[0])
