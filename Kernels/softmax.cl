@@ -60,13 +60,16 @@ inline float2 chunk_pair(const __global float* x, const int begin, const int end
     return (float2)(m, group_reduce(s, 0, scratch));
 }
 
-// The whole row's pair from its P chunk pairs, in chunk order; work-item 0 combines, all get it.
+// The whole row's pair from its P chunk pairs, combined in chunk order (deterministic).
+inline float2 combine_chunks(const __global float* partials, const int row, const int P) {
+    float2 acc = (float2)(-INFINITY, 0.0f);
+    for (int p = 0; p < P; p++) acc = combine(acc, vload2(row * P + p, partials));
+    return acc;
+}
+
+// combine_chunks for a work-group: work-item 0 combines, all get the result.
 inline float2 row_pair(const __global float* partials, const int row, const int P, __local float2* scratch) {
-    if (get_local_id(0) == 0) {
-        float2 acc = (float2)(-INFINITY, 0.0f);
-        for (int p = 0; p < P; p++) acc = combine(acc, vload2(row * P + p, partials));
-        scratch[0] = acc;
-    }
+    if (get_local_id(0) == 0) scratch[0] = combine_chunks(partials, row, P);
     barrier(CLK_LOCAL_MEM_FENCE);
     const float2 result = scratch[0];
     barrier(CLK_LOCAL_MEM_FENCE);
@@ -145,8 +148,7 @@ __kernel void softmax_statistics(const int R, const int C, const int P, const __
                                  __global float* targetLogits, const int offTL, const __global float* partials) {
     const int row = get_global_id(0);
     if (row >= R) return;
-    float2 acc = (float2)(-INFINITY, 0.0f);
-    for (int p = 0; p < P; p++) acc = combine(acc, vload2(row * P + p, partials));
+    const float2 acc = combine_chunks(partials, row, P);
     const int target = targets[offT + row];
     maxima[offM + row] = acc.x;
     sumExp[offS + row] = acc.y;
