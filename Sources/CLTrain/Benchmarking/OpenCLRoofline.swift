@@ -29,7 +29,8 @@ public enum OpenCLRoofline {
         let rounds = 64   // FMA_ROUNDS: 64 rounds of 64 mad()s per work-item
         let program = try backend.context.program(
             name: KernelFamily.roofline.fileName, source: KernelFamily.roofline.source,
-            options: backend.parameters.buildOptions(for: .roofline) + " -D FMA_ROUNDS=\(rounds)")
+            options: backend.parameters.buildOptions(for: .roofline) + " -D FMA_ROUNDS=\(rounds)",
+            kernels: ["roofline_fma_float4", "roofline_fma_float8", "roofline_fma_float16", "roofline_copy"])
         let runs = quick ? 1 : 5
         // Launches long enough that launch overhead and clock resolution do not matter.
         let targetSeconds = quick ? 0.001 : 0.02

@@ -42,13 +42,15 @@ public final class OpenCLContext: @unchecked Sendable {
     }
 
     /// The program `name` built from `source` with `options`: from memory, else from the disk cache,
-    /// else compiled (and then cached). A build failure throws `OpenCLBuildError` with the log.
-    func program(name: String, source: String, options: String) throws -> OpenCLProgram {
+    /// else compiled (and then cached). `kernels` are the entry points the caller will create: a
+    /// cached binary that lacks one is evicted and rebuilt. A build failure throws
+    /// `OpenCLBuildError` with the log.
+    func program(name: String, source: String, options: String, kernels: [String]) throws -> OpenCLProgram {
         let key = ProgramKey(name: name, source: source, options: options)
         if let built = programs.withLock({ $0[key] }) { return built }
         // Built outside the lock: compiling can take seconds, and two threads building the same
         // program at once only costs time, never correctness.
-        let program = try OpenCLProgram.build(name: name, source: source, options: options,
+        let program = try OpenCLProgram.build(name: name, source: source, options: options, kernels: kernels,
                                               context: self, cache: binaryCache)
         return programs.withLock { table in
             if let raced = table[key] { return raced }

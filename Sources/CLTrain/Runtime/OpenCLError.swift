@@ -89,14 +89,35 @@ func checkCL(_ code: cl_int, _ call: @autoclosure () -> String) throws(OpenCLErr
     if code != CL_SUCCESS { throw OpenCLError(call: call(), code: code) }
 }
 
-/// A program that failed to build: which kernel family, on which device, and the compiler's log.
+/// A program that failed to build: which kernel family, on which device, with which options, and
+/// the compiler's log (the description shows its first lines; `log` holds all of it).
 public struct OpenCLBuildError: Error, CustomStringConvertible, Sendable {
     public let program: String
+    /// The device as the user knows it, e.g. "OpenCL device 0 (pthread-haswell)".
     public let device: String
     public let options: String
+    /// `CL_BUILD_PROGRAM_FAILURE`, `CL_COMPILE_PROGRAM_FAILURE` or `CL_INVALID_BUILD_OPTIONS`.
+    public let code: Int32
     public let log: String
 
+    /// Lines of the log the description shows: enough for the first errors, short enough to read.
+    public static let shownLogLines = 20
+
+    public init(program: String, device: String, options: String, code: Int32 = -11, log: String) {
+        self.program = program
+        self.device = device
+        self.options = options
+        self.code = code
+        self.log = log
+    }
+
     public var description: String {
-        "clBuildProgram(\(program)) failed on \(device) with options '\(options)':\n\(log)"
+        let what = code == -43 ? "its build options were refused" : "it does not compile"
+        let lines = log.split(separator: "\n", omittingEmptySubsequences: true)
+        let shown = lines.prefix(Self.shownLogLines).map { "  " + $0 }.joined(separator: "\n")
+        let more = lines.count > Self.shownLogLines ? "\n  … \(lines.count - Self.shownLogLines) more lines" : ""
+        return "cannot build kernel program \(program) for \(device) with options '\(options)': \(what) "
+            + "(clBuildProgram: \(OpenCLError.name(of: code)))"
+            + (lines.isEmpty ? "; the driver gave no build log" : "; build log:\n\(shown)\(more)")
     }
 }

@@ -1,11 +1,24 @@
 import COpenCL
 import Foundation
+import Logging
+import Synchronization
 
 /// A program built for one device: from a cached binary when a valid one exists, else from source.
 final class OpenCLProgram: @unchecked Sendable {
     let name: String
     let context: OpenCLContext
     let handle: cl_program
+    /// Where the program came from: for the tests, and for whoever reads a log.
+    private(set) var origin: Origin = .compiled
+
+    enum Origin: Equatable, Sendable {
+        /// Compiled from source (no usable cache entry, or no cache).
+        case compiled
+        /// Loaded from a cache entry that passed every check.
+        case cached
+        /// Compiled from source after the cache entry was evicted, for this reason.
+        case rebuilt(evictedBecause: String)
+    }
 
     private init(name: String, context: OpenCLContext, handle: cl_program) {
         self.name = name
@@ -19,21 +32,68 @@ final class OpenCLProgram: @unchecked Sendable {
         try OpenCLKernel(program: self, name: kernelName)
     }
 
-    static func build(name: String, source: String, options: String, context: OpenCLContext,
-                      cache: ProgramBinaryCache?) throws -> OpenCLProgram {
-        let device = context.device
-        let key = cache.map { _ in ProgramBinaryCache.Key(device: device, source: source, options: options) }
-        // A cached binary that the driver refuses (stale, corrupt, other driver) is dropped and
-        // rebuilt from source: the cache can only ever save time.
-        if let cache, let key, let binary = cache.load(key) {
-            if let program = try? fromBinary(binary, name: name, options: options, context: context) {
-                return program
+    static let cacheLogger = Logger(label: "cltrain.kernel-cache")
+    /// A cache that cannot be written is said once per process at warning level, then at debug.
+    private static let storeFailureLogged = Mutex(false)
+
+    /// Builds `source` for the context's device, using `cache` when it holds a valid entry.
+    ///
+    /// An entry that fails to load or to work — its header or checksum (`ProgramBinaryCache`),
+    /// `clCreateProgramWithBinary` or the device's binary status, `clBuildProgram` on the binary,
+    /// or `clCreateKernel` of any of `kernels` — is evicted and the program rebuilt from source
+    /// once, with one warning naming the file and the reason. The fresh binary replaces the entry.
+    ///
+    /// - Parameters:
+    ///   - name: the program's name in errors, logs and the cache key (the kernel family's file name).
+    ///   - kernels: the entry points the caller will create; a cached binary must provide each.
+    ///   - warn: where an eviction or a failed write is said (default: a warning in the
+    ///     "cltrain.kernel-cache" log; the first failed write per process, later ones at debug).
+    /// - Throws: `OpenCLBuildError` (with the build log) if the source does not compile, else
+    ///   `OpenCLError`. Cache trouble never throws.
+    static func build(name: String, source: String, options: String, kernels: [String], context: OpenCLContext,
+                      cache: ProgramBinaryCache?, warn: ((String) -> Void)? = nil) throws -> OpenCLProgram {
+        let report = warn ?? { cacheLogger.warning("\($0)") }
+        let key = cache.map { _ in ProgramBinaryCache.Key(program: name, device: context.device, source: source, options: options) }
+        var evicted: String?
+        if let cache, let key {
+            switch cache.load(key) {
+            case .miss:
+                break
+            case .hit(let binary):
+                do {
+                    let program = try fromBinary(binary, name: name, options: options, context: context)
+                    // A binary of another program under this key would fail only at first use.
+                    for kernel in kernels { _ = try program.makeKernel(kernel) }
+                    program.origin = .cached
+                    return program
+                } catch let error as OpenCLBuildError {
+                    evicted = "the driver refused it: clBuildProgram: \(OpenCLError.name(of: error.code))"
+                } catch {
+                    evicted = "the driver refused it: \(error)"
+                }
+            case .invalid(let reason):
+                evicted = reason
             }
-            cache.remove(key)
+            if let evicted {
+                let removed = cache.evict(key) ? "removed it" : "could not remove it"
+                report("kernel cache entry \(cache.fileURL(key).path) is unusable: \(evicted); \(removed), rebuilding \(name) from source")
+            }
         }
         let program = try fromSource(source, name: name, options: options, context: context)
-        if let cache, let key, let binary = try? program.binary() {
-            cache.store(binary, for: key)
+        if let evicted { program.origin = .rebuilt(evictedBecause: evicted) }
+        if let cache, let key {
+            do {
+                try cache.store(try program.binary(), for: key)
+            } catch {
+                let message = "cannot write kernel cache entry \(cache.fileURL(key).path): \(error); kernels will be compiled again next run (CLTRAIN_CACHE_DIR=off turns the cache off)"
+                if let warn {
+                    warn(message)
+                } else if storeFailureLogged.withLock({ logged in defer { logged = true }; return !logged }) {
+                    cacheLogger.warning("\(message)")
+                } else {
+                    cacheLogger.debug("\(message)")
+                }
+            }
         }
         return program
     }
@@ -76,9 +136,9 @@ final class OpenCLProgram: @unchecked Sendable {
     private func compile(options: String) throws {
         var device: cl_device_id? = context.device.id
         let status = clBuildProgram(handle, 1, &device, options, nil, nil)
-        if status == CL_BUILD_PROGRAM_FAILURE || status == CL_INVALID_BUILD_OPTIONS {
-            throw OpenCLBuildError(program: name, device: context.device.name, options: options,
-                                   log: (try? buildLog()) ?? "(no build log)")
+        if status == CL_BUILD_PROGRAM_FAILURE || status == CL_INVALID_BUILD_OPTIONS || status == CL_COMPILE_PROGRAM_FAILURE {
+            throw OpenCLBuildError(program: name, device: "OpenCL device \(context.device.index) (\(context.device.name))",
+                                   options: options, code: status, log: (try? buildLog()) ?? "")
         }
         try checkCL(status, "clBuildProgram(\(name))")
     }

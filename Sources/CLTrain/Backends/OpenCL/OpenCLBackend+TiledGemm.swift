@@ -19,9 +19,10 @@ extension OpenCLBackend {
                 throw CLTrainError.invalidArgument("tiled gemm parameters \(parameters) cannot run on \(device.name): "
                                                    + problems.joined(separator: "; "))
             }
+            let names = ["nn", "nt", "tn", "tt"].map { "gemm_tiled_\($0)" }
             let program = try context.program(name: KernelFamily.matmulTiled.fileName, source: KernelFamily.matmulTiled.source,
-                                              options: KernelParameters.buildOptions(parameters.defines))
-            let kernels = try ["nn", "nt", "tn", "tt"].map { try program.makeKernel("gemm_tiled_\($0)") }
+                                              options: KernelParameters.buildOptions(parameters.defines), kernels: names)
+            let kernels = try names.map { try program.makeKernel($0) }
             for kernel in kernels {
                 // The compiled kernel may allow less than the device (registers per work-item).
                 let limit = try kernel.maxWorkGroupSize()

@@ -68,12 +68,17 @@ public final class OpenCLBackend: Backend {
         let embeddingForward, embeddingBackward: OpenCLKernel
 
         init(context: OpenCLContext, parameters: KernelParameters) throws {
-            func program(_ family: KernelFamily) throws -> OpenCLProgram {
+            func program(_ family: KernelFamily, _ kernels: [String]) throws -> OpenCLProgram {
                 try context.program(name: family.fileName, source: family.source,
-                                     options: parameters.buildOptions(for: family))
+                                     options: parameters.buildOptions(for: family), kernels: kernels)
             }
-            let matmul = try program(.matmul), softmax = try program(.softmax)
-            let lstm = try program(.lstm), elementwise = try program(.elementwise)
+            let matmul = try program(.matmul, ["nn", "nt", "tn", "tt"].map { "gemm_direct_\($0)" })
+            let softmax = try program(.softmax, ["softmax_partials", "softmax_write", "cross_entropy_write",
+                                                 "softmax_statistics", "softmax_cross_entropy_gradient"])
+            let lstm = try program(.lstm, ["lstm_cell_forward", "lstm_cell_backward"])
+            let elementwise = try program(.elementwise, ["fill", "scale", "axpy", "multiply", "dropout_mask", "adam_update",
+                                                         "add_bias", "sum_rows", "sum_squares", "embedding_forward",
+                                                         "embedding_backward"])
             gemmDirect = try ["nn", "nt", "tn", "tt"].map { try matmul.makeKernel("gemm_direct_\($0)") }
             softmaxPartials = try softmax.makeKernel("softmax_partials")
             softmaxWrite = try softmax.makeKernel("softmax_write")
