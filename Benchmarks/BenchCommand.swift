@@ -10,6 +10,11 @@ struct BenchCommand: ParsableCommand {
         subcommands: [MeasureCommand.self, TuneCommand.self],
         defaultSubcommand: MeasureCommand.self
     )
+
+    /// CLTRAIN_DEVICES is read first, for every subcommand: a malformed value fails at once.
+    func validate() throws {
+        do { _ = try DeviceRegistry.shared.visibility() } catch { throw ValidationError("\(error)") }
+    }
 }
 
 struct MeasureCommand: ParsableCommand {
@@ -148,7 +153,7 @@ struct MeasureCommand: ParsableCommand {
 
     /// `--device`, else CLTRAIN_DEVICES, else every OpenCL device and the CPU backend.
     private func selection(in registry: DeviceRegistry) throws -> [DeviceSelection] {
-        try registry.requestedSelection(list: deviceList) ?? (registry.openCLDevices.map { .openCL($0.index) } + [.cpu])
+        try registry.requestedSelection(list: deviceList) ?? (registry.visibleOpenCLDevices().map { .openCL($0.index) } + [.cpu])
     }
 
     /// The devices with their peaks, the table, then what was skipped and what failed.

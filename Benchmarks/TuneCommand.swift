@@ -81,7 +81,7 @@ struct TuneCommand: ParsableCommand {
                                          : self.shapes.compactMap(GemmTuner.Shape.init(parsing:))
         let warmup = self.warmup ?? (quick ? 1 : 2), repeats = self.repeats ?? (quick ? 3 : 10)
         let file = output.map { URL(fileURLWithPath: $0) } ?? GemmTuningFile.defaultLocation()
-        let selection = try registry.requestedSelection(list: deviceList) ?? registry.openCLDevices.map { .openCL($0.index) }
+        let selection = try registry.requestedSelection(list: deviceList) ?? registry.visibleOpenCLDevices().map { .openCL($0.index) }
         let devices = selection.compactMap { item -> Int? in
             if case .openCL(let index) = item { return index }
             standardError("tune: skipping '\(item)': only OpenCL devices have kernels to tune\n")

@@ -8,4 +8,6 @@ struct CLTrainCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [DevicesCommand.self, VerifyCommand.self, TrainCommand.self, SampleCommand.self, EvalCommand.self, PlanCommand.self]
     )
+
+    func validate() throws { try validateDeviceEnvironment() }
 }

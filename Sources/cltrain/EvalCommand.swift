@@ -11,7 +11,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "shakespeare, a text file or folder (the test split is scored), or synthetic.") var data: String = "shakespeare"
     @Option(help: "Sequences per batch (default: the checkpoint's).") var batch: Int?
     @Option(help: "BPTT steps (default: the checkpoint's).") var bptt: Int?
-    @Option(help: "Device: auto, cpu, or an index from `cltrain devices`.") var device: String = "auto"
+    @Option(help: "Device: auto (as for train), cpu, or an index from `cltrain devices`.", transform: DeviceRequest.parse)
+    var device: DeviceRequest = .auto
 
     func run() throws {
         let (model, description) = try Checkpoint.loadModel(Checkpoint.modelFile(checkpoint), backend: DeviceChoice.backend(for: device))

@@ -246,13 +246,13 @@ struct PlanCommand: ParsableCommand {
     /// The device --simulate-devices copies: the first of --device or CLTRAIN_DEVICES if given;
     /// else a GPU if there is one, else the CPU backend (as `train --device auto` chooses).
     func copySource(registry: DeviceRegistry) throws -> DeviceSelection {
-        if let requested = try registry.requestedSelection(list: devices.list) {
+        if let requested = try registry.requestedSelection(devices.list, option: "--device") {
             guard let first = requested.first else {
                 throw CLTrainError.deviceNotFound("no device to copy for --simulate-devices")
             }
             return first
         }
-        return registry.openCLDevices.first(where: \.isGPU).map { .openCL($0.index) } ?? .cpu
+        return try registry.automaticDevice()
     }
 
     func deviceName(_ device: DeviceSelection, registry: DeviceRegistry) -> String {

@@ -12,7 +12,8 @@ struct SampleCommand: ParsableCommand {
     @Option(help: "Tokens to generate.") var length: Int = 300
     @Option(help: "Softmax temperature (0: always the most likely token).") var temperature: Float = 0.8
     @Option(help: "Seed for sampling.") var seed: UInt64 = 1
-    @Option(help: "Device: auto, cpu, or an index from `cltrain devices`.") var device: String = "auto"
+    @Option(help: "Device: auto (as for train), cpu, or an index from `cltrain devices`.", transform: DeviceRequest.parse)
+    var device: DeviceRequest = .auto
 
     func run() throws {
         let (model, description) = try Checkpoint.loadModel(Checkpoint.modelFile(checkpoint), backend: DeviceChoice.backend(for: device))

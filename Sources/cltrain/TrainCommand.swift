@@ -32,12 +32,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "…and again every this many epochs.") var lrHalveEvery: Double = 0.5
     @Option(help: "Clip the global gradient norm at this value (0: off).") var clip: Float = 5
     @Option(help: "Seed for weights, dropout and sampling.") var seed: UInt64 = 1
-    @Option(help: "Device: auto (a GPU if there is one, else the CPU backend), cpu, or an index from `cltrain devices`.")
-    var device: String = "auto"
-    @Option(help: "One device per LSTM layer (the embedding goes with the first), e.g. 0,1,2,3; a device may repeat (each layer gets a queue of its own). Overrides --device.")
-    var layerDevices: String?
-    @Option(help: "Devices for the output projection + softmax, split by vocabulary rows, e.g. 4,5,6,7 (default: the last layer's device).")
-    var softmaxDevices: String?
+    @Option(help: "Device: auto (CLTRAIN_DEVICES's first GPU, else its first entry; unset: a GPU if there is one, else the CPU backend), cpu, or an index from `cltrain devices`.",
+            transform: DeviceRequest.parse)
+    var device: DeviceRequest = .auto
+    @Option(help: "One device per LSTM layer (the embedding goes with the first), e.g. 0,1,2,3; a device may repeat (each layer gets a queue of its own). Overrides --device.",
+            transform: { try DeviceSelection.parseList($0, repeats: .allowed) })
+    var layerDevices: [DeviceSelection]?
+    @Option(help: "Devices for the output projection + softmax, split by vocabulary rows, e.g. 4,5,6,7 (default: the last layer's device).",
+            transform: { try DeviceSelection.parseList($0, repeats: .allowed) })
+    var softmaxDevices: [DeviceSelection]?
     @Option(help: "auto: place the layers and softmax shards over the selected devices (--device LIST or CLTRAIN_DEVICES) by their calibrated costs, as `cltrain plan --placement auto` does.")
     var placement: PlacementMode?
     enum PlacementMode: String, ExpressibleByArgument { case auto }

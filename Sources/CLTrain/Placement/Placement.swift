@@ -89,7 +89,7 @@ public struct Placement: Codable, Equatable, Sendable {
                               registry: DeviceRegistry = .shared) throws -> Placement {
         try manual(layerDevices: layerDevices, softmaxDevices: softmaxDevices, layers: layers,
                    vocabularySize: vocabularySize) { device in
-            if case .openCL(let index) = device { _ = try registry.description(ofOpenCLDevice: index) }
+            try registry.check(device)   // exists, and CLTRAIN_DEVICES does not hide it
         }
     }
 
@@ -157,11 +157,7 @@ public struct Placement: Codable, Equatable, Sendable {
     /// Parses `--layer-devices` and `--softmax-devices`: comma-separated OpenCL indices and/or
     /// `cpu`, repeats kept (a device may run several layers or shards); errors name the option.
     public static func parseDeviceList(_ text: String, option: String) throws -> [DeviceSelection] {
-        do {
-            return try DeviceSelection.parseList(text, allowingRepeats: true)
-        } catch {
-            throw CLTrainError.invalidArgument("\(option): \(error)")
-        }
+        try DeviceSelection.parseList(text, source: option, repeats: .allowed)
     }
 
     static func checkSizes(layers: Int, vocabularySize: Int, shards: Int) throws {
