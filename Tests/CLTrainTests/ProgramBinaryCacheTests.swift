@@ -271,6 +271,25 @@ struct ProgramBinaryCacheDriverTests {
         #expect(left.isEmpty, "\(left)")
     }
 
+    @Test func aKernelTheBuildWasNotToldAboutEvictsTheEntryWhenItIsMissing() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanup() }
+        let cache = ProgramBinaryCache(directory: scratch.url), warnings = Warnings()
+        let key = ProgramBinaryCache.Key(program: "twice.cl", device: context.device, source: Self.source, options: "")
+        let other = try build(cache, warnings, name: "thrice.cl", source: Self.otherSource, kernels: ["thrice"])
+        try cache.store(try other.binary(), for: key)
+        // Told of no kernel, the build cannot see the entry is wrong; the first use can.
+        let program = try build(cache, warnings, kernels: [])
+        #expect(program.origin == .cached)
+        #expect {
+            _ = try program.makeKernel("twice")
+        } throws: { error in
+            "\(error)" == "clCreateKernel(twice): CL_INVALID_KERNEL_NAME"
+        }
+        #expect(cache.load(key) == .miss)
+        #expect(try runTwice(try build(cache, warnings, kernels: [])) == [2, 4, 6, 8])
+    }
+
     @Test func aCacheThatCannotBeWrittenCostsOnlyAWarning() throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }

@@ -28,8 +28,20 @@ final class OpenCLProgram: @unchecked Sendable {
 
     deinit { clReleaseProgram(handle) }
 
+    /// The cache entry a `.cached` program was loaded from.
+    private var entry: (cache: ProgramBinaryCache, key: ProgramBinaryCache.Key)?
+
     func makeKernel(_ kernelName: String) throws(OpenCLError) -> OpenCLKernel {
-        try OpenCLKernel(program: self, name: kernelName)
+        do {
+            return try OpenCLKernel(program: self, name: kernelName)
+        } catch {
+            // A kernel `build` was not told to check for, missing from a cached binary: remove the
+            // entry, so that the next run compiles from source instead of failing the same way.
+            if error.code == CL_INVALID_KERNEL_NAME, let entry, entry.cache.evict(entry.key) {
+                Self.cacheLogger.warning("kernel cache entry \(entry.cache.fileURL(entry.key).path) lacks kernel \(kernelName); removed it, the next run rebuilds \(name) from source")
+            }
+            throw error
+        }
     }
 
     static let cacheLogger = Logger(label: "cltrain.kernel-cache")
@@ -65,6 +77,7 @@ final class OpenCLProgram: @unchecked Sendable {
                     // A binary of another program under this key would fail only at first use.
                     for kernel in kernels { _ = try program.makeKernel(kernel) }
                     program.origin = .cached
+                    program.entry = (cache, key)
                     return program
                 } catch let error as OpenCLBuildError {
                     evicted = "the driver refused it: clBuildProgram: \(OpenCLError.name(of: error.code))"
