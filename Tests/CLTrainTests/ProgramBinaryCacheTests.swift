@@ -108,6 +108,18 @@ struct ProgramBinaryCacheFormatTests {
         #expect(FileManager.default.fileExists(atPath: cache.fileURL(key).path))
     }
 
+    @Test func theCacheFolderFollowsTheEnvironment() {
+        let home = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/cltrain/kernels").path
+        #expect(CacheDirectory.folder("kernels", environment: ["CLTRAIN_CACHE_DIR": "/tmp/c"])?.path == "/tmp/c/kernels")
+        #expect(CacheDirectory.folder("kernels", environment: ["CLTRAIN_CACHE_DIR": "off"]) == nil)
+        #expect(CacheDirectory.folder("kernels", environment: ["CLTRAIN_CACHE_DIR": ""]) == nil)
+        #expect(CacheDirectory.folder("kernels", environment: ["XDG_CACHE_HOME": "/tmp/x"])?.path == "/tmp/x/cltrain/kernels")
+        // Empty or relative: ignored, never the working folder.
+        #expect(CacheDirectory.folder("kernels", environment: ["XDG_CACHE_HOME": ""])?.path == home)
+        #expect(CacheDirectory.folder("kernels", environment: ["XDG_CACHE_HOME": "cache"])?.path == home)
+        #expect(CacheDirectory.folder("kernels", environment: [:])?.path == home)
+    }
+
     @Test func aStoreThatCannotWriteThrowsAndLeavesNoTemporaryFile() throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
