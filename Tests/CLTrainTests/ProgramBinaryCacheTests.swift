@@ -106,6 +106,19 @@ struct ProgramBinaryCacheFormatTests {
         // Not ours to delete: eviction removes files only.
         #expect(!cache.evict(key))
         #expect(FileManager.default.fileExists(atPath: cache.fileURL(key).path))
+        try FileManager.default.removeItem(at: cache.fileURL(key))
+
+        // A FIFO is refused without being opened (opening it would block), and a symbolic link
+        // is not followed; eviction removes the link, never its target.
+        #expect(mkfifo(cache.fileURL(key).path, 0o644) == 0)
+        #expect(cache.load(key) == .invalid(reason: "not a regular file"))
+        #expect(cache.evict(key))
+        let target = scratch.url.appendingPathComponent("user-file")
+        try Data(ProgramBinaryCache.encode(binary, for: key)).write(to: target)
+        try FileManager.default.createSymbolicLink(at: cache.fileURL(key), withDestinationURL: target)
+        #expect(cache.load(key) == .invalid(reason: "not a regular file"))
+        #expect(cache.evict(key))
+        #expect(FileManager.default.fileExists(atPath: target.path))
     }
 
     @Test func theCacheFolderFollowsTheEnvironment() {

@@ -97,16 +97,27 @@ struct ProgramBinaryCache: Sendable {
 
     func fileURL(_ key: Key) -> URL { directory.appendingPathComponent(key.fileName) }
 
+    /// No program binary comes near this; a larger file is not read into memory at all.
+    static let maxEntryBytes = 1 << 30
+
     func load(_ key: Key) -> Lookup {
         let url = fileURL(key)
-        let data: Data
+        // Looked at before it is opened: a FIFO would block the read, a device or a huge file
+        // would be read without end or allocated whole.
+        var info = stat()
+        guard lstat(url.path, &info) == 0 else {
+            // No entry, also where the cache folder itself is missing or is a file.
+            return errno == ENOENT || errno == ENOTDIR ? .miss : .invalid(reason: "cannot be examined (\(String(cString: strerror(errno))))")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else { return .invalid(reason: "not a regular file") }
+        guard info.st_size <= Self.maxEntryBytes else {
+            return .invalid(reason: "\(info.st_size) bytes, more than any program binary (\(Self.maxEntryBytes))")
+        }
         do {
-            data = try Data(contentsOf: url)
+            return Self.decode([UInt8](try Data(contentsOf: url)), expecting: key)
         } catch {
-            if !FileManager.default.fileExists(atPath: url.path) { return .miss }
             return .invalid(reason: "cannot be read (\(Self.reason(of: error)))")
         }
-        return Self.decode([UInt8](data), expecting: key)
     }
 
     /// The binary in `file` if it is a whole entry written for `key`, else why not.
