@@ -4,6 +4,7 @@ of BENCHMARKS.md's H200 section (CLTrain's figure per case, the peers' figures f
 the ratio CLTrain/peer, % of the peak measured in the same run, training words/s, the goals).
 
     python3 scripts/gpu-report.py DIR            # DIR: $OUT as it came back, or gpu-results/<time>
+    python3 scripts/gpu-report.py --self-test    # the peer columns and goals on made-up figures
 
 DIR holds one N-phase.tar.gz per phase (or the unpacked N-phase/ folders). Phases that are
 missing, failed or ran over are reported as such; the report never fails because a figure is
@@ -129,7 +130,69 @@ def rate_text(result):
     return "–"
 
 
+def self_test():
+    """Builds a GPU session's folder with made-up figures whose ratios are known, reports it, and
+    checks the peer columns, the ratios and the goals; returns 0 when all hold."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as folder:
+        def phase(number, name, files):
+            os.mkdir(os.path.join(folder, f"{number}-{name}"))
+            files["status.json"] = json.dumps({"phase": name, "mode": "gpu", "status": "ok", "seconds": 1,
+                                               "limit_seconds": 9, "note": ""})
+            for file, content in files.items():
+                with open(os.path.join(folder, f"{number}-{name}", file), "w") as handle:
+                    handle.write(content)
+
+        def result(case, ms, flops=None, bytes_=None, ref_ms=None):
+            r = {"case": case, "time": {"median": ms / 1e3}, "flops": flops,
+                 "gigaflopsPerSecond": flops / (ms / 1e3) / 1e9 if flops else None,
+                 "gigabytesPerSecond": bytes_ / (ms / 1e3) / 1e9 if bytes_ else None,
+                 "percentOfPeak": 100 * flops / (ms / 1e3) / 50e12 if flops else None}
+            if ref_ms:
+                r["reference"] = {"name": "CLBlast", "time": {"median": ref_ms / 1e3},
+                                  "gigaflopsPerSecond": flops / (ref_ms / 1e3) / 1e9}
+            return r
+        device = {"label": "0", "name": "NVIDIA H200", "platform": "NVIDIA CUDA", "driverVersion": "580",
+                  "computeUnits": 132, "peak": {"flopsPerSecond": 50e12, "bytesPerSecond": 4e12, "method": "test"}}
+        flops = 2 * 4096 ** 3
+        bench = {"date": "test", "options": {"quick": False}, "devices": [device],
+                 "results": [result("gemm 4096x4096x4096 NN", 4.0, flops=flops, ref_ms=8.0),
+                             result("softmax+xent fwd+bwd 128x80000", 0.4, bytes_=8e7)]}
+        phase(1, "check", {"verify.json": json.dumps({"passed": 3, "failed": 0, "results": []})})
+        phase(3, "kernels", {"bench-gemm.json": json.dumps(bench),
+                             "peers.json": json.dumps({"sgemm_fp32_1024x1024x1024_gflops": 1,
+                                                       "sgemm_fp32_4096x4096x4096_gflops": flops / 2e-3 / 1e9,
+                                                       "xent_fwd_bwd_128x80000_ms": 0.2, LM_PEER: 1000.0})})
+        steps = lambda rates: "\n".join(json.dumps({"type": "step", "step": i + 1, "tokens_per_second": r})
+                                         for i, r in enumerate(rates))
+        phase(4, "training", {"shape.txt": "--vocab 80000\nwarmup_steps 2\n",
+                              "train-one-queue.jsonl": steps([1, 1, 500, 400, 600]),
+                              "train-four-queues.jsonl": steps([1, 1, 1000, 1200, 1100])})
+        captured = io.StringIO()
+        stdout, sys.stdout = sys.stdout, captured
+        try:
+            main(["gpu-report.py", folder])
+        finally:
+            sys.stdout = stdout
+        report = captured.getvalue()
+    expected = ["| gemm 4096x4096x4096 NN | 4.000 | 34.36 TFLOP/s | 68.7 | 8.000 ms, 17.18 TFLOP/s | 2.00× | "
+                "cuBLAS fp32 68.72 TFLOP/s (137 % of peak) | 0.50× | ≥ cuBLAS fp32: **missed** |",
+                "| softmax+xent fwd+bwd 128x80000 | 0.4000 | 200.0 GB/s | – |  |  | cross_entropy fwd+bwd 0.2000 ms | 0.50× |",
+                "| one queue | 500.0 | 3 | 0.50× |", "| four queues: layers pipelined, softmax split 4 ways | 1100 | 3 | 1.10× | "
+                "speedup 2.20× over one queue |", "- training words/s ≥ PyTorch: met (1.10×)", "### H200: measured"]
+    missing = [line for line in expected if line not in report]
+    for line in missing:
+        print(f"gpu-report.py --self-test: expected in the report: {line}", file=sys.stderr)
+    if missing:
+        print(report, file=sys.stderr)
+        return 1
+    print("gpu-report.py --self-test: the peer columns, ratios and goals came out as expected")
+    return 0
+
+
 def main(argv):
+    if argv[1:] == ["--self-test"]:
+        return self_test()
     if len(argv) != 2 or argv[1] in ("-h", "--help"):
         print(__doc__.strip(), file=sys.stderr)
         return 2
