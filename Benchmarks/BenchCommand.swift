@@ -44,6 +44,11 @@ struct MeasureCommand: ParsableCommand {
                                valueName: "TEXT"))
     var filter: String?
 
+    @Option(help: ArgumentHelp(
+        "Run only the cases of a named suite: gpu-session (what scripts/gpu-session.sh times beside PyTorch: the LSTM's and the 80k decoder's gemms, 1024³, 4096³, softmax and softmax+xent at 128×80000, 1 and 4 LSTM layers at H 1000 B 128 T 50). --filter narrows it further.",
+        valueName: "NAME"))
+    var suite: Suite?
+
     @Option(help: ArgumentHelp("Timed runs per case (default 10; 1 with --quick).", valueName: "N"))
     var repeats: Int?
 
@@ -87,10 +92,12 @@ struct MeasureCommand: ParsableCommand {
 
     func run() throws {
         let cases = CaseCatalog.cases(quick: quick).filter { item in
-            filter.map { item.name.localizedCaseInsensitiveContains($0) } ?? true
+            (suite.map { item.suites.contains($0) } ?? true)
+                && (filter.map { item.name.localizedCaseInsensitiveContains($0) } ?? true)
         }
         guard !cases.isEmpty else {
-            throw ValidationError("no case matches '\(filter ?? "")'; --list shows them")
+            let what = [suite.map { "suite \($0.rawValue)" }, filter.map { "'\($0)'" }].compactMap { $0 }.joined(separator: " and ")
+            throw ValidationError("no case matches \(what); --list shows them")
         }
         if list {
             var table = TextTable(headers: ["case", "GFLOP", "MB moved", "what"])
@@ -105,7 +112,8 @@ struct MeasureCommand: ParsableCommand {
         let warmup = self.warmup ?? (quick ? 0 : 2), repeats = self.repeats ?? (quick ? 1 : 10)
         var report = BenchReport(
             date: ISO8601DateFormatter().string(from: Date()), commandLine: CommandLine.arguments, host: .current,
-            options: .init(quick: quick, warmup: warmup, repeats: repeats, filter: filter, maxGigaflop: maxGigaflop))
+            options: .init(quick: quick, warmup: warmup, repeats: repeats, filter: filter, suite: suite?.rawValue,
+                          maxGigaflop: maxGigaflop))
 
         for selection in try selection(in: registry) {
             standardError("device \(selection): measuring its peak\n")

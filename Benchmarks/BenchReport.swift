@@ -8,6 +8,8 @@ struct BenchReport: Codable {
         let warmup: Int
         let repeats: Int
         let filter: String?
+        /// `--suite`, if given.
+        var suite: String? = nil
         /// nil: the default, 50 GFLOP on devices that are not GPUs and no limit on GPUs.
         let maxGigaflop: Double?
     }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import CLTrain
 
 /// One thing cltrain-bench times: a name to filter on, the work it does, and how to set it up.
@@ -11,13 +12,16 @@ struct BenchmarkCase: Sendable {
     let gemm: GemmShape?
     /// Allocates and fills the operands on a backend and returns the work to time.
     let prepare: @Sendable (Backend) throws -> Workload
+    /// Named suites (`--suite`) this case belongs to.
+    var suites: Set<Suite> = []
 
-    init(name: String, summary: String, cost: OperationCost, gemm: GemmShape? = nil,
+    init(name: String, summary: String, cost: OperationCost, gemm: GemmShape? = nil, suites: Set<Suite> = [],
          prepare: @escaping @Sendable (Backend) throws -> Workload) {
         self.name = name
         self.summary = summary
         self.cost = cost
         self.gemm = gemm
+        self.suites = suites
         self.prepare = prepare
     }
 
@@ -46,6 +50,15 @@ struct GemmShape: Sendable, Codable, Equatable {
     var bShape: [Int] { transposeB ? [n, k] : [k, n] }
 }
 
+/// A named selection of cases, for `--suite`.
+enum Suite: String, CaseIterable, Sendable, Codable {
+    /// What scripts/gpu-session.sh times on the GPU beside the peers of ../shared/gpu/torch_anchor.py:
+    /// the LSTM's and the 80 000-word decoder's gemms (each transpose case a training step runs),
+    /// 1024³ and 4096³, softmax and fused softmax + cross-entropy at 128×80 000, and one LSTM layer
+    /// and four, forward and forward + backward, at H 1000, B 128, T 50 (the quick shapes with --quick).
+    case gpuSession = "gpu-session"
+}
+
 /// Every case, at full size or (`quick`) at small shapes for a smoke run.
 enum CaseCatalog {
     static func cases(quick: Bool) -> [BenchmarkCase] {
@@ -62,3 +75,5 @@ func randomTensor(_ backend: Backend, _ shape: [Int], seed: String, scale: Float
     try backend.upload(generator.floats(tensor.count, scale: scale), to: tensor)
     return tensor
 }
+
+extension Suite: ExpressibleByArgument {}

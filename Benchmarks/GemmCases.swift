@@ -8,6 +8,8 @@ enum GemmCases {
         let summary: String
         let full: GemmShape
         let quick: GemmShape
+        /// In the gpu-session suite (every shape but 8192³, whose time the session cannot spare).
+        var session = true
     }
 
     private static func shape(_ m: Int, _ n: Int, _ k: Int, _ transposes: String = "NN") -> GemmShape {
@@ -21,7 +23,7 @@ enum GemmCases {
               full: shape(128, 80000, 1000), quick: shape(16, 10000, 125)),
         Entry(summary: "square", full: shape(1024, 1024, 1024), quick: shape(64, 64, 64)),
         Entry(summary: "square", full: shape(4096, 4096, 4096), quick: shape(128, 128, 128)),
-        Entry(summary: "square", full: shape(8192, 8192, 8192), quick: shape(256, 256, 256)),
+        Entry(summary: "square", full: shape(8192, 8192, 8192), quick: shape(256, 256, 256), session: false),
         Entry(summary: "LSTM forward: gates = [x, h] (128×2000) · W (4000×2000)ᵀ",
               full: shape(128, 4000, 2000, "NT"), quick: shape(16, 500, 250, "NT")),
         Entry(summary: "LSTM backward: dW = dGatesᵀ (4000×128) · [x, h] (128×2000)",
@@ -41,7 +43,8 @@ enum GemmCases {
             let s = quick ? entry.quick : entry.full
             let name = "gemm \(s.m)x\(s.n)x\(s.k) \(s.transposes)"
             let summary = quick ? "small stand-in for the " + entry.summary : entry.summary
-            return BenchmarkCase(name: name, summary: summary, cost: .gemm(m: s.m, n: s.n, k: s.k), gemm: s) { backend in
+            return BenchmarkCase(name: name, summary: summary, cost: .gemm(m: s.m, n: s.n, k: s.k), gemm: s,
+                                 suites: entry.session ? [.gpuSession] : []) { backend in
                 let a = try randomTensor(backend, s.aShape, seed: "\(name) A")
                 let b = try randomTensor(backend, s.bShape, seed: "\(name) B")
                 let c = try backend.makeTensor([s.m, s.n], filledWith: 0)

@@ -35,7 +35,8 @@ enum LSTMCases {
                 cases.append(BenchmarkCase(
                     name: "\(what) \(size) T\(steps) \(pass)",
                     summary: "\(layers) × LSTMLayer, \(steps) steps, " + (backward ? "forward + backward" : "forward"),
-                    cost: .lstmLayers(layers, steps: steps, batch: batch, inputSize: hidden, hidden: hidden, backward: backward)
+                    cost: .lstmLayers(layers, steps: steps, batch: batch, inputSize: hidden, hidden: hidden, backward: backward),
+                    suites: [.gpuSession]
                 ) { backend in
                     try stack(layers, on: backend, hidden: hidden, batch: batch, steps: steps, backward: backward)
                 })

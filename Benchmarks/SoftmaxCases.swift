@@ -8,14 +8,14 @@ enum SoftmaxCases {
         let shape = "\(rows)x\(columns)"
         return [
             BenchmarkCase(name: "softmax \(shape)", summary: "row softmax of the logits into another tensor",
-                          cost: .softmax(rows: rows, columns: columns)) { backend in
+                          cost: .softmax(rows: rows, columns: columns), suites: [.gpuSession]) { backend in
                 let x = try randomTensor(backend, [rows, columns], seed: "softmax x", scale: 4)
                 let y = try backend.makeTensor([rows, columns], filledWith: 0)
                 return Workload(run: { try backend.softmax(x, into: y) })
             },
             BenchmarkCase(name: "softmax+xent fwd+bwd \(shape)",
                           summary: "fused softmax + cross-entropy: per-row losses and the gradient of their mean",
-                          cost: .softmaxCrossEntropy(rows: rows, columns: columns)) { backend in
+                          cost: .softmaxCrossEntropy(rows: rows, columns: columns), suites: [.gpuSession]) { backend in
                 let logits = try randomTensor(backend, [rows, columns], seed: "xent logits", scale: 4)
                 var generator = SplitMix64(seed: "xent targets")
                 let targets = try backend.makeIndices((0..<rows).map { _ in Int32(generator.next() % UInt64(columns)) })

@@ -75,18 +75,121 @@ public enum GemmTuner {
         return space
     }
 
-    /// The sets of `space` legal on `device`, at most `limit` of them: a sample drawn with a fixed
-    /// seed (so two runs try the same sets), always keeping the generic default for comparison.
-    public static func candidates(from space: [TiledGemmParameters], device: OpenCLDeviceDescription,
-                                  limit: Int?) -> [TiledGemmParameters] {
-        let legal = space.filter {
-            $0.problems(maxWorkGroupSize: device.maxWorkGroupSize, localMemoryBytes: Int(device.localMemoryBytes)).isEmpty
+    /// Sets likely to be fast on NVIDIA Hopper (H100, H200: 132 SMs, 228 KiB of shared memory a
+    /// SM, 255 registers a thread), tried first by `cltrain-bench tune` so that a short time
+    /// budget spends itself on them before the random sample: 128×128 and 64×128 tiles of C, 8×8
+    /// accumulators per work-item (64 registers), wide (float8) global loads and float4 local
+    /// reads, as CLBlast's xgemm tuning favours on NVIDIA's large parts; plus smaller tiles for the
+    /// batch-128 shapes, whose 128-row C has too few 128×128 tiles to fill 132 SMs. Leads, not
+    /// measurements: the tuner verifies and times each like any other candidate.
+    public static let hopperSeeds: [TiledGemmParameters] = [
+        TiledGemmParameters(mwg: 128, nwg: 128, kwg: 16, mdimc: 16, ndimc: 16, vwm: 4, vwn: 4, vwa: 4, vwb: 4, kwi: 2),
+        TiledGemmParameters(mwg: 128, nwg: 128, kwg: 32, mdimc: 16, ndimc: 16, vwm: 4, vwn: 4, vwa: 8, vwb: 8, kwi: 4),
+        TiledGemmParameters(mwg: 128, nwg: 128, kwg: 16, mdimc: 16, ndimc: 16, vwm: 2, vwn: 4, vwa: 8, vwb: 8, kwi: 4),
+        TiledGemmParameters(mwg: 64, nwg: 128, kwg: 16, mdimc: 8, ndimc: 16, vwm: 4, vwn: 4, vwa: 4, vwb: 4, kwi: 2),
+        TiledGemmParameters(mwg: 64, nwg: 128, kwg: 32, mdimc: 8, ndimc: 16, vwm: 4, vwn: 4, vwa: 8, vwb: 8, kwi: 4),
+        TiledGemmParameters(mwg: 128, nwg: 64, kwg: 16, mdimc: 16, ndimc: 8, vwm: 4, vwn: 4, vwa: 4, vwb: 4, kwi: 2),
+        TiledGemmParameters(mwg: 64, nwg: 64, kwg: 16, mdimc: 8, ndimc: 8, vwm: 4, vwn: 4, vwa: 4, vwb: 4, kwi: 2),
+        TiledGemmParameters(mwg: 32, nwg: 64, kwg: 16, mdimc: 8, ndimc: 8, vwm: 2, vwn: 4, vwa: 4, vwb: 4, kwi: 2),
+    ]
+
+    /// The sets to try on `device`, in order: the legal `seeds` first (as given), then the legal
+    /// sets of `space` in a sample drawn with a fixed seed (so two runs try the same sets), the
+    /// generic default always among them for comparison; at most `limit` in all (nil: all of them,
+    /// for a search that a time budget stops).
+    public static func candidates(from space: [TiledGemmParameters], seeds: [TiledGemmParameters] = [],
+                                  device: OpenCLDeviceDescription, limit: Int?) -> [TiledGemmParameters] {
+        candidates(from: space, seeds: seeds, maxWorkGroupSize: device.maxWorkGroupSize,
+                   localMemoryBytes: Int(clamping: device.localMemoryBytes), limit: limit)
+    }
+
+    /// The same for a device with these limits.
+    public static func candidates(from space: [TiledGemmParameters], seeds: [TiledGemmParameters] = [],
+                                  maxWorkGroupSize: Int, localMemoryBytes: Int, limit: Int?) -> [TiledGemmParameters] {
+        func legal(_ p: TiledGemmParameters) -> Bool {
+            p.problems(maxWorkGroupSize: maxWorkGroupSize, localMemoryBytes: localMemoryBytes).isEmpty
         }
-        guard let limit, legal.count > limit else { return legal }
+        var chosen: [TiledGemmParameters] = []
+        for seed in seeds where legal(seed) && !chosen.contains(seed) { chosen.append(seed) }
+        if let limit, chosen.count >= limit { return Array(chosen.prefix(limit)) }
+        let rest = space.filter { legal($0) && !chosen.contains($0) }
+        let room = limit.map { $0 - chosen.count } ?? rest.count
         var random = SplitMix64(seed: "gemm tuner sample")
-        var sample = Array(legal.shuffled(using: &random).prefix(limit))
-        if legal.contains(.generic), !sample.contains(.generic) { sample[sample.count - 1] = .generic }
-        return sample
+        var sample = Array(rest.shuffled(using: &random).prefix(room))
+        // The generic default, if the seeds do not hold it, goes right after them: a time budget
+        // must not stop the search before the set every device starts from is measured.
+        if legal(.generic), !chosen.contains(.generic) {
+            sample.removeAll { $0 == .generic }
+            if !sample.isEmpty, sample.count >= room { sample.removeLast() }
+            sample.insert(.generic, at: 0)
+        }
+        return chosen + sample
+    }
+
+    /// What became of one candidate.
+    public struct Outcome: Sendable {
+        public let parameters: TiledGemmParameters
+        /// GFLOP/s per shape, in the shapes' order; empty when rejected.
+        public var gigaflops: [Double] = []
+        /// Why it was rejected (a wrong result, a build failure), or nil when it was timed.
+        public var rejection: String?
+        /// The objective: the geometric mean of `gigaflops`; 0 when rejected.
+        public var score: Double { rejection == nil ? GemmTuner.geometricMean(gigaflops) : 0 }
+
+        public init(parameters: TiledGemmParameters, gigaflops: [Double] = [], rejection: String? = nil) {
+            (self.parameters, self.gigaflops, self.rejection) = (parameters, gigaflops, rejection)
+        }
+    }
+
+    /// Where a search ended.
+    public struct SearchResult: Sendable {
+        /// Every candidate tried, in the order tried.
+        public var outcomes: [Outcome] = []
+        /// The verified, timed candidate with the highest score, or nil when none passed.
+        public var best: Outcome?
+        /// Candidates left untried because the time budget was spent.
+        public var untried = 0
+        public var stoppedByBudget: Bool { untried > 0 }
+    }
+
+    /// Tries `candidates` in order with `evaluate` (which verifies, then times, and returns the
+    /// outcome; a thrown error rejects the candidate with its first line) until they are done or
+    /// `budgetSeconds` have passed on `clock` (seconds, any origin) since the call. The budget is
+    /// checked before each candidate, so the last one started may end past it by its own time;
+    /// a run that stops early keeps the best verified set found so far. `onOutcome` sees each
+    /// outcome as it comes, with whether it is the new best (to save it at once, so that a run
+    /// killed from outside still leaves its best behind).
+    public static func search(_ candidates: [TiledGemmParameters], budgetSeconds: Double?,
+                              clock: () -> Double = { Double(WallClock.now) * 1e-9 },
+                              evaluate: (TiledGemmParameters) throws -> Outcome,
+                              onOutcome: (Outcome, _ isNewBest: Bool) throws -> Void = { _, _ in }) rethrows -> SearchResult {
+        let start = clock()
+        var result = SearchResult()
+        for (number, parameters) in candidates.enumerated() {
+            if let budgetSeconds, clock() - start >= budgetSeconds {
+                result.untried = candidates.count - number
+                break
+            }
+            var outcome: Outcome
+            do {
+                outcome = try evaluate(parameters)
+            } catch {
+                outcome = Outcome(parameters: parameters,
+                                  rejection: "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)")
+            }
+            if outcome.rejection == nil && outcome.gigaflops.isEmpty { outcome.rejection = "nothing was timed" }
+            let isNewBest = outcome.rejection == nil && outcome.score > (result.best?.score ?? 0)
+            if isNewBest { result.best = outcome }
+            result.outcomes.append(outcome)
+            try onOutcome(outcome, isNewBest)
+        }
+        return result
+    }
+
+    /// The built-in table entry (KernelParameters.swift) that makes `parameters` the default on
+    /// devices named like `device`, as Swift source to paste into `KernelParameters.table`.
+    public static func builtInTableEntry(for device: OpenCLDeviceDescription, parameters: TiledGemmParameters) -> String {
+        KernelParameters.tableEntryLiteral(vendor: device.vendor, deviceName: device.name, tiledGemm: parameters)
     }
 
     /// The shape each candidate is verified on: two tiles and a ragged edge each way, two slabs

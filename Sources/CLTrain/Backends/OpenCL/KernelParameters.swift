@@ -53,33 +53,93 @@ struct KernelParameters: Equatable, Sendable {
     /// its own row of the built-in table, else its vendor's default, else the generic default.
     static func forDevice(_ device: OpenCLDeviceDescription,
                           tuning: GemmTuningFile = .loadedDefault) -> (parameters: KernelParameters, source: Source) {
-        var (parameters, source) = builtIn(vendor: device.vendor, name: device.name)
-        if let tuned = tuning.entry(deviceName: device.name, driverVersion: device.driverVersion) {
+        forDevice(vendor: device.vendor, name: device.name, driverVersion: device.driverVersion, tuning: tuning)
+    }
+
+    /// The same choice from a device's CL_DEVICE_VENDOR, CL_DEVICE_NAME and CL_DRIVER_VERSION, over
+    /// `table` (the built-in one unless a test passes its own).
+    static func forDevice(vendor: String, name: String, driverVersion: String, tuning: GemmTuningFile,
+                          table: [VendorEntry] = table) -> (parameters: KernelParameters, source: Source) {
+        var (parameters, source) = builtIn(vendor: vendor, name: name, table: table)
+        if let tuned = tuning.entry(deviceName: name, driverVersion: driverVersion) {
             parameters.tiledGemm = tuned.parameters
             source = .tuningFile
         }
         return (parameters, source)
     }
 
-    static func builtIn(vendor: String, name: String) -> (KernelParameters, Source) {
+    static func builtIn(vendor: String, name: String, table: [VendorEntry] = table) -> (KernelParameters, Source) {
         let vendor = vendor.lowercased()
         for entry in table where vendor.contains(entry.vendor) {
-            if let row = entry.devices.first(where: { name.contains($0.name) }) { return (row.parameters, .deviceRow(row.name)) }
+            if let row = entry.devices.first(where: { $0.matches(name) }) { return (row.parameters, .deviceRow(row.name)) }
             return (entry.vendorDefault, .vendorDefault(entry.vendor))
         }
         return (KernelParameters(), .genericDefault)
     }
 
-    private struct VendorEntry {
-        let vendor: String   // lower-case substring of CL_DEVICE_VENDOR
+    /// One vendor's part of the built-in table: its default and its measured devices.
+    struct VendorEntry: Sendable {
+        /// Lower-case substring of CL_DEVICE_VENDOR, e.g. "nvidia" for "NVIDIA Corporation".
+        let vendor: String
         let vendorDefault: KernelParameters
-        let devices: [(name: String, parameters: KernelParameters)]   // name: substring of CL_DEVICE_NAME
+        let devices: [DeviceRow]
+
+        init(vendor: String, vendorDefault: KernelParameters = KernelParameters(), devices: [DeviceRow]) {
+            (self.vendor, self.vendorDefault, self.devices) = (vendor, vendorDefault, devices)
+        }
     }
 
-    /// Measured rows only: `cltrain-bench tune` prints the row to paste here, e.g.
-    ///     VendorEntry(vendor: "nvidia", vendorDefault: KernelParameters(),
-    ///                 devices: [("H100", KernelParameters(tiledGemm: TiledGemmParameters(...)))])
+    /// A measured device: `name` is a substring of CL_DEVICE_NAME (case matters, as the driver
+    /// spells it). `alsoFor` lists further substrings that share the measurement, such as another
+    /// part of the same chip (the H100 and the H200 are both Hopper GH100, with the same FP32
+    /// units, so one tuned row serves both until each is measured).
+    struct DeviceRow: Sendable {
+        let name: String
+        var alsoFor: [String] = []
+        let parameters: KernelParameters
+
+        init(_ name: String, alsoFor: [String] = [], _ parameters: KernelParameters) {
+            (self.name, self.alsoFor, self.parameters) = (name, alsoFor, parameters)
+        }
+
+        func matches(_ deviceName: String) -> Bool {
+            ([name] + alsoFor).contains { deviceName.contains($0) }
+        }
+    }
+
+    /// The key `cltrain-bench tune` prints for a CL_DEVICE_VENDOR: the known GPU vendors' short
+    /// names, else the whole vendor string in lower case (a substring of itself). Not "amd": PoCL
+    /// reports the host CPU's vendor ("AuthenticAMD", "GenuineIntel"), which a GPU's row must not match.
+    static func vendorKey(_ vendor: String) -> String {
+        let lower = vendor.lowercased()
+        for known in ["nvidia", "advanced micro devices", "intel(r)", "apple", "qualcomm", "imagination"]
+        where lower.contains(known) {
+            return known
+        }
+        return lower
+    }
+
+    /// The Swift text of a built-in table entry holding one tuned device row, as
+    /// `cltrain-bench tune` prints it for pasting into `table` below.
+    static func tableEntryLiteral(vendor: String, deviceName: String, tiledGemm: TiledGemmParameters) -> String {
+        func quoted(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return """
+            VendorEntry(vendor: \(quoted(vendorKey(vendor))), devices: [
+                DeviceRow(\(quoted(deviceName)), KernelParameters(tiledGemm: \(tiledGemm.swiftLiteral))),
+            ]),
+            """
+    }
+
+    /// Measured rows only, each from `cltrain-bench tune` on that device (it prints the entry to
+    /// paste here; add a DeviceRow to an existing vendor's `devices` rather than a second entry for
+    /// the vendor, since the first vendor match wins). The NVIDIA Hopper row goes here once a GPU
+    /// session has tuned it, in the shape
+    ///     VendorEntry(vendor: "nvidia", devices: [
+    ///         DeviceRow("H200", alsoFor: ["H100"], KernelParameters(tiledGemm: TiledGemmParameters(...))),
+    ///     ]),
     /// Until the tuner has run on a device, its vendor's default is the generic default, which is
     /// correct everywhere and reasonable on GPUs and CPUs alike.
-    private static let table: [VendorEntry] = []
+    static let table: [VendorEntry] = []
 }
