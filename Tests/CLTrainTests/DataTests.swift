@@ -265,12 +265,12 @@ struct DataTests {
 
     @Test func syntheticTokensAreSeededAndAvoidTheUnknownToken() throws {
         let (vocabularySize, batch, bptt, windows) = (7, 3, 4, 5)
-        let tokens = SyntheticData.tokens(vocabularySize: vocabularySize, batch: batch, bptt: bptt, windows: windows, seed: 9)
+        let tokens = try SyntheticData.tokens(vocabularySize: vocabularySize, batch: batch, bptt: bptt, windows: windows, seed: 9)
         #expect(tokens.count == batch * (windows * bptt + 1))
         #expect(tokens.allSatisfy { (1..<Int32(vocabularySize)).contains($0) })
         #expect(Set(tokens) == Set(1..<Int32(vocabularySize)), "63 draws should reach every id")
-        #expect(SyntheticData.tokens(vocabularySize: vocabularySize, batch: batch, bptt: bptt, windows: windows, seed: 9) == tokens)
-        #expect(SyntheticData.tokens(vocabularySize: vocabularySize, batch: batch, bptt: bptt, windows: windows, seed: 10) != tokens)
+        #expect(try SyntheticData.tokens(vocabularySize: vocabularySize, batch: batch, bptt: bptt, windows: windows, seed: 9) == tokens)
+        #expect(try SyntheticData.tokens(vocabularySize: vocabularySize, batch: batch, bptt: bptt, windows: windows, seed: 10) != tokens)
         // Exactly `windows` windows per stream.
         #expect(try TokenStream(tokens: tokens, batch: batch, steps: bptt).windowCount == windows)
 
