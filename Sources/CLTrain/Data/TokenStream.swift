@@ -17,7 +17,7 @@ public struct TokenStream: Sendable {
         guard streamLength > steps else {
             // B·(T + 1) may not fit in an Int (the sizes are the user's): then say so in words.
             let needed = (try? Checked.product(batch, Checked.increment(steps, what: "--bptt + 1"), what: "")).map(String.init)
-                ?? "\(batch) × \(steps + 1) (more than \(Int.max))"
+                ?? "\(batch) × (\(steps) + 1), more than \(Int.max)"
             throw CLTrainError.invalidArgument(
                 "\(tokens.count) tokens are too few for --batch \(batch) × --bptt \(steps): need more than \(needed)")
         }

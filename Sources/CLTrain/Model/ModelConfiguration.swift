@@ -27,8 +27,9 @@ public struct ModelConfiguration: Codable, Equatable, Sendable, CustomStringConv
         let dimension = 1...Int(Int32.max), why = "BLAS and the OpenCL kernels take 32-bit dimensions"
         try InputNumber.check(vocabularySize, "--vocab (vocabulary size)", in: 2...Int(Int32.max),
                               why: "<unk> and at least one token; token ids are 32-bit")
-        try InputNumber.check(embeddingSize, "--embedding", in: dimension, why: why)
+        // --hidden first: --embedding defaults to it.
         try InputNumber.check(hiddenSize, "--hidden", in: dimension, why: why)
+        try InputNumber.check(embeddingSize, "--embedding", in: dimension, why: why)
         try InputNumber.check(layers, "--layers", in: 1...Int(Int32.max), why: "stacked LSTM layers")
         try InputNumber.check(dropout, "--dropout", in: .probabilityBelowOne,
                               why: "the probability of zeroing a unit; 1 would zero every one")
