@@ -221,7 +221,7 @@ func format(_ value: Double) -> String { String(format: "%.3f", value) }
 /// Runs `body`, turning a number out of range into ArgumentParser's validation error (a usage
 /// error, exit 64, like an unparsable value).
 func flagCheck(_ body: () throws -> Void) throws {
-    do { try body() } catch let error as InvalidNumber { throw ValidationError(error.description) }
+    do { try body() } catch CLTrainError.invalidNumber(let error) { throw ValidationError(error.description) }
 }
 
 /// Writes `text` to standard output now (a streamed sample shows as it is generated; through the

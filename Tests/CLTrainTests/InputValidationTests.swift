@@ -9,17 +9,17 @@ struct InputValidationTests {
 
     @Test func integersOutsideTheirRangeAreNamed() throws {
         #expect(try InputNumber.check(5, "--batch", in: 1...10) == 5)
-        let error = #expect(throws: InvalidNumber.self) { try InputNumber.check(0, "--batch", in: 1...Int.max, why: "sequences") }
+        let error = expectInvalidNumber { try InputNumber.check(0, "--batch", in: 1...Int.max, why: "sequences") }
         #expect(error?.description == "--batch 0: must be at least 1 (sequences)")
-        let bounded = #expect(throws: InvalidNumber.self) { try InputNumber.check(11, "--x", in: 1...10) }
+        let bounded = expectInvalidNumber { try InputNumber.check(11, "--x", in: 1...10) }
         #expect(bounded?.description == "--x 11: must be in 1...10")
-        #expect(throws: InvalidNumber.self) { try InputNumber.check(Int.min, "--x", in: 0...Int.max) }
+        expectInvalidNumber { try InputNumber.check(Int.min, "--x", in: 0...Int.max) }
     }
 
     @Test(arguments: [Double.nan, .infinity, -.infinity, 0, -1e-300])
     func realsThatArePositiveOnlyInName(_ value: Double) {
         #expect(!RealBounds.positive.contains(value))
-        #expect(throws: InvalidNumber.self) { try InputNumber.check(value, "--lr", in: .positive) }
+        expectInvalidNumber { try InputNumber.check(value, "--lr", in: .positive) }
     }
 
     @Test func boundsAreOpenOrClosedAsStated() throws {
@@ -29,7 +29,7 @@ struct InputValidationTests {
         #expect(RealBounds.positive(atMost: 3600).contains(3600) && !RealBounds.positive(atMost: 3600).contains(3600.5))
         #expect(RealBounds.positive.description == "a finite number in (0, ∞)")
         #expect(RealBounds.probabilityBelowOne.description == "a finite number in [0, 1)")
-        let error = #expect(throws: InvalidNumber.self) { try InputNumber.check(Float.nan, "--dropout", in: .probabilityBelowOne) }
+        let error = expectInvalidNumber { try InputNumber.check(Float.nan, "--dropout", in: .probabilityBelowOne) }
         #expect(error?.description.hasPrefix("--dropout nan: must be a finite number in [0, 1)") == true)
     }
 
@@ -73,7 +73,7 @@ struct InputValidationTests {
 
     @Test(arguments: [0, -1, Double.nan, .infinity])
     func halvingIntervalsThatAreRefused(_ interval: Double) {
-        let error = #expect(throws: InvalidNumber.self) {
+        let error = expectInvalidNumber {
             try LearningRateSchedule(initial: 0.7, halvingStart: 1, halvingInterval: interval).validate()
         }
         #expect(error?.name == "--lr-halve-every")
@@ -83,7 +83,7 @@ struct InputValidationTests {
         func refused(_ change: (inout TrainingOptions) -> Void) -> String? {
             var options = TrainingOptions(epochs: 1, batch: 2, bptt: 3, optimizer: .sgd, schedule: LearningRateSchedule(initial: 0.7))
             change(&options)
-            do { try options.validate(); return nil } catch let error as InvalidNumber { return error.name } catch { return "\(error)" }
+            do { try options.validate(); return nil } catch CLTrainError.invalidNumber(let error) { return error.name } catch { return "\(error)" }
         }
         #expect(refused { _ in } == nil)
         #expect(refused { $0.batch = 0 } == "--batch")
@@ -104,7 +104,7 @@ struct InputValidationTests {
             (ModelConfiguration(vocabularySize: 10, embeddingSize: 0, hiddenSize: 4, layers: 1), "--embedding"),
             (ModelConfiguration(vocabularySize: 10, embeddingSize: 4, hiddenSize: 4, layers: 1, dropout: 1), "--dropout"),
         ] {
-            let error = #expect(throws: InvalidNumber.self) { try LanguageModel(configuration: configuration, backend: CPUBackend()) }
+            let error = expectInvalidNumber { try LanguageModel(configuration: configuration, backend: CPUBackend()) }
             #expect(error?.name == flag)
             _ = configuration.parameterCount   // saturates, never traps
         }
@@ -188,7 +188,7 @@ struct InputValidationTests {
     @Test func aTooSmallSplitsMessageCannotOverflow() throws {
         let error = #expect(throws: CLTrainError.self) { try TokenStream(tokens: [1, 2, 3], batch: .max, steps: .max) }
         #expect(error.map { "\($0)" }?.contains("--batch \(Int.max)") == true)
-        #expect(throws: InvalidNumber.self) { try TokenStream(tokens: [1, 2, 3], batch: 0, steps: 2) }
+        expectInvalidNumber { try TokenStream(tokens: [1, 2, 3], batch: 0, steps: 2) }
     }
 
     @Test func syntheticDataRefusesCountsBeyondMemoryOrInt() throws {
@@ -198,8 +198,8 @@ struct InputValidationTests {
         #expect(throws: InsufficientMemory.self) {
             try SyntheticData.tokens(vocabularySize: 10, batch: 64, bptt: 35, windows: 1 << 40, seed: 1)
         }
-        #expect(throws: InvalidNumber.self) { try SyntheticData.vocabulary(size: 1 << 62) }
-        #expect(throws: InvalidNumber.self) { try SyntheticData.vocabulary(size: 1) }
+        expectInvalidNumber { try SyntheticData.vocabulary(size: 1 << 62) }
+        expectInvalidNumber { try SyntheticData.vocabulary(size: 1) }
     }
 
     @Test func aFIFOOrADeviceIsNotData() throws {
@@ -234,8 +234,24 @@ struct InputValidationTests {
                     #expect(pieces.joined().unicodeScalars.count == prompt.unicodeScalars.count + 30)
                 }
             }
-            #expect(throws: InvalidNumber.self) { try sampler.generate(prompt: "", length: 1, temperature: -1, seed: 1) }
-            #expect(throws: InvalidNumber.self) { try sampler.generate(prompt: "", length: Sampler.maxLength + 1, temperature: 1, seed: 1) }
+            expectInvalidNumber { try sampler.generate(prompt: "", length: 1, temperature: -1, seed: 1) }
+            expectInvalidNumber { try sampler.generate(prompt: "", length: Sampler.maxLength + 1, temperature: 1, seed: 1) }
         }
     }
+}
+
+/// The `InvalidNumber` that `body` throws (as `CLTrainError.invalidNumber`); an issue if it throws
+/// anything else or nothing.
+@discardableResult
+func expectInvalidNumber<T>(sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T) -> InvalidNumber? {
+    do {
+        _ = try body()
+    } catch CLTrainError.invalidNumber(let number) {
+        return number
+    } catch {
+        Issue.record("expected an invalid number, got \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+    Issue.record("expected an invalid number, but nothing was thrown", sourceLocation: sourceLocation)
+    return nil
 }

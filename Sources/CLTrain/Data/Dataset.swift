@@ -76,8 +76,8 @@ public struct Dataset: Sendable {
         let tokens = documents.flatMap { vocabulary.encode($0.text) }
         do {
             return try TokenStream(tokens: tokens, batch: batch, steps: bptt)
-        } catch let error as InvalidNumber {
-            throw error   // --batch or --bptt itself, not the split's size
+        } catch CLTrainError.invalidNumber(let number) {
+            throw CLTrainError.invalidNumber(number)   // --batch or --bptt itself, not the split's size
         } catch {
             throw CLTrainError.invalidArgument("the \(split.noun) of '\(data)' is too small: \(error)")
         }

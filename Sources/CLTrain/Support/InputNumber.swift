@@ -3,11 +3,11 @@
 /// the field of a file), the range allowed, and why the range is what it is. The message names
 /// all of them: "--batch 0: must be at least 1 (sequences per batch)".
 public enum InputNumber {
-    /// `value` if it lies in `range`; an `InvalidNumber` error otherwise.
+    /// `value` if it lies in `range`; `CLTrainError.invalidNumber` otherwise.
     @discardableResult
     public static func check(_ value: Int, _ name: String, in range: ClosedRange<Int>, why: String? = nil) throws -> Int {
         guard range.contains(value) else {
-            throw InvalidNumber(name: name, value: "\(value)", allowed: describe(range), why: why)
+            throw CLTrainError.invalidNumber(InvalidNumber(name: name, value: "\(value)", allowed: describe(range), why: why))
         }
         return value
     }
@@ -16,7 +16,7 @@ public enum InputNumber {
     @discardableResult
     public static func check(_ value: Double, _ name: String, in bounds: RealBounds, why: String? = nil) throws -> Double {
         guard bounds.contains(value) else {
-            throw InvalidNumber(name: name, value: "\(value)", allowed: bounds.description, why: why)
+            throw CLTrainError.invalidNumber(InvalidNumber(name: name, value: "\(value)", allowed: bounds.description, why: why))
         }
         return value
     }
@@ -24,7 +24,7 @@ public enum InputNumber {
     @discardableResult
     public static func check(_ value: Float, _ name: String, in bounds: RealBounds, why: String? = nil) throws -> Float {
         guard bounds.contains(Double(value)) else {
-            throw InvalidNumber(name: name, value: "\(value)", allowed: bounds.description, why: why)
+            throw CLTrainError.invalidNumber(InvalidNumber(name: name, value: "\(value)", allowed: bounds.description, why: why))
         }
         return value
     }
@@ -40,7 +40,7 @@ public enum InputNumber {
     }
 }
 
-/// A number outside the range its use allows.
+/// A number outside the range its use allows (thrown as `CLTrainError.invalidNumber`).
 public struct InvalidNumber: Error, CustomStringConvertible, Equatable, Sendable {
     /// The flag, variable or field, e.g. "--batch".
     public let name: String
