@@ -103,10 +103,11 @@ struct TrainCommand: ParsableCommand {
     }
 
     /// Refuses a model and window that `memory` cannot hold, naming the flags that set their size.
-    func requireMemory(_ configuration: ModelConfiguration, on memory: DeviceMemory) throws {
-        let estimate = MemoryEstimate.training(configuration, optimizer: optimizer, batch: batch, bptt: bptt)
+    func requireMemory(_ configuration: ModelConfiguration, part: ModelPart? = nil, on memory: DeviceMemory) throws {
+        let estimate = MemoryEstimate.training(configuration, optimizer: optimizer, batch: batch, bptt: bptt, part: part)
         try memory.require(estimate, for: "--layers \(layers) --hidden \(hidden) --embedding \(embedding ?? hidden) "
-                           + "(vocabulary \(configuration.vocabularySize)), --batch \(batch) --bptt \(bptt) --optimizer \(optimizer.rawValue): training")
+                           + "(vocabulary \(configuration.vocabularySize)), --batch \(batch) --bptt \(bptt) --optimizer \(optimizer.rawValue): training"
+                           + (part.map { " its part on one device (\($0.firstLayer ? "layer 0 with the embedding, " : "")layers above 0: \($0.upperLayers), softmax rows: \($0.softmaxRows))" } ?? ""))
     }
 
     func run() throws {
@@ -149,6 +150,11 @@ struct TrainCommand: ParsableCommand {
             let chosen = try DeviceChoice.placement(auto: placement == .auto, layers: layerDevices, softmax: softmaxDevices,
                                                     devices: self.device, configuration: configuration, batch: batch, bptt: bptt)
             for reason in chosen.reasons { logger.info("placement: \(reason)") }
+            // Each device's part of the model and window, before any is allocated (a device
+            // listed twice holds both parts).
+            for device in Set(chosen.layers + chosen.softmaxShards.map(\.device)).sorted(by: { $0.description < $1.description }) {
+                try requireMemory(configuration, part: ModelPart(of: chosen, on: device), on: DeviceMemory.of(device))
+            }
             model = try LanguageModel(configuration: configuration, devices: ModelDevices(placement: chosen), seed: seed)
         } else {
             let backend: Backend = profiler ?? device ?? CPUBackend()

@@ -46,6 +46,8 @@ struct CLIBadNumberTests {
         // Class 2: sizes no device holds, refused with the estimate and the device's memory.
         BadInput(train("--hidden", "1000000000"), mentions: ["--hidden 1000000000", "needs", "has"]),
         BadInput(train("--layers", "1000000000"), mentions: ["--layers 1000000000", "needs", "parameters", "has"]),
+        BadInput(train("--layers", "2", "--layer-devices", "cpu,cpu", "--hidden", "1000000000"),
+                 mentions: ["--hidden 1000000000", "its part on one device", "needs", "has"]),
         BadInput(train("--embedding", "2000000000"), mentions: ["--embedding 2000000000", "needs", "has"]),
         BadInput(synthetic("--vocab", "2000000000", "--steps-per-epoch", "2"), mentions: ["vocabulary 2000000000", "needs", "has"]),
         BadInput(synthetic("--vocab", "4611686018427387904", "--steps-per-epoch", "2"), mentions: ["--vocab 4611686018427387904", "32-bit"]),

@@ -139,6 +139,23 @@ struct InputValidationTests {
         #expect(MemoryEstimate.evaluation(dropout, batch: 2, bptt: 5).activationBytes == 990 * 4)
     }
 
+    @Test func thePartsOfAPlacementAddUpToTheWholeModel() throws {
+        let configuration = ModelConfiguration(vocabularySize: 10, embeddingSize: 4, hiddenSize: 3, layers: 3)
+        let placement = try Placement(layers: [.cpu, .cpu, .openCL(0)],
+                                      softmaxShards: [SoftmaxShard(device: .cpu, rows: 0..<4), SoftmaxShard(device: .openCL(0), rows: 4..<10)],
+                                      reasons: [])
+        let first = ModelPart(of: placement, on: .cpu), second = ModelPart(of: placement, on: .openCL(0))
+        #expect(first == ModelPart(firstLayer: true, upperLayers: 1, softmaxRows: 4))
+        #expect(second == ModelPart(firstLayer: false, upperLayers: 1, softmaxRows: 6))
+        let whole = MemoryEstimate.training(configuration, optimizer: .adam, batch: 2, bptt: 5)
+        let parts = [first, second].map { MemoryEstimate.training(configuration, optimizer: .adam, batch: 2, bptt: 5, part: $0) }
+        #expect(parts.map(\.parameterBytes).reduce(0, +) == whole.parameterBytes)
+        #expect(parts.map(\.optimizerStateBytes).reduce(0, +) == whole.optimizerStateBytes)
+        // Each shard keeps its own losses (T·B floats): the parts hold that much more between them.
+        #expect(parts.map(\.activationBytes).reduce(0, +) == whole.activationBytes + 10 * 4)
+        #expect(ModelPart(of: placement, on: .openCL(7)) == ModelPart(firstLayer: false, upperLayers: 0, softmaxRows: 0))
+    }
+
     @Test func aShapeBeyond64BitsSaturatesAndIsRefused() throws {
         let huge = ModelConfiguration(vocabularySize: 65, embeddingSize: 1_000_000_000, hiddenSize: 1_000_000_000, layers: 2)
         let estimate = MemoryEstimate.training(huge, optimizer: .adam, batch: 64, bptt: 35)

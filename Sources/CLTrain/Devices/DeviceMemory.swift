@@ -33,9 +33,27 @@ public struct DeviceMemory: Equatable, Sendable {
             host.name = "\(backend.name) (this host's memory)"
             return host
         }
-        return DeviceMemory(name: openCL.name, totalBytes: Int(clamping: openCL.device.globalMemoryBytes),
-                            maxAllocationBytes: Int(clamping: openCL.device.maxAllocationBytes),
-                            maxTensorElements: Int(Int32.max))
+        var memory = of(openCL.device)
+        memory.name = openCL.name
+        return memory
+    }
+
+    /// The memory of an OpenCL device, from what it reports.
+    public static func of(_ device: OpenCLDeviceDescription) -> DeviceMemory {
+        DeviceMemory(name: "opencl:\(device.index) (\(device.name))", totalBytes: Int(clamping: device.globalMemoryBytes),
+                     maxAllocationBytes: Int(clamping: device.maxAllocationBytes), maxTensorElements: Int(Int32.max))
+    }
+
+    /// The memory of `device` in `registry`, without making a backend for it.
+    public static func of(_ device: DeviceSelection, registry: DeviceRegistry = .shared) throws -> DeviceMemory {
+        switch device {
+        case .cpu:
+            var host = DeviceMemory.host
+            host.name = "cpu (this host's memory)"
+            return host
+        case .openCL(let index):
+            return of(try registry.description(ofOpenCLDevice: index))
+        }
     }
 
     /// Refuses `estimate` (what `what` needs, e.g. "training --hidden 4096 …") unless it fits: the

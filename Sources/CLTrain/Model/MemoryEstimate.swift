@@ -41,42 +41,57 @@ public struct MemoryEstimate: Equatable, Sendable, CustomStringConvertible {
         bytes(parameterElements(configuration))
     }
 
-    /// Training `configuration` with `optimizer` on windows of `batch` sequences × `bptt` steps.
+    /// Training `configuration` with `optimizer` on windows of `batch` sequences × `bptt` steps:
+    /// the whole model on one device, or the `part` of it one device of a placement holds.
     public static func training(_ configuration: ModelConfiguration, optimizer: OptimizerKind,
-                                batch: Int, bptt: Int) -> MemoryEstimate {
-        estimate(configuration, optimizerMoments: optimizer == .adam ? 2 : 0, batch: batch, bptt: bptt, training: true)
+                                batch: Int, bptt: Int, part: ModelPart? = nil) -> MemoryEstimate {
+        estimate(configuration, part: part ?? .whole(configuration), optimizerMoments: optimizer == .adam ? 2 : 0,
+                 batch: batch, bptt: bptt, training: true)
     }
 
     /// Scoring or sampling: no optimizer state, no dropout masks.
     public static func evaluation(_ configuration: ModelConfiguration, batch: Int, bptt: Int) -> MemoryEstimate {
-        estimate(configuration, optimizerMoments: 0, batch: batch, bptt: bptt, training: false)
+        estimate(configuration, part: .whole(configuration), optimizerMoments: 0, batch: batch, bptt: bptt, training: false)
     }
 
-    private static func estimate(_ c: ModelConfiguration, optimizerMoments: Int, batch: Int, bptt: Int,
+    private static func estimate(_ c: ModelConfiguration, part: ModelPart, optimizerMoments: Int, batch: Int, bptt: Int,
                                  training: Bool) -> MemoryEstimate {
-        let (v, e, h, l) = (max(c.vocabularySize, 0), max(c.embeddingSize, 0), max(c.hiddenSize, 0), max(c.layers, 0))
-        let parameters = parameterElements(c)
+        let (v, e, h) = (max(c.vocabularySize, 0), max(c.embeddingSize, 0), max(c.hiddenSize, 0))
+        let rows = max(part.softmaxRows, 0)
         let n = product(max(batch, 0), max(bptt, 0))   // T·B rows
         let nh = product(n, h)
-        let upper = max(l - 1, 0)                          // layers 1..<L
-        let masks = training && c.dropout > 0 ? upper : 0
-        // Rows × (embedding out + its gradient + logits + losses + ids + targets), the layers'
-        // 10·H (gates 4H, cells, hiddens, gates' gradient 4H) + ∂h, the upper layers' inputs and
-        // their gradients (and dropout masks), and 5·B·H per layer for the carried (h, c) and the
-        // cell's carry buffers.
-        let activations = saturatingSum([
-            product(n, saturatingSum([product(2, e), v, 3])),
-            product(nh, saturatingSum([product(11, l), product(2, upper), masks])),
-            product(5, l, max(batch, 0), h),
+        // Weights: the embedding, each layer's 4H·(In + H + 2), the decoder rows' H + 1.
+        let masks = training && c.dropout > 0 ? 1 : 0
+        let upper = max(part.upperLayers, 0)
+        // Weights: the embedding and layer 0's 4H·(E + H + 2), each upper layer's 4H·(H + H + 2),
+        // the decoder rows' H + 1.
+        let parameters = saturatingSum([
+            part.firstLayer ? saturatingSum([product(v, e), product(4, h, saturatingSum([e, h, 2]))]) : 0,
+            product(upper, 4, h, saturatingSum([h, h, 2])),
+            product(rows, saturatingSum([h, 1])),
         ])
-        let candidates: [(String, Int)] = [
-            ("the embedding (V×E)", product(v, e)),
-            ("the decoder weight (V×H)", product(v, h)),
-            ("layer 0's input weight (4H×E)", product(4, h, e)),
-            ("a layer's recurrent weight (4H×H)", product(4, h, h)),
-            ("one window's logits (T·B×V)", product(n, v)),
-            ("one window's gates (T·B×4H)", product(4, nh)),
+        // Activations of one window. Per row: the embedding's output and its gradient, ids and
+        // targets; per layer 10·H (gates 4H, cells, hiddens, the gates' gradient 4H) + ∂h, for an
+        // upper layer also its input and that input's gradient (and a dropout mask); the logits
+        // (their gradient overwrites them) and losses. Per layer 5·B·H: the carried (h, c) and the
+        // cell's carry buffers.
+        let layers = saturatingSum([part.firstLayer ? 1 : 0, upper])
+        let activations = saturatingSum([
+            part.firstLayer ? product(n, saturatingSum([product(2, e), 2])) : 0,
+            product(nh, saturatingSum([product(11, layers), product(2 + masks, upper)])),
+            product(5, layers, max(batch, 0), h),
+            product(n, saturatingSum([rows, 1])),
+        ])
+        var candidates: [(String, Int)] = [
+            ("the decoder weight (V×H)", product(rows, h)),
+            ("one window's logits (T·B×V)", product(n, rows)),
         ]
+        if part.firstLayer {
+            candidates += [("the embedding (V×E)", product(v, e)), ("layer 0's input weight (4H×E)", product(4, h, e))]
+        }
+        if layers > 0 {
+            candidates += [("a layer's recurrent weight (4H×H)", product(4, h, h)), ("one window's gates (T·B×4H)", product(4, nh))]
+        }
         let largest = candidates.max { $0.1 < $1.1 } ?? ("", 0)
         return MemoryEstimate(parameterBytes: bytes(parameters), gradientBytes: bytes(parameters),
                               optimizerStateBytes: bytes(product(optimizerMoments, parameters)),
@@ -112,6 +127,34 @@ private func product(_ factors: Int...) -> Int {
 }
 
 private func bytes(_ elements: Int) -> Int { product(elements, 4) }
+
+/// What one device of a placement holds: layer 0 with the embedding or not, how many of the
+/// layers above it, and how many rows of the decoder and softmax (counts, not lists: a model of
+/// 10⁹ layers is estimated, and refused, without listing them).
+public struct ModelPart: Equatable, Sendable {
+    public var firstLayer: Bool
+    public var upperLayers: Int
+    public var softmaxRows: Int
+
+    public init(firstLayer: Bool, upperLayers: Int, softmaxRows: Int) {
+        self.firstLayer = firstLayer
+        self.upperLayers = upperLayers
+        self.softmaxRows = softmaxRows
+    }
+
+    /// Every part of `configuration`.
+    public static func whole(_ configuration: ModelConfiguration) -> ModelPart {
+        ModelPart(firstLayer: configuration.layers > 0, upperLayers: max(configuration.layers - 1, 0),
+                  softmaxRows: configuration.vocabularySize)
+    }
+
+    /// The part of `placement` on `device`.
+    public init(of placement: Placement, on device: DeviceSelection) {
+        firstLayer = placement.layers.first == device
+        upperLayers = placement.layers.dropFirst().filter { $0 == device }.count
+        softmaxRows = placement.softmaxShards.filter { $0.device == device }.reduce(0) { $0 + $1.rows.count }
+    }
+}
 
 /// Σ terms (all ≥ 0), or `Int.max` where it would overflow.
 private func saturatingSum(_ terms: [Int]) -> Int {
