@@ -233,6 +233,13 @@ struct InputValidationTests {
         #expect(throws: CLTrainError.self) { try Corpus.load(scratch.url.path) }
     }
 
+    @Test func sizesParsedFromTextCannotOverflowLater() throws {
+        #expect(GemmTuner.Shape(parsing: "99999999999x99999999999x2") == nil)
+        #expect(GemmTuner.Shape(parsing: "65536x65536x1") == nil, "4 Gi elements: beyond a 32-bit index")
+        #expect(GemmTuner.Shape(parsing: "128x4000x2000") != nil)
+        #expect(try Vocabulary.build(from: ["a b"], level: .word, maxSize: Int.min).count == 1)
+    }
+
     // MARK: Sampling
 
     @Test func streamedPiecesJoinToTheSample() throws {
