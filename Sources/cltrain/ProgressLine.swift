@@ -4,17 +4,15 @@ import Logging
 
 /// The live progress line: rewritten in place on a terminal, a log line every N steps otherwise.
 ///
-/// Tokens per second is a moving average over the last `averagedSteps` steps (tokens over their
-/// summed time), so one slow or instant step does not swing it; a step too quick for the clock to
-/// see counts as no time, and the rate shows as "-" until some time has passed.
+/// Tokens per second is a moving average over the last `averagedSteps` steps (`MovingRate`); it
+/// shows as "-" until some time has passed.
 final class ProgressLine {
     private let logger: Logger
     private let logEvery: Int
     private let tokensPerStep: Double
     private let interactive = isatty(STDERR_FILENO) != 0
     private var open = false
-    /// Seconds of the last steps, oldest first.
-    private var recentSeconds: [Double] = []
+    private var rate = MovingRate(window: ProgressLine.averagedSteps)
     static let averagedSteps = 20
 
     init(logger: Logger, logEvery: Int, tokensPerStep: Double) {
@@ -24,11 +22,7 @@ final class ProgressLine {
     }
 
     /// Tokens per second over the recent steps; nil before any measurable time has passed.
-    var tokensPerSecond: Double? {
-        let seconds = recentSeconds.reduce(0, +)
-        guard seconds > 0 else { return nil }
-        return tokensPerStep * Double(recentSeconds.count) / seconds
-    }
+    var tokensPerSecond: Double? { rate.rate }
 
     func update(_ r: StepReport) {
         record(r)
@@ -43,11 +37,10 @@ final class ProgressLine {
         }
     }
 
-    /// The step's time, from its rate (infinite for a step the clock saw as instant).
+    /// The step's time, from its rate (infinite for a step the clock saw as instant: no time).
     func record(_ r: StepReport) {
         let seconds = r.tokensPerSecond > 0 && r.tokensPerSecond.isFinite ? tokensPerStep / r.tokensPerSecond : 0
-        recentSeconds.append(seconds)
-        if recentSeconds.count > Self.averagedSteps { recentSeconds.removeFirst() }
+        rate.record(units: tokensPerStep, seconds: seconds)
     }
 
     func finishLine() {

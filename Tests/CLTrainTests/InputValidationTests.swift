@@ -240,6 +240,21 @@ struct InputValidationTests {
         #expect(try Vocabulary.build(from: ["a b"], level: .word, maxSize: Int.min).count == 1)
     }
 
+    @Test func tokensPerSecondIsAMovingAverageThatNeverGoesInfinite() {
+        var rate = MovingRate(window: 3)
+        #expect(rate.rate == nil)
+        rate.record(units: 100, seconds: 0)        // a step the clock did not see
+        #expect(rate.rate == nil, "no time yet: no rate, not infinity")
+        rate.record(units: 100, seconds: 1)
+        #expect(rate.rate == 200)                 // 200 tokens over 1 s
+        rate.record(units: 100, seconds: 3)
+        #expect(rate.rate == 75)                  // 300 over 4 s, not the last step's 33
+        rate.record(units: 100, seconds: 1)       // the instant step leaves the window
+        #expect(rate.rate == 60)                  // 300 over 5 s
+        rate.record(units: .infinity, seconds: .nan)
+        #expect(rate.rate == 50)                  // taken as 0 units in 0 s: 200 over 4 s
+    }
+
     // MARK: Sampling
 
     @Test func streamedPiecesJoinToTheSample() throws {
