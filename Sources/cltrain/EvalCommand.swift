@@ -5,23 +5,75 @@ import Foundation
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
-        abstract: "Report a checkpoint's perplexity on the test split of a corpus.")
+        abstract: "Report a checkpoint's loss and perplexity on a split of a corpus.",
+        discussion: """
+            Scores the test split by default; --split all scores every document of --data unsplit (a held-out
+            file whole, however short). Only the split scored needs to hold one window of --batch × --bptt.
+            Loss is the mean cross-entropy per token in nats, perplexity its exp, both at full precision.
+            """)
 
     @Option(help: "A checkpoint folder or its model.safetensors.") var checkpoint: String
-    @Option(help: "shakespeare, a text file or folder (the test split is scored), or synthetic.") var data: String = "shakespeare"
-    @Option(help: "Sequences per batch (default: the checkpoint's).") var batch: Int?
-    @Option(help: "BPTT steps (default: the checkpoint's).") var bptt: Int?
+    @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
+    @Option(help: "test, validation, train, or all (every document, unsplit).") var split: DataSplit = .test
+    @Option(parsing: .unconditional, help: "Sequences per batch (default: the checkpoint's).") var batch: Int?
+    @Option(parsing: .unconditional, help: "BPTT steps (default: the checkpoint's).") var bptt: Int?
     @Option(help: "Device: auto (as for train), cpu, or an index from `cltrain devices`.", transform: DeviceRequest.parse)
     var device: DeviceRequest = .auto
+    @Option(help: "Also write the result as a JSON object to FILE (loss, perplexity, tokens, split, data).") var json: String?
+
+    func validate() throws {
+        let why = "BLAS and the OpenCL kernels take 32-bit dimensions"
+        try flagCheck {
+            if let batch { try InputNumber.check(batch, "--batch", in: 1...Int(Int32.max), why: "sequences per batch; " + why) }
+            if let bptt { try InputNumber.check(bptt, "--bptt", in: 1...Int(Int32.max), why: "steps per window; " + why) }
+        }
+    }
 
     func run() throws {
-        let (model, description) = try Checkpoint.loadModel(Checkpoint.modelFile(checkpoint), backend: DeviceChoice.backend(for: device))
+        let backend = try DeviceChoice.backend(for: device)
+        let (model, description) = try Checkpoint.loadModel(Checkpoint.modelFile(checkpoint), backend: backend)
+        // As `sample` does: a vocabulary that does not match the model would score the wrong rows.
+        guard description.vocabulary.count == model.configuration.vocabularySize else {
+            throw CLTrainError.invalidArgument("checkpoint '\(checkpoint)': its vocabulary has \(description.vocabulary.count) tokens "
+                                               + "but the model \(model.configuration.vocabularySize) rows")
+        }
         let batch = batch ?? description.options?.batch ?? 32
         let bptt = bptt ?? description.options?.bptt ?? 35
-        let dataset = try Dataset.load(data, level: description.vocabulary.level, vocabularySize: description.vocabulary.count,
-                                       vocabulary: description.vocabulary, batch: batch, bptt: bptt,
-                                       syntheticWindows: 100, seed: description.options?.seed ?? 1)
-        let loss = try model.meanLoss(over: dataset.test)
-        print("test loss \(format(loss)), perplexity \(format(exp(loss))) (\(dataset.test.windowCount * batch * bptt) tokens of \(dataset.source))")
+        try flagCheck {   // the checkpoint's own figures, when the flags were not given
+            try InputNumber.check(batch, "--batch", in: 1...Int(Int32.max))
+            try InputNumber.check(bptt, "--bptt", in: 1...Int(Int32.max))
+        }
+        try DeviceMemory.of(backend).require(.evaluation(model.configuration, batch: batch, bptt: bptt),
+                                             for: "--batch \(batch) --bptt \(bptt) with the model (\(model.configuration)): scoring")
+        let (source, stream) = try Dataset.stream(data, split: split, vocabulary: description.vocabulary, batch: batch, bptt: bptt,
+                                                  syntheticWindows: 100, seed: description.options?.seed ?? 1)
+        let loss = try model.meanLoss(over: stream)
+        let perplexity = exp(loss)
+        let tokens = stream.windowCount * batch * bptt
+        print("\(split.rawValue) loss \(loss), perplexity \(perplexity) (\(tokens) tokens of \(source), \(split.noun))")
+        if let json { try EvalResult(loss: loss, perplexity: perplexity, tokens: tokens, split: split, data: source).write(to: json) }
+    }
+}
+
+extension DataSplit: ExpressibleByArgument {}
+
+/// `eval --json FILE`: one object, numbers at full precision. A loss or perplexity that is not
+/// finite (JSON has no inf or NaN) is written as null, with its value in words under "nonFinite".
+struct EvalResult {
+    let loss: Double, perplexity: Double, tokens: Int, split: DataSplit, data: String
+
+    func write(to path: String) throws {
+        var object: [String: Any] = ["tokens": tokens, "split": split.rawValue, "data": data]
+        var nonFinite: [String: String] = [:]
+        for (key, value) in [("loss", loss), ("perplexity", perplexity)] {
+            if value.isFinite { object[key] = value } else { object[key] = NSNull(); nonFinite[key] = "\(value)" }
+        }
+        if !nonFinite.isEmpty { object["nonFinite"] = nonFinite }
+        let encoded = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        do {
+            try (encoded + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))
+        } catch {
+            throw CLTrainError.invalidArgument("--json '\(path)': cannot write: \(error.localizedDescription)")
+        }
     }
 }

@@ -18,12 +18,12 @@ struct PlanCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Stacked LSTM layers.") var layers: Int = 2
-    @Option(help: "Units per LSTM layer.") var hidden: Int = 512
-    @Option(help: "Embedding width (default: --hidden).") var embedding: Int?
-    @Option(help: "Vocabulary size.") var vocab: Int
-    @Option(help: "Sequences per batch.") var batch: Int = 64
-    @Option(help: "Steps of truncated backpropagation through time.") var bptt: Int = 35
+    @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
+    @Option(parsing: .unconditional, help: "Units per LSTM layer.") var hidden: Int = 512
+    @Option(parsing: .unconditional, help: "Embedding width (default: --hidden).") var embedding: Int?
+    @Option(parsing: .unconditional, help: "Vocabulary size.") var vocab: Int
+    @Option(parsing: .unconditional, help: "Sequences per batch.") var batch: Int = 64
+    @Option(parsing: .unconditional, help: "Steps of truncated backpropagation through time.") var bptt: Int = 35
     @OptionGroup var devices: DeviceOptions
     @Option(help: "auto (balance the measured costs) or manual (default: manual when --layer-devices is given, else auto).")
     var placement: PlacementMode?
@@ -31,33 +31,46 @@ struct PlanCommand: ParsableCommand {
     var layerDevices: String?
     @Option(help: ArgumentHelp("Devices of the vocabulary shards, e.g. '4,5,6,7' (default: the last layer's device).", valueName: "LIST"))
     var softmaxDevices: String?
-    @Option(help: "Link between devices: pcie4 (25 GB/s), nvlink4 (450 GB/s), or GB/s per direction.")
+    @Option(parsing: .unconditional, help: "Link between devices: pcie4 (25 GB/s), nvlink4 (450 GB/s), or GB/s per direction.")
     var link: String = "pcie4"
-    @Option(help: ArgumentHelp("Latency per transfer in µs (default: 10 for pcie4 and numbers, 5 for nvlink4).", valueName: "µs"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Latency per transfer in µs (default: 10 for pcie4 and numbers, 5 for nvlink4).", valueName: "µs"))
     var linkLatency: Double?
-    @Option(help: "Also predict a GPipe-style schedule with this many micro-batches.") var microBatches: Int?
-    @Option(help: ArgumentHelp("Plan for N identical copies of one device: the first selected one, or the preset --costs names.",
+    @Option(parsing: .unconditional, help: "Also predict a GPipe-style schedule with this many micro-batches.") var microBatches: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Plan for N identical copies of one device: the first selected one, or the preset --costs names.",
                                valueName: "N"))
     var simulateDevices: Int?
     @Option(help: "measured (calibrate the devices) or h100 (the H100 figures of Sources/CLTrain/Placement/Presets.swift; needs --simulate-devices).")
     var costs: CostSource = .measured
     @Flag(help: "Measure the devices again instead of using the cached calibration.") var recalibrate = false
-    @Option(help: "Calibration time budget per device, in seconds.") var calibrationBudget: Double = 2
+    @Option(parsing: .unconditional, help: "Calibration time budget per device, in seconds.") var calibrationBudget: Double = 2
 
     enum PlacementMode: String, ExpressibleByArgument { case auto, manual }
+
+    /// Bounds that keep the simulation's tables and arrays small, far beyond any machine planned for.
+    static let maxLayers = 4096, maxDevices = 4096
+    /// 10⁶ GB/s: over a thousand times NVLink 4's 450 GB/s.
+    static let maxLinkGigabytesPerSecond = 1e6
     enum CostSource: String, ExpressibleByArgument { case measured, h100 }
 
     func validate() throws {
-        for (name, value) in [("--layers", layers), ("--hidden", hidden), ("--vocab", vocab), ("--batch", batch), ("--bptt", bptt)]
-        where value <= 0 {
-            throw ValidationError("\(name) must be positive, got \(value)")
+        try flagCheck {
+            // The simulator's own bounds (WorkloadShape.validate), far above any real model.
+            try WorkloadShape(batch: batch, hidden: hidden, embedding: embedding ?? hidden, vocabulary: vocab, steps: bptt).validate()
+            try InputNumber.check(layers, "--layers", in: 1...Self.maxLayers, why: "a simulated pipeline stage per layer")
+            if let microBatches { try InputNumber.check(microBatches, "--micro-batches", in: 1...batch, why: "groups of --batch sequences") }
+            if let simulateDevices {
+                try InputNumber.check(simulateDevices, "--simulate-devices", in: 1...Self.maxDevices, why: "simulated copies of one device")
+            }
+            try InputNumber.check(calibrationBudget, "--calibration-budget", in: .positive(atMost: 3600),
+                                  why: "seconds of measuring per device")
+            if let linkLatency {
+                try InputNumber.check(linkLatency, "--link-latency", in: .closed(0, 1e6), why: "µs per transfer; 1 s at most")
+            }
         }
-        if let embedding, embedding <= 0 { throw ValidationError("--embedding must be positive, got \(embedding)") }
         // As `cltrain train --pipeline --micro-batches` requires: the micro-batches are equal groups of sequences.
-        if let microBatches, microBatches <= 0 || batch % microBatches != 0 {
+        if let microBatches, batch % microBatches != 0 {
             throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
         }
-        if let simulateDevices, simulateDevices <= 0 { throw ValidationError("--simulate-devices must be positive") }
         if costs == .h100 && simulateDevices == nil {
             throw ValidationError("--costs h100 describes simulated devices: add --simulate-devices N")
         }
@@ -67,7 +80,6 @@ struct PlanCommand: ParsableCommand {
         if placement == .auto && (layerDevices != nil || softmaxDevices != nil) {
             throw ValidationError("--layer-devices and --softmax-devices are for --placement manual")
         }
-        if let linkLatency, !(linkLatency >= 0) { throw ValidationError("--link-latency must be non-negative") }
         _ = try parsedLink()
     }
 
@@ -77,8 +89,12 @@ struct PlanCommand: ParsableCommand {
         case "pcie4": result = Presets.pcie4
         case "nvlink4": result = Presets.nvlink4
         default:
-            guard let gigabytes = Double(link), gigabytes > 0, gigabytes.isFinite else {
+            guard let gigabytes = Double(link) else {
                 throw ValidationError("--link '\(link)': expected pcie4, nvlink4, or a bandwidth in GB/s such as 50")
+            }
+            try flagCheck {
+                try InputNumber.check(gigabytes, "--link", in: .positive(atMost: Self.maxLinkGigabytesPerSecond),
+                                      why: "GB/s per direction; NVLink 4 is 450")
             }
             result = .custom(gigabytesPerSecond: gigabytes, latency: Presets.pcie4.latency)
         }
@@ -138,7 +154,7 @@ struct PlanCommand: ParsableCommand {
                               percent(wavefront.busyFraction[number]), megabytes(wavefront.bytesSent[number])])
         }
         print(perDevice.rendered())
-        print("transfers between devices: \(Int(wavefront.transferBytes.rounded())) bytes (\(megabytes(wavefront.transferBytes)) MB) per step: "
+        print("transfers between devices: \(String(format: "%.0f", wavefront.transferBytes)) bytes (\(megabytes(wavefront.transferBytes)) MB) per step: "
               + "B×H activations and their gradients, \(shape.activationBytes) bytes per boundary, direction and time step, "
               + "plus the shards' row statistics")
 

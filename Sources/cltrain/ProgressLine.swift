@@ -3,20 +3,32 @@ import Foundation
 import Logging
 
 /// The live progress line: rewritten in place on a terminal, a log line every N steps otherwise.
+///
+/// Tokens per second is a moving average over the last `averagedSteps` steps (`MovingRate`); it
+/// shows as "-" until some time has passed.
 final class ProgressLine {
     private let logger: Logger
     private let logEvery: Int
+    private let tokensPerStep: Double
     private let interactive = isatty(STDERR_FILENO) != 0
     private var open = false
+    private var rate = MovingRate(window: ProgressLine.averagedSteps)
+    static let averagedSteps = 20
 
-    init(logger: Logger, logEvery: Int) {
+    init(logger: Logger, logEvery: Int, tokensPerStep: Double) {
         self.logger = logger
         self.logEvery = logEvery
+        self.tokensPerStep = tokensPerStep
     }
 
+    /// Tokens per second over the recent steps; nil before any measurable time has passed.
+    var tokensPerSecond: Double? { rate.rate }
+
     func update(_ r: StepReport) {
+        record(r)
+        let rate = tokensPerSecond.map { String(format: "%.0f", $0) } ?? "-"
         let text = "epoch \(r.epoch) step \(r.window)/\(r.windowsPerEpoch) loss \(format(r.loss)) ppl \(format(r.perplexity)) "
-            + "lr \(r.learningRate) \(Int(r.tokensPerSecond)) tok/s ETA \(duration(r.secondsRemaining))"
+            + "lr \(r.learningRate) \(rate) tok/s ETA \(Self.duration(r.secondsRemaining))"
         if interactive {
             try? FileHandle.standardError.write(contentsOf: Data("\r\u{1B}[K\(text)".utf8))
             open = true
@@ -25,13 +37,21 @@ final class ProgressLine {
         }
     }
 
+    /// The step's time, from its rate (infinite for a step the clock saw as instant: no time).
+    func record(_ r: StepReport) {
+        let seconds = r.tokensPerSecond > 0 && r.tokensPerSecond.isFinite ? tokensPerStep / r.tokensPerSecond : 0
+        rate.record(units: tokensPerStep, seconds: seconds)
+    }
+
     func finishLine() {
         if open { try? FileHandle.standardError.write(contentsOf: Data("\n".utf8)) }
         open = false
     }
 
-    private func duration(_ seconds: Double) -> String {
+    /// "3m07s", "2h05m"; "-" for a time not yet known or beyond a year (no Int conversion can trap).
+    static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0, seconds < 366 * 86_400 else { return "-" }
         let s = Int(seconds.rounded())
-        return s >= 3600 ? "\(s / 3600)h\(s % 3600 / 60)m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
+        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : "\(s / 60)m\(String(format: "%02d", s % 60))s"
     }
 }

@@ -16,22 +16,22 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
     @Option(help: "Tokens: char or word.") var level: TokenLevel = .char
-    @Option(help: "Vocabulary size: the number of tokens for synthetic data; a cap for word-level text (the rarest words become <unk>).")
+    @Option(parsing: .unconditional, help: "Vocabulary size: the number of tokens for synthetic data; a cap for word-level text (the rarest words become <unk>).")
     var vocab: Int?
-    @Option(help: "Stacked LSTM layers.") var layers: Int = 2
-    @Option(help: "Units per LSTM layer.") var hidden: Int = 512
-    @Option(help: "Embedding width (default: --hidden).") var embedding: Int?
-    @Option(help: "Dropout between LSTM layers.") var dropout: Float = 0
-    @Option(help: "Steps of truncated backpropagation through time.") var bptt: Int = 35
-    @Option(help: "Sequences per batch.") var batch: Int = 64
-    @Option(help: "Passes over the training split.") var epochs: Int = 1
-    @Option(help: "At most this many steps per epoch (for short runs; default: the whole split).") var stepsPerEpoch: Int?
+    @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
+    @Option(parsing: .unconditional, help: "Units per LSTM layer.") var hidden: Int = 512
+    @Option(parsing: .unconditional, help: "Embedding width (default: --hidden).") var embedding: Int?
+    @Option(parsing: .unconditional, help: "Dropout between LSTM layers.") var dropout: Float = 0
+    @Option(parsing: .unconditional, help: "Steps of truncated backpropagation through time.") var bptt: Int = 35
+    @Option(parsing: .unconditional, help: "Sequences per batch.") var batch: Int = 64
+    @Option(parsing: .unconditional, help: "Passes over the training split.") var epochs: Int = 1
+    @Option(parsing: .unconditional, help: "At most this many steps per epoch (for short runs; default: the whole split).") var stepsPerEpoch: Int?
     @Option(help: "sgd (Sutskever et al. 2014) or adam.") var optimizer: OptimizerKind = .sgd
-    @Option(help: "Learning rate (default: 0.7 for sgd, 0.001 for adam).") var lr: Float?
-    @Option(help: "Halve the learning rate once this many epochs are done (default: never).") var lrHalveAfter: Double?
-    @Option(help: "…and again every this many epochs.") var lrHalveEvery: Double = 0.5
-    @Option(help: "Clip the global gradient norm at this value (0: off).") var clip: Float = 5
-    @Option(help: "Seed for weights, dropout and sampling.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Learning rate (default: 0.7 for sgd, 0.001 for adam).") var lr: Float?
+    @Option(parsing: .unconditional, help: "Halve the learning rate once this many epochs are done (default: never).") var lrHalveAfter: Double?
+    @Option(parsing: .unconditional, help: "…and again every this many epochs.") var lrHalveEvery: Double = 0.5
+    @Option(parsing: .unconditional, help: "Clip the global gradient norm at this value (0: off).") var clip: Float = 5
+    @Option(parsing: .unconditional, help: "Seed for weights, dropout and sampling.") var seed: UInt64 = 1
     @Option(help: "Device: auto (CLTRAIN_DEVICES's first GPU, else its first entry; unset: a GPU if there is one, else the CPU backend), cpu, or an index from `cltrain devices`.",
             transform: DeviceRequest.parse)
     var device: DeviceRequest = .auto
@@ -46,27 +46,38 @@ struct TrainCommand: ParsableCommand {
     enum PlacementMode: String, ExpressibleByArgument { case auto }
     @Flag(help: "Pipeline the layers and softmax shards across their devices (a host worker per layer and per further softmax device; the 2014 wavefront).")
     var pipeline = false
-    @Option(help: "With --pipeline: time steps a layer hands on at once.") var stepsPerRun: Int = 1
-    @Option(help: "With --pipeline: split each batch into M micro-batches of --batch / M sequences whose runs interleave in the pipeline (GPipe); M must divide --batch. The same M as `cltrain plan --micro-batches`.")
+    @Option(parsing: .unconditional, help: "With --pipeline: time steps a layer hands on at once.") var stepsPerRun: Int = 1
+    @Option(parsing: .unconditional, help: "With --pipeline: split each batch into M micro-batches of --batch / M sequences whose runs interleave in the pipeline (GPipe); M must divide --batch. The same M as `cltrain plan --micro-batches`.")
     var microBatches: Int = 1
     @Option(help: "Folder for checkpoints.") var checkpoint: String?
-    @Option(help: "Also checkpoint every N steps.") var checkpointEvery: Int?
+    @Option(parsing: .unconditional, help: "Also checkpoint every N steps.") var checkpointEvery: Int?
     @Flag(help: "Continue the run saved in --checkpoint.") var resume = false
     @Option(help: "Append one JSON object per logged step and per validation to FILE.") var metrics: String?
-    @Option(help: "Log a line every N steps (when stderr is not a terminal).") var logEvery: Int = 50
-    @Option(help: "Characters or words to generate at the end.") var sampleLength: Int = 300
-    @Option(help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
+    @Option(parsing: .unconditional, help: "Log a line every N steps (when stderr is not a terminal).") var logEvery: Int = 50
+    @Option(parsing: .unconditional, help: "Characters or words to generate at the end.") var sampleLength: Int = 300
+    @Option(parsing: .unconditional, help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
     @Flag(help: "Time every backend operation (synchronizing after each) and print where the time went.")
     var profile = false
 
     func validate() throws {
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR") }
         if data == "synthetic" && vocab == nil { throw ValidationError("--data synthetic needs --vocab N") }
-        if logEvery <= 0 { throw ValidationError("--log-every must be positive") }
-        if let validationSteps, validationSteps <= 0 { throw ValidationError("--validation-steps must be positive") }
-        if stepsPerRun <= 0 { throw ValidationError("--steps-per-run must be positive") }
+        try flagCheck {
+            try InputNumber.check(logEvery, "--log-every", in: 1...Int.max)
+            if let validationSteps { try InputNumber.check(validationSteps, "--validation-steps", in: 1...Int.max) }
+            try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...Int.max)
+            try InputNumber.check(microBatches, "--micro-batches", in: 1...Int.max)
+            try InputNumber.check(sampleLength, "--sample-length", in: 0...Sampler.maxLength, why: Sampler.maxLengthReason)
+            if let vocab {
+                try InputNumber.check(vocab, "--vocab", in: 2...Int(Int32.max), why: "<unk> and at least one token; token ids are 32-bit")
+            }
+            // The sizes and rates themselves (the library names each by its flag); the vocabulary
+            // of text is known only once the data is read, so its smallest size stands in here.
+            try configuration(vocabularySize: vocab ?? 2).validate()
+            try options.validate()
+        }
         if microBatches != 1 && !pipeline { throw ValidationError("--micro-batches interleaves micro-batches in the pipeline: add --pipeline") }
-        if microBatches <= 0 || batch % microBatches != 0 {
+        if batch % microBatches != 0 {
             throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
         }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
@@ -78,6 +89,28 @@ struct TrainCommand: ParsableCommand {
         if profile && (layerDevices != nil || placement != nil) {
             throw ValidationError("--profile times one device's operations; it cannot be combined with a placement over several")
         }
+    }
+
+    func configuration(vocabularySize: Int) -> ModelConfiguration {
+        ModelConfiguration(vocabularySize: vocabularySize, embeddingSize: embedding ?? hidden, hiddenSize: hidden,
+                           layers: layers, dropout: dropout)
+    }
+
+    var options: TrainingOptions {
+        TrainingOptions(
+            epochs: epochs, batch: batch, bptt: bptt, optimizer: optimizer,
+            schedule: LearningRateSchedule(initial: lr ?? optimizer.defaultLearningRate, halvingStart: lrHalveAfter,
+                                           halvingInterval: lrHalveEvery),
+            clipNorm: clip, seed: seed, maxStepsPerEpoch: stepsPerEpoch, checkpointEvery: checkpointEvery,
+            maxValidationSteps: validationSteps)
+    }
+
+    /// Refuses a model and window that `memory` cannot hold, naming the flags that set their size.
+    func requireMemory(_ configuration: ModelConfiguration, part: ModelPart? = nil, on memory: DeviceMemory) throws {
+        let estimate = MemoryEstimate.training(configuration, optimizer: optimizer, batch: batch, bptt: bptt, part: part)
+        try memory.require(estimate, for: "--layers \(layers) --hidden \(hidden) --embedding \(embedding ?? hidden) "
+                           + "(vocabulary \(configuration.vocabularySize)), --batch \(batch) --bptt \(bptt) --optimizer \(optimizer.rawValue): training"
+                           + (part.map { " its part on one device (\($0.firstLayer ? "layer 0 with the embedding, " : "")layers above 0: \($0.upperLayers), softmax rows: \($0.softmaxRows))" } ?? ""))
     }
 
     func run() throws {
@@ -102,25 +135,29 @@ struct TrainCommand: ParsableCommand {
 
         // Data and vocabulary (a resumed run keeps the vocabulary it was trained with).
         let resumed = try resume ? existing.map(Checkpoint.describe(modelFile:)) : nil
+        // The model and one window must fit before the data is read (text's vocabulary is at least
+        // 2; synthetic's is --vocab), and again with the vocabulary the data gives.
+        let memory = device.map(DeviceMemory.of)
+        if let memory { try requireMemory(configuration(vocabularySize: vocab ?? 2), on: memory) }
         let dataset = try Dataset.load(data, level: level, vocabularySize: vocab, vocabulary: resumed?.vocabulary,
                                        batch: batch, bptt: bptt, syntheticWindows: stepsPerEpoch ?? 100, seed: seed)
-        let configuration = ModelConfiguration(vocabularySize: dataset.vocabulary.count, embeddingSize: embedding ?? hidden,
-                                               hiddenSize: hidden, layers: layers, dropout: dropout)
-        let options = TrainingOptions(
-            epochs: epochs, batch: batch, bptt: bptt, optimizer: optimizer,
-            schedule: LearningRateSchedule(initial: lr ?? optimizer.defaultLearningRate, halvingStart: lrHalveAfter,
-                                           halvingInterval: lrHalveEvery),
-            clipNorm: clip, seed: seed, maxStepsPerEpoch: stepsPerEpoch, checkpointEvery: checkpointEvery,
-            maxValidationSteps: validationSteps)
+        let configuration = configuration(vocabularySize: dataset.vocabulary.count)
+        if let memory { try requireMemory(configuration, on: memory) }
+        let options = self.options
         // Checked again by Trainer.resume; here it fails before the model is built.
         if let resumed { try resumed.checkResumable(configuration: configuration, options: options, path: existing?.path ?? "") }
 
-        logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(level.rawValue))")
+        logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(dataset.vocabulary.level.rawValue)-level)")
         let model: LanguageModel
         if placed {
             let chosen = try DeviceChoice.placement(auto: placement == .auto, layers: layerDevices, softmax: softmaxDevices,
                                                     devices: self.device, configuration: configuration, batch: batch, bptt: bptt)
             for reason in chosen.reasons { logger.info("placement: \(reason)") }
+            // Each device's part of the model and window, before any is allocated (a device
+            // listed twice holds both parts).
+            for device in Set(chosen.layers + chosen.softmaxShards.map(\.device)).sorted(by: { $0.description < $1.description }) {
+                try requireMemory(configuration, part: ModelPart(of: chosen, on: device), on: DeviceMemory.of(device))
+            }
             model = try LanguageModel(configuration: configuration, devices: ModelDevices(placement: chosen), seed: seed)
         } else {
             let backend: Backend = profiler ?? device ?? CPUBackend()
@@ -139,7 +176,7 @@ struct TrainCommand: ParsableCommand {
         }
 
         let metricsLog = try metrics.map { try MetricsLog(path: $0) }
-        let progress = ProgressLine(logger: logger, logEvery: logEvery)
+        let progress = ProgressLine(logger: logger, logEvery: logEvery, tokensPerStep: Double(batch) * Double(bptt))
         trainer.onStep = { report in
             progress.update(report)
             if report.step % logEvery == 0 || report.window == report.windowsPerEpoch {
@@ -167,10 +204,10 @@ struct TrainCommand: ParsableCommand {
         if let profiler { Self.printProfile(profiler.profile) }
         if pipeline { Self.printUtilization(model.utilization) }
         if sampleLength > 0 {
-            let text = try Sampler(model: model, vocabulary: dataset.vocabulary)
-                .generate(prompt: "", length: sampleLength, temperature: 0.8, seed: seed)
             print("--- sample (temperature 0.8) ---")
-            print(text)
+            try Sampler(model: model, vocabulary: dataset.vocabulary)
+                .generate(prompt: "", length: sampleLength, temperature: 0.8, seed: seed, emit: writeStandardOutput)
+            print()
         }
     }
 
@@ -189,3 +226,16 @@ struct TrainCommand: ParsableCommand {
 }
 
 func format(_ value: Double) -> String { String(format: "%.3f", value) }
+
+/// Runs `body`, turning a number out of range into ArgumentParser's validation error (a usage
+/// error, exit 64, like an unparsable value).
+func flagCheck(_ body: () throws -> Void) throws {
+    do { try body() } catch CLTrainError.invalidNumber(let error) { throw ValidationError(error.description) }
+}
+
+/// Writes `text` to standard output now (a streamed sample shows as it is generated; through the
+/// same buffer as `print`, so the order is kept).
+func writeStandardOutput(_ text: String) {
+    print(text, terminator: "")
+    fflush(nil)   // every C stream: `stdout` itself is not concurrency-safe to name
+}

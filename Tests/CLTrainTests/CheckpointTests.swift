@@ -453,11 +453,11 @@ struct SamplerTests {
 
     @Test func badSettingsAreErrors() throws {
         for temperature: Float in [-0.5, .nan, .infinity] {
-            expectError(mentioning: ["temperature must be ≥ 0"]) {
+            expectError(mentioning: ["--temperature", "must be a finite number in [0, ∞)"]) {
                 _ = try sampler.generate(prompt: "the", length: 5, temperature: temperature, seed: 1)
             }
         }
-        expectError(mentioning: ["length must be ≥ 0, got -1"]) {
+        expectError(mentioning: ["--length -1: must be in 0..."]) {
             _ = try sampler.generate(prompt: "the", length: -1, temperature: 1, seed: 1)
         }
         let small = try Vocabulary(level: .char, tokens: ["<unk>", "a"])

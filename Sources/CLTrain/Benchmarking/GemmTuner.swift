@@ -19,12 +19,19 @@ public enum GemmTuner {
             (self.m, self.n, self.k, self.transposeA, self.transposeB) = (m, n, k, transposeA, transposeB)
         }
 
-        /// Parses "MxNxK" or "MxNxK:TT"; nil when it is neither.
+        /// Parses "MxNxK" or "MxNxK:TT"; nil when it is neither, or an operand would have more than
+        /// 2³¹ − 1 elements.
         public init?(parsing text: String) {
             let parts = text.split(separator: ":", omittingEmptySubsequences: false)
             guard parts.count <= 2 else { return nil }
             let sizes = parts[0].lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
             guard sizes.count == 3, let m = sizes[0], let n = sizes[1], let k = sizes[2], m > 0, n > 0, k > 0 else { return nil }
+            // Each operand is one OpenCL buffer indexed with 32-bit int: a larger one cannot run (and
+            // its element count could overflow an Int).
+            for (rows, columns) in [(m, k), (k, n), (m, n)] {
+                let (elements, overflow) = rows.multipliedReportingOverflow(by: columns)
+                guard !overflow, elements <= Int(Int32.max) else { return nil }
+            }
             self.init(m: m, n: n, k: k)
             if parts.count == 2 {
                 let cases = parts[1].uppercased()

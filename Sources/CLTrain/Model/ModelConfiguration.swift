@@ -20,21 +20,24 @@ public struct ModelConfiguration: Codable, Equatable, Sendable, CustomStringConv
         self.dropout = dropout
     }
 
+    /// Each size against what the code can represent, named by the `cltrain` flag that sets it
+    /// (a checkpoint's sizes are the same flags' values). Whether the model fits in a device's
+    /// memory is `MemoryEstimate`'s and `DeviceMemory.require`'s to say.
     public func validate() throws {
-        guard vocabularySize > 0, embeddingSize > 0, hiddenSize > 0, layers > 0 else {
-            throw CLTrainError.invalidArgument("model sizes must be positive: \(self)")
-        }
-        guard (0..<1).contains(dropout) else {
-            throw CLTrainError.invalidArgument("dropout must be in [0, 1), got \(dropout)")
-        }
+        let dimension = 1...Int(Int32.max), why = "BLAS and the OpenCL kernels take 32-bit dimensions"
+        try InputNumber.check(vocabularySize, "--vocab (vocabulary size)", in: 2...Int(Int32.max),
+                              why: "<unk> and at least one token; token ids are 32-bit")
+        // --hidden first: --embedding defaults to it.
+        try InputNumber.check(hiddenSize, "--hidden", in: dimension, why: why)
+        try InputNumber.check(embeddingSize, "--embedding", in: dimension, why: why)
+        try InputNumber.check(layers, "--layers", in: 1...Int(Int32.max), why: "stacked LSTM layers")
+        try InputNumber.check(dropout, "--dropout", in: .probabilityBelowOne,
+                              why: "the probability of zeroing a unit; 1 would zero every one")
     }
 
-    /// Number of trainable floats.
-    public var parameterCount: Int {
-        let v = vocabularySize, e = embeddingSize, h = hiddenSize
-        let lstm = (0..<layers).reduce(0) { sum, l in sum + 4 * h * ((l == 0 ? e : h) + h + 2) }
-        return v * e + lstm + v * h + v
-    }
+    /// Number of trainable floats (`Int.max` for a shape whose count overflows; `validate` and
+    /// `MemoryEstimate` refuse those before anything uses it).
+    public var parameterCount: Int { MemoryEstimate.parameterElements(self) }
 
     public var description: String {
         "V \(vocabularySize), E \(embeddingSize), H \(hiddenSize), L \(layers), dropout \(dropout)"

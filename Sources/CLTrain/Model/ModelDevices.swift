@@ -16,7 +16,9 @@ public struct ModelDevices {
 
     /// Everything on one backend.
     public static func single(_ backend: Backend, layers: Int, vocabularySize: Int) -> ModelDevices {
-        ModelDevices(layers: Array(repeating: backend, count: layers), softmaxShards: [(backend, 0..<vocabularySize)])
+        // Sizes not yet validated must not trap here: `validate(for:)` refuses what these clamp.
+        ModelDevices(layers: Array(repeating: backend, count: max(layers, 0)),
+                     softmaxShards: [(backend, 0..<max(vocabularySize, 0))])
     }
 
     /// The backends for `placement`: a new one (and so a command queue of its own) for every

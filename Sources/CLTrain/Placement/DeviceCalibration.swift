@@ -81,6 +81,12 @@ public enum DeviceCalibration {
         try shape.validate()
         let timer = SectionTimer(backend: backend, budgetSeconds: budgetSeconds)
         let steps = min(shape.steps, 2)
+        // The benchmarks hold about one layer, a vocabulary chunk and two steps' buffers: refuse a
+        // shape the device cannot hold before allocating them.
+        let measured = ModelConfiguration(vocabularySize: max(min(shape.vocabulary, 16_384), 2), embeddingSize: shape.embedding,
+                                          hiddenSize: shape.hidden, layers: 1)
+        try DeviceMemory.of(backend).require(.training(measured, optimizer: .sgd, batch: shape.batch, bptt: steps),
+                                             for: "calibrating \(shape)")
         let layer = try LayerBench(backend: backend, shape: shape, inputWidth: shape.hidden, steps: steps)
         let hiddenLayer = (forward: try timer.time(layer.forward), backward: try timer.time(layer.backward),
                            weightGradient: try timer.time(layer.weightGradient))

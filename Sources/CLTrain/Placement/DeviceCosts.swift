@@ -19,14 +19,15 @@ public struct WorkloadShape: Codable, Hashable, Sendable, CustomStringConvertibl
         self.steps = steps
     }
 
+    /// Each size positive, and below bounds far above any real model, so that the byte and FLOP
+    /// products of the costs and the simulation cannot overflow; named by the `cltrain` flags.
     public func validate() throws {
-        guard batch > 0, hidden > 0, embedding > 0, vocabulary > 0, steps > 0 else {
-            throw CLTrainError.invalidArgument("workload sizes must be positive: \(self)")
-        }
-        // Bounds far above any real model, so that the byte and FLOP products below cannot overflow.
-        guard batch <= 1 << 20, hidden <= 1 << 20, embedding <= 1 << 20, vocabulary <= 1 << 30, steps <= 1 << 20 else {
-            throw CLTrainError.invalidArgument("workload sizes are implausibly large: \(self)")
-        }
+        let why = "far above any real model; keeps the cost model's products in range"
+        try InputNumber.check(batch, "--batch", in: 1...(1 << 20), why: why)
+        try InputNumber.check(hidden, "--hidden", in: 1...(1 << 20), why: why)
+        try InputNumber.check(embedding, "--embedding", in: 1...(1 << 20), why: why)
+        try InputNumber.check(vocabulary, "--vocab", in: 1...(1 << 30), why: why)
+        try InputNumber.check(steps, "--bptt", in: 1...(1 << 20), why: why)
     }
 
     /// Bytes of one B×H float32 activation: what crosses a layer boundary per time step.

@@ -19,7 +19,8 @@ public struct PipelineLink: Codable, Equatable, Sendable, CustomStringConvertibl
 
     public var description: String {
         let gigabytes = bandwidth / 1e9
-        let rate = gigabytes == gigabytes.rounded() ? String(Int(gigabytes)) : String(gigabytes)
+        // Whole numbers without ".0"; Int(_:) only where it cannot trap.
+        let rate = gigabytes == gigabytes.rounded() ? Checked.integer(gigabytes).map(String.init) ?? String(gigabytes) : String(gigabytes)
         return "\(name): \(rate) GB/s per direction, \(formatSeconds(latency)) latency"
     }
 }

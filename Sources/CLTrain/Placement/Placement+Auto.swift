@@ -73,7 +73,8 @@ extension Placement {
         let exact = costs.indices.map { d in max(0, level - best.loads[d]) / costs[d].rowWork }
         let total = exact.reduce(0, +)
         let scaled = exact.map { total > 0 ? $0 * Double(vocabularySize) / total : 0 }
-        var rows = scaled.map { Int($0.rounded(.down)) }
+        // A zero row cost (a coarse timer) makes a share infinite: no Int(_:) that could trap.
+        var rows = scaled.map { Checked.integer($0.rounded(.down)).map { min(max($0, 0), vocabularySize) } ?? 0 }
         let order = scaled.indices.sorted { a, b in
             let (fa, fb) = (scaled[a] - Double(rows[a]), scaled[b] - Double(rows[b]))
             return fa != fb ? fa > fb : a < b

@@ -71,11 +71,12 @@ public enum Presets {
     /// so they come out too fast.
     public static func h100Costs(for shape: WorkloadShape) -> DeviceCosts {
         let reference = shape2014
-        let layer = Double(shape.batch * shape.hidden * 2 * shape.hidden)
-            / Double(reference.batch * reference.hidden * 2 * reference.hidden)
-        let firstLayer = Double(shape.batch * shape.hidden * (shape.embedding + shape.hidden))
-            / Double(reference.batch * reference.hidden * (reference.embedding + reference.hidden))
-        let row = Double(shape.batch * shape.hidden) / Double(reference.batch * reference.hidden)
+        // In floating point: the shape's sizes are the user's, and their products may not fit an Int.
+        let (b, h, e) = (Double(shape.batch), Double(shape.hidden), Double(shape.embedding))
+        let (rb, rh, re) = (Double(reference.batch), Double(reference.hidden), Double(reference.embedding))
+        let layer = (b * h * 2 * h) / (rb * rh * 2 * rh)
+        let firstLayer = (b * h * (e + h)) / (rb * rh * (re + rh))
+        let row = (b * h) / (rb * rh)
         return h100Costs2014.scaled(layer: layer, firstLayer: firstLayer, row: row)
     }
 }

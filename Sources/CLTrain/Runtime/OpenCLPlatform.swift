@@ -14,6 +14,8 @@ public struct OpenCLDeviceDescription: Sendable, Hashable {
     public let openCLCVersion: String
     public let computeUnits: Int
     public let globalMemoryBytes: UInt64
+    /// CL_DEVICE_MAX_MEM_ALLOC_SIZE: the largest single buffer the device will allocate.
+    public let maxAllocationBytes: UInt64
     public let localMemoryBytes: UInt64
     public let maxWorkGroupSize: Int
     public let isGPU: Bool
@@ -64,6 +66,7 @@ enum OpenCLPlatform {
                     openCLCVersion: try deviceString(id, cl_device_info(CL_DEVICE_OPENCL_C_VERSION), "CL_DEVICE_OPENCL_C_VERSION"),
                     computeUnits: Int(try deviceValue(id, cl_device_info(CL_DEVICE_MAX_COMPUTE_UNITS), "CL_DEVICE_MAX_COMPUTE_UNITS", as: cl_uint.self)),
                     globalMemoryBytes: try deviceValue(id, cl_device_info(CL_DEVICE_GLOBAL_MEM_SIZE), "CL_DEVICE_GLOBAL_MEM_SIZE", as: cl_ulong.self),
+                    maxAllocationBytes: try deviceValue(id, cl_device_info(CL_DEVICE_MAX_MEM_ALLOC_SIZE), "CL_DEVICE_MAX_MEM_ALLOC_SIZE", as: cl_ulong.self),
                     localMemoryBytes: try deviceValue(id, cl_device_info(CL_DEVICE_LOCAL_MEM_SIZE), "CL_DEVICE_LOCAL_MEM_SIZE", as: cl_ulong.self),
                     maxWorkGroupSize: Int(try deviceValue(id, cl_device_info(CL_DEVICE_MAX_WORK_GROUP_SIZE), "CL_DEVICE_MAX_WORK_GROUP_SIZE", as: Int.self)),
                     isGPU: type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0,

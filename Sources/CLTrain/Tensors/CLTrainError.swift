@@ -12,6 +12,8 @@ public enum CLTrainError: Error, CustomStringConvertible, Equatable {
     case deviceNotFound(String)
     /// Any other argument that cannot be used, with the reason.
     case invalidArgument(String)
+    /// A number from a flag, a variable or a file outside its range (`InputNumber.check`).
+    case invalidNumber(InvalidNumber)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum CLTrainError: Error, CustomStringConvertible, Equatable {
             "device not found: \(detail)"
         case .invalidArgument(let detail):
             detail
+        case .invalidNumber(let number):
+            number.description
         }
     }
 }

@@ -51,8 +51,9 @@ final class SGD: Optimizer {
     var kind: OptimizerKind { .sgd }
 
     func step(_ parameters: [Parameter], learningRate: Float) throws {
+        let next = try Checked.increment(stepCount, what: "the optimizer's step count")
         for p in parameters { try p.backend.sgdUpdate(parameter: p.value, gradient: p.gradient, learningRate: learningRate) }
-        stepCount += 1
+        stepCount = next
     }
 
     var stateNames: [String] { [] }
@@ -77,7 +78,8 @@ final class Adam: Optimizer {
     }
 
     func step(_ parameters: [Parameter], learningRate: Float) throws {
-        stepCount += 1
+        // Checked before any update: a restored count at Int.max must not trap (or update half the parameters).
+        stepCount = try Checked.increment(stepCount, what: "the optimizer's step count")
         for p in parameters {
             guard let m = moments[ObjectIdentifier(p)] else {
                 throw CLTrainError.invalidArgument("Adam.step: parameter '\(p.name)' was not given when the optimizer was made")

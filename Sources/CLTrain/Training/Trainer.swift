@@ -72,8 +72,9 @@ public final class Trainer {
     @discardableResult
     public func run() throws -> ValidationReport? {
         let windows = windowsPerEpoch
-        let totalSteps = windows * options.epochs
-        let tokensPerWindow = Double(options.batch * options.bptt)
+        // Checked: the epochs come from a flag or a state file, and Int.max of them must not trap.
+        let totalSteps = try Checked.product(windows, options.epochs, what: "the run's total steps (windows per epoch × --epochs)")
+        let tokensPerWindow = Double(options.batch) * Double(options.bptt)
         var lastValidation: ValidationReport?
         var timedSteps = 0, timedSeconds = 0.0
 
@@ -94,7 +95,7 @@ public final class Trainer {
                 }
                 try optimizer.step(model.parameters, learningRate: lr)
                 position.window += 1
-                position.step += 1
+                position.step = try Checked.increment(position.step, what: "the training step count")
 
                 try model.synchronize()
                 let seconds = Date().timeIntervalSince(start)
@@ -104,7 +105,7 @@ public final class Trainer {
                 onStep(StepReport(epoch: position.epoch + 1, window: position.window, windowsPerEpoch: windows,
                                   step: position.step, totalSteps: totalSteps, loss: loss, gradientNorm: norm,
                                   learningRate: lr, tokensPerSecond: tokensPerWindow / seconds,
-                                  secondsRemaining: mean * Double(totalSteps - position.step)))
+                                  secondsRemaining: mean * max(Double(totalSteps) - Double(position.step), 0)))
                 if let every = options.checkpointEvery, position.step % every == 0, position.window < windows {
                     try saveCheckpoint()
                 }

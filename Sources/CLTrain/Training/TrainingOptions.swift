@@ -54,17 +54,21 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         return fields.filter { $0.1 != $0.2 }.map { "\($0.0) \($0.1), not \($0.2)" }
     }
 
+    /// Every count and rate, named by its `cltrain train` flag, before training builds anything.
     public func validate() throws {
-        guard epochs > 0, batch > 0, bptt > 0 else {
-            throw CLTrainError.invalidArgument("epochs, batch and bptt must be positive (got \(epochs), \(batch), \(bptt))")
-        }
-        guard schedule.initial > 0, schedule.initial.isFinite else {
-            throw CLTrainError.invalidArgument("learning rate must be positive, got \(schedule.initial)")
-        }
-        guard clipNorm >= 0 else { throw CLTrainError.invalidArgument("clip norm must be ≥ 0, got \(clipNorm)") }
-        if let m = maxStepsPerEpoch, m <= 0 { throw CLTrainError.invalidArgument("steps per epoch must be positive, got \(m)") }
-        if let c = checkpointEvery, c <= 0 { throw CLTrainError.invalidArgument("checkpoint interval must be positive, got \(c)") }
-        if let v = maxValidationSteps, v <= 0 { throw CLTrainError.invalidArgument("validation steps must be positive, got \(v)") }
+        let dimension = 1...Int(Int32.max), why = "BLAS and the OpenCL kernels take 32-bit dimensions"
+        try InputNumber.check(epochs, "--epochs", in: 1...Int.max)
+        try InputNumber.check(batch, "--batch", in: dimension, why: "sequences per batch; " + why)
+        try InputNumber.check(bptt, "--bptt", in: dimension, why: "steps per window; " + why)
+        // A window's T·B rows are one GEMM dimension.
+        let rows = try? Checked.product(batch, bptt, what: "--batch × --bptt")
+        try InputNumber.check(rows ?? .max, "--batch × --bptt (\(batch) × \(bptt))", in: dimension,
+                              why: "the rows of one window are a GEMM dimension; " + why)
+        try schedule.validate()
+        try InputNumber.check(clipNorm, "--clip", in: .nonNegative, why: "a gradient-norm threshold; 0 turns clipping off")
+        if let m = maxStepsPerEpoch { try InputNumber.check(m, "--steps-per-epoch", in: 1...Int.max) }
+        if let c = checkpointEvery { try InputNumber.check(c, "--checkpoint-every", in: 1...Int.max) }
+        if let v = maxValidationSteps { try InputNumber.check(v, "--validation-steps", in: 1...Int.max) }
     }
 }
 
