@@ -38,6 +38,15 @@ extension Checkpoint {
             throw CLTrainError.invalidArgument(
                 "checkpoint '\(modelFile.path)' records no run identity (an older cltrain wrote it): it can be evaluated and sampled, but not resumed")
         }
+        // The position lies inside the data: every step was one window, in order.
+        let windows = resuming.windowsPerEpoch
+        let (done, o1) = position.epoch.multipliedReportingOverflow(by: windows)
+        let (expectedStep, o2) = done.addingReportingOverflow(position.window)
+        guard position.epoch >= 0, position.window >= 0, position.window < windows, position.step >= 0,
+              !o1, !o2, expectedStep == position.step else {
+            throw CLTrainError.invalidArgument(
+                "checkpoint '\(modelFile.path)' claims epoch \(position.epoch), window \(position.window), step \(position.step), which is no position in this data (\(windows) windows per epoch: window in 0..<\(windows), step = epoch × \(windows) + window)")
+        }
         let stateURL = modelFile.deletingLastPathComponent().appendingPathComponent(stateName)
         let state = try SafeTensors.read(from: stateURL)
         let metadata = state.metadata
@@ -79,15 +88,6 @@ extension Checkpoint {
                 "checkpoint '\(modelFile.path)' has a vocabulary of \(description.vocabulary.count) \(description.vocabulary.level.rawValue)-level tokens, this run one of \(resuming.vocabulary.count) \(resuming.vocabulary.level.rawValue)-level tokens that differ")
         }
 
-        // The position lies inside the data: every step was one window, in order.
-        let windows = resuming.windowsPerEpoch
-        let (done, o1) = position.epoch.multipliedReportingOverflow(by: windows)
-        let (expectedStep, o2) = done.addingReportingOverflow(position.window)
-        guard position.epoch >= 0, position.window >= 0, position.window < windows, position.step >= 0,
-              !o1, !o2, expectedStep == position.step else {
-            throw CLTrainError.invalidArgument(
-                "checkpoint '\(modelFile.path)' claims epoch \(position.epoch), window \(position.window), step \(position.step), which is no position in this data (\(windows) windows per epoch: window in 0..<\(windows), step = epoch × \(windows) + window)")
-        }
         guard let steps = metadata["optimizer_steps"].flatMap(Int.init), steps == position.step,
               let generator = metadata["dropout_generator"].flatMap(UInt64.init) else {
             throw CLTrainError.invalidArgument(

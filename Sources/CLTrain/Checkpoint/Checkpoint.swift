@@ -21,7 +21,10 @@ public enum Checkpoint {
     static let format = "cltrain-lm-1"
 
     /// `training-state-000000042.safetensors`: the only names of state files a run writes.
-    static func stateFileName(step: Int) -> String { String(format: "training-state-%09d.safetensors", step) }
+    static func stateFileName(step: Int) -> String {
+        let digits = String(step)
+        return "training-state-" + String(repeating: "0", count: max(0, 9 - digits.count)) + digits + ".safetensors"
+    }
 
     /// The step in a state file name of exactly the form `stateFileName` writes, or nil.
     static func step(ofStateFile name: String) -> Int? {
