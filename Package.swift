@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // Tests only: property-based fuzzing of the checkpoint reader.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // The OpenCL ICD loader and Khronos headers (ocl-icd-opencl-dev, opencl-headers).
@@ -76,7 +78,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CLTrainTests",
-            dependencies: ["CLTrain"]
+            dependencies: ["CLTrain", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

@@ -153,8 +153,8 @@ struct MeasureCommand: ParsableCommand {
 
         print(render(report))
         if let json {
-            // .atomic writes a temporary file beside the target and renames it over the target.
-            try report.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic)
+            // Atomic for a regular file; a device, FIFO or symbolic link stays what it is.
+            try AtomicFile.write(report.jsonData(), to: URL(fileURLWithPath: json))
         }
         if report.failed { throw ExitCode.failure }
     }

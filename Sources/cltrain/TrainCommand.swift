@@ -120,6 +120,8 @@ struct TrainCommand: ParsableCommand {
         let device = placed ? nil : try DeviceChoice.backend(for: self.device)
         let profiler = profile ? device.map(ProfilingBackend.init) : nil
         let checkpointDirectory = checkpoint.map { URL(fileURLWithPath: $0) }
+        // One writer per checkpoint folder: locked before anything in it is read, until the run ends.
+        let lock = try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) }
         let existing = checkpointDirectory.map { $0.appendingPathComponent(Checkpoint.modelFileName) }
         let hasExisting = existing.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
         if hasExisting && !resume, let existing {
@@ -129,10 +131,6 @@ struct TrainCommand: ParsableCommand {
         if resume && !hasExisting, let existing {
             throw CLTrainError.invalidArgument("--resume: no checkpoint at '\(existing.path)'")
         }
-        // A checkpoint folder that cannot be written would otherwise fail at the first save,
-        // after a whole epoch of training.
-        if let checkpointDirectory { try Checkpoint.prepareDirectory(checkpointDirectory) }
-
         // Data and vocabulary (a resumed run keeps the vocabulary it was trained with).
         let resumed = try resume ? existing.map(Checkpoint.describe(modelFile:)) : nil
         // The model and one window must fit before the data is read (text's vocabulary is at least
@@ -145,7 +143,11 @@ struct TrainCommand: ParsableCommand {
         if let memory { try requireMemory(configuration, on: memory) }
         let options = self.options
         // Checked again by Trainer.resume; here it fails before the model is built.
-        if let resumed { try resumed.checkResumable(configuration: configuration, options: options, path: existing?.path ?? "") }
+        if let resumed {
+            try resumed.checkResumable(configuration: configuration, options: options, path: existing?.path ?? "")
+            try resumed.checkData(DataIdentity(source: dataset.source, train: dataset.train, vocabularySize: dataset.vocabulary.count),
+                                  path: existing?.path ?? "")
+        }
 
         logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(dataset.vocabulary.level.rawValue)-level)")
         let model: LanguageModel
@@ -169,7 +171,8 @@ struct TrainCommand: ParsableCommand {
         if pipeline { model.schedule = .wavefront(stepsPerRun: stepsPerRun, microBatches: microBatches) }
         let trainer = try Trainer(model: model, vocabulary: dataset.vocabulary, options: options,
                                   train: dataset.train, validation: dataset.validation,
-                                  checkpointDirectory: checkpointDirectory)
+                                  checkpointDirectory: checkpointDirectory, dataSource: dataset.source)
+        trainer.checkpointLock = lock
         if resume, let existing {
             try trainer.resume(from: existing)
             logger.info("resumed from \(existing.path) at epoch \(trainer.position.epoch + 1), step \(trainer.position.step)")

@@ -18,20 +18,26 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run only the cases whose name contains TEXT, e.g. 'gemm' or '7x33'.", valueName: "TEXT"))
     var filter: String?
 
-    @Option(help: ArgumentHelp("Also write the results as JSON to FILE, replacing it once the run is complete.",
+    @Option(help: ArgumentHelp("Also write the results as JSON to FILE once the run is complete: a regular file is replaced atomically, a symbolic link's target likewise (the link stays), a device or FIFO is written through.",
                                valueName: "FILE"))
     var json: String?
 
     func validate() throws {
         guard let json else { return }
         // Fail now rather than after a long run.
-        let url = URL(fileURLWithPath: json)
+        // Through any symbolic link: the file written is the one it points to.
+        let url = URL(fileURLWithPath: json).resolvingSymlinksInPath()
         let directory = url.deletingLastPathComponent().path
         var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        if exists, isDirectory.boolValue {
             throw ValidationError("--json: '\(json)' is a directory")
         }
-        guard FileManager.default.isWritableFile(atPath: directory) else {
+        var info = stat()
+        if exists, lstat(url.path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            // A device or FIFO is written through: it must be writable itself.
+            guard access(url.path, W_OK) == 0 else { throw ValidationError("--json: cannot write to '\(json)'") }
+        } else if !FileManager.default.isWritableFile(atPath: directory) {
             throw ValidationError("--json: cannot write into '\(directory)'")
         }
     }
@@ -75,8 +81,8 @@ struct VerifyCommand: ParsableCommand {
         }
         print("\(report.passed) passed, \(report.failed) failed")
         if let json {
-            // .atomic writes a temporary file beside the target and renames it over the target.
-            try report.jsonData().write(to: URL(fileURLWithPath: json), options: .atomic)
+            // Atomic for a regular file; a device, FIFO or link stays what it is (see AtomicFile).
+            try AtomicFile.write(report.jsonData(), to: URL(fileURLWithPath: json))
         }
         if report.failed > 0 {
             throw ExitCode.failure

@@ -183,7 +183,7 @@ struct CheckpointTests {
             do {
                 let names = try FileManager.default.contentsOfDirectory(atPath: saved.directory.path).sorted()
                 let state = String(format: "training-state-%09d.safetensors", trainer.position.step)
-                #expect(names == [Checkpoint.modelFileName, state], "after step \(trainer.position.step)")
+                #expect(names == [CheckpointLock.fileName, Checkpoint.modelFileName, state], "after step \(trainer.position.step)")
                 #expect(try SafeTensors.read(from: url).metadata["state_file"] == state)
                 steps.append(trainer.position.step)
             } catch {
@@ -219,9 +219,9 @@ struct CheckpointTests {
             ("garbage after a plausible length", Data([64, 0, 0, 0, 0, 0, 0, 0]) + garbage.prefix(64), "header is not a JSON object"),
             ("header length larger than the file", longerHeader, "header length \(valid.count + 1) exceeds the file"),
             ("data_offsets shorter than the shape",
-             try handMade(header: ["w": tensor("F32", [2, 2], [0, 12])], payload: 16), "tensor 'w' (shape 2×2) has byte range 0..<12"),
+             try handMade(header: ["w": tensor("F32", [2, 2], [0, 12])], payload: 16), "tensor 'w' (shape 2×2, 16 bytes) has byte range 0..<12"),
             ("data_offsets past the end",
-             try handMade(header: ["w": tensor("F32", [2, 2], [8, 24])], payload: 16), "tensor 'w' (shape 2×2) has byte range 8..<24"),
+             try handMade(header: ["w": tensor("F32", [2, 2], [8, 24])], payload: 16), "tensor 'w' (shape 2×2, 16 bytes) has byte range 8..<24"),
             ("a negative dimension",
              try handMade(header: ["w": tensor("F32", [-2, -2], [0, 16])], payload: 16), "tensor 'w'"),
             ("a shape whose size overflows",
@@ -396,10 +396,10 @@ struct CheckpointTests {
         #expect(try Data(contentsOf: url) == old)
         try FileManager.default.removeItem(at: blocker)
 
-        // The rename fails: the target is a folder that is not empty.
+        // A folder is never replaced.
         let folder = directory.appendingPathComponent("folder")
         try AtomicFile.write(old, to: folder.appendingPathComponent("inside"))
-        expectError(mentioning: ["cannot rename into place '\(folder.path)'"]) { try AtomicFile.write(Data("new".utf8), to: folder) }
+        expectError(mentioning: ["cannot write '\(folder.path)': it is a directory"]) { try AtomicFile.write(Data("new".utf8), to: folder) }
         #expect(try Data(contentsOf: folder.appendingPathComponent("inside")) == old)
 
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["folder", "model.safetensors"])

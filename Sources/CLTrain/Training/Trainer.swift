@@ -25,9 +25,14 @@ public struct ValidationReport: Sendable {
 /// Runs epochs of truncated-BPTT training on one model, with validation after each epoch and
 /// checkpoints at the end of each epoch (and every `checkpointEvery` steps).
 ///
-/// Divergence (a non-finite loss or gradient norm) stops training with `TrainingError.diverged`
-/// before the bad update is applied and before any checkpoint is written, so the last checkpoint
-/// on disk stays the last good one.
+/// Divergence (a non-finite loss or gradient norm, or a non-finite validation loss) stops training
+/// with `TrainingError.diverged` before the bad update is applied and without writing anything.
+/// A checkpoint is written only once its weights have given a finite loss and gradient norm (the
+/// next step's) or a finite validation loss, so the checkpoint a divergence names — the last one
+/// written — is one that evaluates and resumes.
+///
+/// While `run()` writes checkpoints it holds the folder's `CheckpointLock` (or the one given in
+/// `checkpointLock`), so a second trainer on the folder is refused.
 public final class Trainer {
     public let model: LanguageModel
     public let vocabulary: Vocabulary
@@ -37,7 +42,15 @@ public final class Trainer {
     let train: TokenStream
     let validation: TokenStream?
     let checkpointDirectory: URL?
+    /// The training data, as checkpoints record it and a resume checks it.
+    public let data: DataIdentity
+    /// This run's identity, recorded in its checkpoints (a resumed run takes its predecessor's).
+    public private(set) var runIdentity: RunIdentity = .random()
+    /// The last checkpoint written (or resumed from): finite weights that gave a finite loss.
     public private(set) var lastCheckpoint: URL?
+    /// The lock on `checkpointDirectory`, if the caller took it already (as `cltrain train` does
+    /// before it reads anything); else `run()` takes one for its duration.
+    public var checkpointLock: CheckpointLock?
     /// Set (e.g. from `onStep`) to stop after the current step, leaving the position where it is.
     public var stopRequested = false
 
@@ -45,8 +58,15 @@ public final class Trainer {
     public var onValidation: (ValidationReport) -> Void = { _ in }
     public var onCheckpoint: (URL) -> Void = { _ in }
 
+    private var resumedStateFile: String?
+    private var writer: CheckpointWriter?
+    /// Encoded after an update; written once its weights have given a finite loss.
+    private var pending: PendingCheckpoint?
+
+    /// - Parameter dataSource: how the data was named (`--data`), recorded in checkpoints.
     public init(model: LanguageModel, vocabulary: Vocabulary, options: TrainingOptions,
-                train: TokenStream, validation: TokenStream?, checkpointDirectory: URL?) throws {
+                train: TokenStream, validation: TokenStream?, checkpointDirectory: URL?,
+                dataSource: String = "unnamed data") throws {
         try options.validate()
         self.model = model
         self.vocabulary = vocabulary
@@ -54,23 +74,34 @@ public final class Trainer {
         self.train = train
         self.validation = validation
         self.checkpointDirectory = checkpointDirectory
+        data = DataIdentity(source: dataSource, train: train, vocabularySize: vocabulary.count)
         optimizer = try makeOptimizer(options.optimizer, parameters: model.parameters)
         position = TrainingPosition()
     }
 
     public var windowsPerEpoch: Int { min(train.windowCount, options.maxStepsPerEpoch ?? .max) }
 
-    /// Continues from a checkpoint written by an earlier run of the same model and options (only
-    /// the number of epochs may differ); anything else is refused.
+    /// Continues from a checkpoint written by an earlier run of the same model, options and data
+    /// (only the number of epochs may differ); anything else is refused, naming each difference,
+    /// before the model is changed.
     public func resume(from checkpoint: URL) throws {
-        let state = try Checkpoint.loadTrainingState(modelFile: checkpoint, into: model, optimizer: optimizer, options: options)
-        position = state
+        let resumed = try Checkpoint.loadTrainingState(
+            modelFile: checkpoint, into: model, optimizer: optimizer, options: options,
+            resuming: ResumingRun(data: data, vocabulary: vocabulary, windowsPerEpoch: windowsPerEpoch))
+        position = resumed.position
+        runIdentity = resumed.run
+        resumedStateFile = resumed.stateFile
         lastCheckpoint = checkpoint
     }
 
     /// Trains until `options.epochs` are done. Returns the last validation report, if any.
     @discardableResult
     public func run() throws -> ValidationReport? {
+        let ownLock = checkpointLock == nil ? try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) } : nil
+        defer { ownLock?.release() }
+        if let checkpointDirectory, writer == nil {
+            writer = try CheckpointWriter(directory: checkpointDirectory, run: runIdentity, data: data, resumedStateFile: resumedStateFile)
+        }
         let windows = windowsPerEpoch
         // Checked: the epochs come from a flag or a state file, and Int.max of them must not trap.
         let totalSteps = try Checked.product(windows, options.epochs, what: "the run's total steps (windows per epoch × --epochs)")
@@ -84,15 +115,25 @@ public final class Trainer {
                 let start = Date()
                 let lr = options.schedule.rate(atEpoch: Double(position.epoch) + Double(position.window) / Double(windows))
                 try model.zeroGradients()
-                let loss = try model.trainingStep(train.window(position.window))
+                let loss: Double
+                do {
+                    loss = try model.trainingStep(train.window(position.window))
+                } catch {
+                    // A device failed mid-step: no loss judges the pending checkpoint, but its
+                    // weights are finite and came from an update that had a finite loss and norm;
+                    // keep it rather than lose the steps since the last one.
+                    try? commitPending()
+                    throw error
+                }
                 let norm: Double
                 do {
                     guard loss.isFinite else { throw TrainingError.nonFinite(what: "loss", value: loss) }
                     norm = try clipGradients(model.parameters, maxNorm: options.clipNorm)
                 } catch is TrainingError {
-                    throw TrainingError.diverged(epoch: position.epoch + 1, step: position.step + 1, loss: loss,
-                                                 lastCheckpoint: lastCheckpoint?.path)
+                    throw diverged(step: position.step + 1, loss: loss)
                 }
+                // The pending checkpoint's weights have just given a finite loss and gradient norm.
+                try commitPending()
                 try optimizer.step(model.parameters, learningRate: lr)
                 position.window += 1
                 position.step = try Checked.increment(position.step, what: "the training step count")
@@ -107,27 +148,54 @@ public final class Trainer {
                                   learningRate: lr, tokensPerSecond: tokensPerWindow / seconds,
                                   secondsRemaining: mean * max(Double(totalSteps) - Double(position.step), 0)))
                 if let every = options.checkpointEvery, position.step % every == 0, position.window < windows {
-                    try saveCheckpoint()
+                    try encodeCheckpoint()
                 }
                 if stopRequested { return lastValidation }
             }
+            var validated = false
             if let validation {
                 let report = ValidationReport(epoch: position.epoch + 1,
                                               loss: try model.meanLoss(over: validation, maxWindows: options.maxValidationSteps))
                 lastValidation = report
                 onValidation(report)
+                guard report.loss.isFinite else { throw diverged(step: position.step, loss: report.loss) }
+                validated = true
             }
             position.epoch += 1
             position.window = 0
-            try saveCheckpoint()
+            try encodeCheckpoint()
+            if validated { try commitPending() }
+        }
+        // Without a validation split the last checkpoint's weights have given no loss yet: score
+        // one training window (the carried state is reset at an epoch's start anyway).
+        if pending != nil {
+            let loss = try model.meanLoss(over: train, maxWindows: 1)
+            guard loss.isFinite else { throw diverged(step: position.step, loss: loss) }
+            try commitPending()
         }
         return lastValidation
     }
 
-    private func saveCheckpoint() throws {
-        guard let checkpointDirectory else { return }
-        let url = try Checkpoint.save(model: model, vocabulary: vocabulary, options: options, position: position,
-                                      optimizer: optimizer, directory: checkpointDirectory)
+    /// Divergence at `step`: nothing pending is written; the last checkpoint written stays.
+    private func diverged(step: Int, loss: Double) -> TrainingError {
+        pending = nil
+        return TrainingError.diverged(epoch: position.epoch + 1, step: step, loss: loss, lastCheckpoint: lastCheckpoint?.path)
+    }
+
+    private func encodeCheckpoint() throws {
+        guard let writer else { return }
+        do {
+            pending = try writer.encode(model: model, vocabulary: vocabulary, options: options, position: position, optimizer: optimizer)
+        } catch is TrainingError {
+            // The last update made a weight infinite or NaN: every loss from here on is NaN.
+            throw diverged(step: position.step, loss: .nan)
+        }
+    }
+
+    private func commitPending() throws {
+        guard let writer, let checkpoint = pending else { return }
+        pending = nil
+        let url = try writer.commit(checkpoint)
         lastCheckpoint = url
         onCheckpoint(url)
     }

@@ -1,0 +1,144 @@
+import Foundation
+
+/// What a run that resumes a checkpoint is: its data, vocabulary and windows per epoch, against
+/// which the checkpoint's position and identity are checked.
+struct ResumingRun {
+    let data: DataIdentity
+    let vocabulary: Vocabulary
+    let windowsPerEpoch: Int
+}
+
+/// A checkpoint read back for `--resume`, checked, not yet applied.
+struct ResumedCheckpoint {
+    let position: TrainingPosition
+    let run: RunIdentity
+    let stateFile: String
+}
+
+extension Checkpoint {
+    /// Restores weights, optimizer state, carried state and dropout generator of the checkpoint
+    /// whose model file is `modelFile` into `model` (which must have its shape). Everything is
+    /// checked before anything is changed: the model and state files belong to one run and one
+    /// step, that run trained with `options` (but for --epochs) on `resuming`'s data and
+    /// vocabulary, the position lies inside the data, and every tensor is there, of its shape,
+    /// finite. Each difference is named.
+    static func loadTrainingState(modelFile: URL, into model: LanguageModel, optimizer: Optimizer,
+                                  options: TrainingOptions, resuming: ResumingRun) throws -> ResumedCheckpoint {
+        let file = try SafeTensors.read(from: modelFile)
+        let description = try describe(file, path: modelFile)
+        try description.checkResumable(configuration: model.configuration, options: options, path: modelFile.path)
+        let tensors = model.parameters.logicalTensors
+        for logical in tensors { _ = try checkEntry(file, logical.name, shape: logical.shape, path: modelFile) }
+        try checkFinite(file, tensors: tensors.map(\.name), prefix: "", path: modelFile)
+
+        guard let stateName = description.stateFile else {
+            throw CLTrainError.invalidArgument("checkpoint '\(modelFile.path)' has no training state to resume from")
+        }
+        guard let run = description.run, let data = description.data, let position = description.position else {
+            throw CLTrainError.invalidArgument(
+                "checkpoint '\(modelFile.path)' records no run identity (an older cltrain wrote it): it can be evaluated and sampled, but not resumed")
+        }
+        // The position lies inside the data: every step was one window, in order.
+        let windows = resuming.windowsPerEpoch
+        let (done, o1) = position.epoch.multipliedReportingOverflow(by: windows)
+        let (expectedStep, o2) = done.addingReportingOverflow(position.window)
+        guard position.epoch >= 0, position.window >= 0, position.window < windows, position.step >= 0,
+              !o1, !o2, expectedStep == position.step else {
+            throw CLTrainError.invalidArgument(
+                "checkpoint '\(modelFile.path)' claims epoch \(position.epoch), window \(position.window), step \(position.step), which is no position in this data (\(windows) windows per epoch: window in 0..<\(windows), step = epoch × \(windows) + window)")
+        }
+        let stateURL = modelFile.deletingLastPathComponent().appendingPathComponent(stateName)
+        let state = try SafeTensors.read(from: stateURL)
+        let metadata = state.metadata
+        func stateField<T: Decodable>(_ key: String, _ type: T.Type) throws -> T {
+            try field(key, type, in: metadata, path: stateURL)
+        }
+        guard metadata["format"] == format else {
+            throw CLTrainError.invalidArgument("training state '\(stateURL.path)' is not a \(format) training state (format: \(metadata["format"] ?? "none"))")
+        }
+
+        // The two files belong together: one run, one step.
+        var differences: [String] = []
+        let stateRun = try stateField("run", RunIdentity.self)
+        let statePosition = try stateField("position", TrainingPosition.self)
+        if stateRun != run { differences.append("it belongs to run \(stateRun.id), the model to run \(run.id)") }
+        if statePosition != position {
+            differences.append("it is at step \(statePosition.step) (epoch \(statePosition.epoch), window \(statePosition.window)), the model at step \(position.step) (epoch \(position.epoch), window \(position.window))")
+        }
+        if stateName != stateFileName(step: position.step) {
+            differences.append("the model at step \(position.step) names it '\(stateName)', not '\(stateFileName(step: position.step))'")
+        }
+        var stateOptions = try stateField("training", TrainingOptions.self)
+        stateOptions.epochs = options.epochs
+        differences += stateOptions.differences(from: options).map { "it was trained with \($0)" }
+        let stateData = try stateField("data", DataIdentity.self)
+        if !stateData.matches(data) { differences.append("it was trained on \(stateData.summary), the model on \(data.summary)") }
+        if metadata["optimizer"] != optimizer.kind.rawValue {
+            differences.append("it was trained with --optimizer \(metadata["optimizer"] ?? "?"), not \(optimizer.kind.rawValue)")
+        }
+        guard differences.isEmpty else {
+            throw CLTrainError.invalidArgument(
+                "training state '\(stateURL.path)' does not belong to the checkpoint '\(modelFile.path)': \(differences.joined(separator: "; "))")
+        }
+
+        // …and to this run: the same data and vocabulary.
+        try description.checkData(resuming.data, path: modelFile.path)
+        guard description.vocabulary == resuming.vocabulary else {
+            throw CLTrainError.invalidArgument(
+                "checkpoint '\(modelFile.path)' has a vocabulary of \(description.vocabulary.count) \(description.vocabulary.level.rawValue)-level tokens, this run one of \(resuming.vocabulary.count) \(resuming.vocabulary.level.rawValue)-level tokens that differ")
+        }
+
+        guard let steps = metadata["optimizer_steps"].flatMap(Int.init), steps == position.step,
+              let generator = metadata["dropout_generator"].flatMap(UInt64.init) else {
+            throw CLTrainError.invalidArgument(
+                "training state '\(stateURL.path)' is corrupt: its optimizer steps (\(metadata["optimizer_steps"] ?? "none")) must equal its step \(position.step), and it needs a dropout generator")
+        }
+
+        // Every tensor of the state, of its shape and finite, before anything is loaded.
+        var stateTensors: [String] = []
+        for name in optimizer.stateNames {
+            for logical in tensors {
+                _ = try checkEntry(state, "\(name).\(logical.name)", shape: logical.shape, path: stateURL)
+                stateTensors.append("\(name).\(logical.name)")
+            }
+        }
+        var carried: [(hidden: SafeTensors.Entry, cell: SafeTensors.Entry)] = []
+        if position.window > 0 {
+            for l in 0..<model.configuration.layers {
+                let shape = [options.batch, model.configuration.hiddenSize]
+                carried.append((try checkEntry(state, "carried.hidden_l\(l)", shape: shape, path: stateURL),
+                                try checkEntry(state, "carried.cell_l\(l)", shape: shape, path: stateURL)))
+                stateTensors += ["carried.hidden_l\(l)", "carried.cell_l\(l)"]
+            }
+        }
+        try checkFinite(state, tensors: stateTensors, prefix: "", path: stateURL)
+
+        // Apply.
+        try load(file, into: tensors, prefix: "", path: modelFile) { $0.value }
+        for name in optimizer.stateNames {
+            try load(state, into: tensors, prefix: name + ".", path: stateURL) { try optimizer.requireState(name, of: $0) }
+        }
+        optimizer.restoreStepCount(steps)
+        if position.window > 0 {
+            try model.resetState(batch: options.batch)
+            for (l, (hidden, cell)) in carried.enumerated() {
+                try model.lstm[l].backend.upload(hidden.values, to: model.carriedState[l].hidden)
+                try model.lstm[l].backend.upload(cell.values, to: model.carriedState[l].cell)
+            }
+        }
+        model.dropoutGenerator = SplitMix64(seed: generator)
+        return ResumedCheckpoint(position: position, run: run, stateFile: stateName)
+    }
+
+    /// The entry `name` of `file`, which must have `shape`.
+    static func checkEntry(_ file: SafeTensors, _ name: String, shape: [Int], path: URL) throws -> SafeTensors.Entry {
+        guard let entry = file[name] else {
+            throw CLTrainError.invalidArgument("checkpoint '\(path.path)' has no tensor '\(name)'")
+        }
+        guard entry.shape == shape else {
+            throw CLTrainError.shapeMismatch(operation: "load checkpoint",
+                detail: "'\(name)' is \(entry.shape.shapeString) in '\(path.path)' but the model needs \(shape.shapeString)")
+        }
+        return entry
+    }
+}
