@@ -70,10 +70,7 @@ struct EvalResult {
         }
         if !nonFinite.isEmpty { object["nonFinite"] = nonFinite }
         let encoded = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        do {
-            try (encoded + Data("\n".utf8)).write(to: URL(fileURLWithPath: path))
-        } catch {
-            throw CLTrainError.invalidArgument("--json '\(path)': cannot write: \(error.localizedDescription)")
-        }
+        // The one safe writer: a device node or a link given as FILE stays what it was.
+        try AtomicFile.write(encoded + Data("\n".utf8), to: URL(fileURLWithPath: path))
     }
 }
