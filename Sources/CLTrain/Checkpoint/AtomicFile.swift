@@ -82,18 +82,24 @@ public enum AtomicFile {
         throw CLTrainError.invalidArgument("cannot write '\(url.path)': too many levels of symbolic links")
     }
 
+    /// Creates `directory` and its parents, with an error that names the folder and the reason
+    /// (Foundation's own message names neither: "error 512").
+    /// - Parameter what: how the error calls the folder, e.g. "checkpoint folder".
+    static func createDirectory(_ directory: URL, what: String = "folder") throws {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? POSIXError)
+                .map { String(cString: strerror($0.code.rawValue)) } ?? "\(error)"
+            throw CLTrainError.invalidArgument("cannot create \(what) '\(directory.path)': \(reason)")
+        }
+    }
+
     /// Temporary file, fsync, rename over `url`, fsync the folder. `mode`: the permissions of the
     /// file being replaced (nil: a new file, 0644 less the umask).
     private static func replace(_ url: URL, with data: Data, keeping mode: mode_t?) throws {
         let directory = url.deletingLastPathComponent()
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            // Foundation's own message names neither the folder nor the reason ("error 512").
-            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? POSIXError)
-                .map { String(cString: strerror($0.code.rawValue)) } ?? "\(error)"
-            throw CLTrainError.invalidArgument("cannot create folder '\(directory.path)': \(reason)")
-        }
+        try createDirectory(directory)
         removeStaleTemporaries(in: directory, of: url.lastPathComponent)
         let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
         // O_EXCL | O_NOFOLLOW: never write through something planted where the temporary goes.

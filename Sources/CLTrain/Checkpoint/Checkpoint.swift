@@ -91,13 +91,7 @@ public enum Checkpoint {
         if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
             throw CLTrainError.invalidArgument("checkpoint folder '\(directory.path)' is a file")
         }
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            let reason = ((error as NSError).userInfo[NSUnderlyingErrorKey] as? POSIXError)
-                .map { String(cString: strerror($0.code.rawValue)) } ?? "\(error)"
-            throw CLTrainError.invalidArgument("cannot create checkpoint folder '\(directory.path)': \(reason)")
-        }
+        try AtomicFile.createDirectory(directory, what: "checkpoint folder")
         // Else a folder that cannot be written fails at the first save, after an epoch of training.
         guard access(directory.path, W_OK) == 0 else {
             throw CLTrainError.invalidArgument("cannot write into checkpoint folder '\(directory.path)': \(String(cString: strerror(errno)))")
