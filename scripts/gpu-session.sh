@@ -54,6 +54,13 @@ if [ "$restage" = 1 ] || [ ! -x .gpu/bin/cltrain ]; then
   fi
   stage=../shared/gpu/stage
   [ -x "$stage" ] || { echo "gpu-session.sh: .gpu/ is missing and $stage does not exist beside the clone" >&2; exit 3; }
+  # stage appends /.gpu/ to .git/info/exclude, and a clone made without git's templates (as CI's
+  # is) has no .git/info; in a worktree .git is a file and stage cannot run at all.
+  if [ -f .git ]; then
+    echo "gpu-session.sh: this is a git worktree (.git is a file); $stage only runs in the main checkout" >&2
+    exit 3
+  fi
+  [ -d .git ] && mkdir -p .git/info
   echo "gpu-session.sh: staging .gpu/ with $stage"
   stage_start=$(date +%s)
   "$stage" || { echo "gpu-session.sh: $stage failed" >&2; exit 3; }
