@@ -33,6 +33,13 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        // Open MPI (libopenmpi-dev), for data parallelism across processes; its handles are macros,
+        // re-exported as functions by the shim.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         // The OpenCL C sources in Kernels/, compiled into the binary so a copied executable
         // still finds them. SwiftPM needs each file named here (CMake globs Kernels/*.cl): add a
         // new kernel file to this list and to KernelFamily.
@@ -57,10 +64,17 @@ let package = Package(
             ],
             exclude: ["CMakeLists.txt"]
         ),
+        // MPI for CLTrain: the world, its collectives and their errors. A module of its own, so the
+        // CLTrain library links no MPI; `cltrain` does.
+        .target(
+            name: "CLTrainMPI",
+            dependencies: ["CMPI", "CLTrain"],
+            exclude: ["CMakeLists.txt"]
+        ),
         .executableTarget(
             name: "cltrain",
             dependencies: [
-                "CLTrain",
+                "CLTrain", "CLTrainMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
