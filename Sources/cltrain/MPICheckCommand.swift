@@ -93,8 +93,8 @@ struct MPICheckCommand: ParsableCommand {
             let median = seconds.sorted()[seconds.count / 2]
             // nccl-tests' bus bandwidth: what each link carries in a ring allreduce, 2(N−1)/N of the data.
             let bus = world.size > 1 ? bytes * 2 * Double(world.size - 1) / Double(world.size) / median / 1e9 : 0
-            print(String(format: "%@ of %d floats over %d ranks: correct; median %.3f ms, bus bandwidth %.2f GB/s",
-                         name, floats, world.size, median * 1e3, bus))
+            print(String(format: "%@ of %d floats over %d rank%@: correct; median %.3f ms, bus bandwidth %.2f GB/s",
+                         name, floats, world.size, world.size == 1 ? "" : "s", median * 1e3, bus))
         }
     }
 }
