@@ -5,7 +5,7 @@ extension OpenCLBackend {
         // Group the indices for the backward pass now: the groups' uploads block until the queue
         // drains, which here costs nothing and after the forward pass would stall the host.
         _ = try indexGroups(indices)
-        try launch(kernels.embeddingForward, global: [e, indices.count], local: nil,
+        try launch2D(kernels.embeddingForward, columns: e, rows: indices.count,
                    [.int(Int32(indices.count)), .int(Int32(e))] + operand(table, op)
                    + operand(indices.tensor, op) + operand(output, op))
     }
@@ -16,7 +16,7 @@ extension OpenCLBackend {
                                                     rowsName: "outputGradient", op)
         _ = try operand(indices.tensor, op)
         let groups = try indexGroups(indices)
-        try launch(kernels.embeddingBackward, global: [e, groups.uniqueCount], local: nil,
+        try launch2D(kernels.embeddingBackward, columns: e, rows: groups.uniqueCount,
                    [.int(Int32(groups.uniqueCount)), .int(Int32(e)),
                     .buffer(groups.uniqueIDs), .buffer(groups.starts), .buffer(groups.positions)]
                    + operand(outputGradient, op) + operand(tableGradient, op))

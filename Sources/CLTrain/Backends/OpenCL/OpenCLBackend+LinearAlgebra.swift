@@ -47,7 +47,7 @@ extension OpenCLBackend {
 
     public func addBias(_ bias: Tensor, to x: Tensor) throws {
         let (r, c) = try OperationChecks.rowsAndVector(x, bias, ("x", "bias"), "addBias")
-        try launch(kernels.addBias, global: [c, r], local: nil,
+        try launch2D(kernels.addBias, columns: c, rows: r,
                    [.int(Int32(r)), .int(Int32(c))] + operand(x, "addBias") + operand(bias, "addBias"))
     }
 

@@ -60,7 +60,7 @@ extension OpenCLBackend {
         let op = "softmaxCrossEntropyGradient"
         let (r, c) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
             rowVectors: [(logNormalizers, "logNormalizers")], gradient: gradient, op)
-        try launch(kernels.softmaxCrossEntropyGradient, global: [c, r], local: nil,
+        try launch2D(kernels.softmaxCrossEntropyGradient, columns: c, rows: r,
                    [.int(Int32(r)), .int(Int32(c))] + operand(logits, op) + operand(targets.tensor, op)
                    + operand(logNormalizers, op) + [.float(gradientScale)] + operand(gradient, op))
     }

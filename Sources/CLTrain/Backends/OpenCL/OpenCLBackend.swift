@@ -133,9 +133,17 @@ public final class OpenCLBackend: Backend {
         return [.buffer(try buffer(tensor, operation)), .int(Int32(tensor.offset))]
     }
 
-    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int]?, _ arguments: [KernelArgument]) throws {
+    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], _ arguments: [KernelArgument]) throws {
         try kernel.setArguments(arguments)
         try queue.launch(kernel, global: global, local: local)
+    }
+
+    /// A 2-D launch with one work-item per element of a `columns` × `rows` grid, in the groups
+    /// `LocalWorkSize` chooses for this kernel on this device.
+    func launch2D(_ kernel: OpenCLKernel, columns: Int, rows: Int, _ arguments: [KernelArgument]) throws {
+        let local = LocalWorkSize.twoDimensional(columns: columns, rows: rows, maxItems: kernel.workGroupLimit,
+                                                 preferredMultiple: kernel.preferredWorkGroupMultiple)
+        try launch(kernel, global: [columns, rows], local: local, arguments)
     }
 
     /// The scratch buffer, with room for at least `floats` elements.
