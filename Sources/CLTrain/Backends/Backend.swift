@@ -9,8 +9,10 @@
 /// Each method checks its operands first (see `OperationChecks`) and throws `CLTrainError` for
 /// bad shapes, foreign tensors or out-of-range indices, before any work is enqueued.
 ///
-/// A backend object is used by one thread at a time (one host worker per device); tensors may be
-/// shared between backends on the same OpenCL device, which share its context.
+/// A backend object is used by one thread at a time: the pipelined schedule runs one host worker
+/// per backend object (each layer's, and each further one among the softmax shards), and several
+/// backend objects may drive one device, each with its own queue. Tensors may be shared between
+/// backends on the same OpenCL device, which share its context.
 public protocol Backend: AnyObject {
     /// Human-readable identity, e.g. "cpu" or "opencl:0 (NVIDIA H100 80GB HBM3)".
     var name: String { get }

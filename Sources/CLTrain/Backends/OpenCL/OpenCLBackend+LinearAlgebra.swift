@@ -22,9 +22,11 @@ extension OpenCLBackend {
             let kernel: OpenCLKernel, global: [Int], local: [Int]
             switch part.kernel {
             case .tiled:
-                guard let p = tiledGemm?.parameters else { continue }   // the plan only says tiled when there are
+                // The plan says tiled only when there are tiled parameters; skipping the part would
+                // leave its block of C unwritten, so a plan that disagrees is an error.
+                guard let p = tiledGemm?.parameters else { throw tiledPartWithoutTiledKernel(part) }
                 let aligned = p.vectorLoadsAligned(offsetA: offsetA, lda: lda, offsetB: offsetB, ldb: ldb)
-                guard let tiledKernel = try tiledGemmKernel(index: index, vectorLoads: aligned) else { continue }
+                let tiledKernel = try tiledGemmKernel(index: index, vectorLoads: aligned)
                 // One work-group per whole mwg × nwg tile; dimension 0 runs along N.
                 kernel = tiledKernel
                 global = [part.columns.count / p.nwg * p.ndimc, part.rows.count / p.mwg * p.mdimc]
@@ -55,5 +57,12 @@ extension OpenCLBackend {
         let (r, c) = try OperationChecks.rowsAndVector(x, out, ("x", "out"), "sumRows")
         try launch1D(kernels.sumRows, count: c,
                      [.int(Int32(r)), .int(Int32(c))] + operand(x, "sumRows") + operand(out, "sumRows") + [.float(beta)])
+    }
+
+    /// The error for a launch plan that gives the tiled kernel rows and columns of C on a backend
+    /// without one: thrown rather than skipped, which would leave that block of C unwritten.
+    func tiledPartWithoutTiledKernel(_ part: GemmLaunch) -> CLTrainError {
+        .invalidArgument("gemm on \(name): the launch plan gives rows \(part.rows) and columns \(part.columns) of C "
+                         + "to the tiled kernel, but this backend has none")
     }
 }
