@@ -1,11 +1,10 @@
 extension OpenCLBackend {
-    public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
-                     beta: Float, _ c: Tensor) throws {
-        let d = try OperationChecks.gemm(transposeA: transposeA, transposeB: transposeB, a, b, c)
-        if d.k == 0 || alpha == 0 {
+    public func gemmKernel(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
+                           beta: Float, _ c: Tensor, m: Int, n: Int, k: Int) throws {
+        let d = (m: m, n: n, k: k)
+        if k == 0 || alpha == 0 {
             // No product term: C = beta · C without reading A and B (nor C when beta == 0).
-            _ = try [a, b, c].map { try buffer($0, "gemm") }
-            return beta == 0 ? try fill(c, with: 0) : try scale(c, by: beta)
+            return beta == 0 ? try fillKernel(c, with: 0) : try scaleKernel(c, by: beta)
         }
         // Checks that offsets fit the kernels' int arguments; the buffers are the operands' own.
         let (bufferA, bufferB, bufferC) = (try operand(a, "gemm")[0], try operand(b, "gemm")[0], try operand(c, "gemm")[0])
@@ -47,14 +46,12 @@ extension OpenCLBackend {
         }
     }
 
-    public func addBias(_ bias: Tensor, to x: Tensor) throws {
-        let (r, c) = try OperationChecks.rowsAndVector(x, bias, ("x", "bias"), "addBias")
+    public func addBiasKernel(_ bias: Tensor, to x: Tensor, rows r: Int, columns c: Int) throws {
         try launch2D(kernels.addBias, columns: c, rows: r,
                    [.int(Int32(r)), .int(Int32(c))] + operand(x, "addBias") + operand(bias, "addBias"))
     }
 
-    public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws {
-        let (r, c) = try OperationChecks.rowsAndVector(x, out, ("x", "out"), "sumRows")
+    public func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows r: Int, columns c: Int) throws {
         try launch1D(kernels.sumRows, count: c,
                      [.int(Int32(r)), .int(Int32(c))] + operand(x, "sumRows") + operand(out, "sumRows") + [.float(beta)])
     }
