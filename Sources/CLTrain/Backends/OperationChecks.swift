@@ -1,7 +1,8 @@
 import Foundation
 
-/// Operand checks shared by every backend, so that bad input fails the same way everywhere and
-/// before any work is enqueued. Each returns the dimensions the kernels need.
+/// Operand checks of the checked front (`KernelBackend+Checks`), the same for every backend, so
+/// that bad input fails the same way everywhere and before any work is enqueued. Each returns the
+/// dimensions the kernels need. (Ownership and `supports` are the front's own checks.)
 enum OperationChecks {
     struct GemmDimensions: Equatable { let m, n, k: Int }
 
