@@ -1,7 +1,6 @@
 extension OpenCLBackend {
     public func gemmKernel(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
                            beta: Float, _ c: Tensor, m: Int, n: Int, k: Int) throws {
-        let d = (m: m, n: n, k: k)
         if k == 0 || alpha == 0 {
             // No product term: C = beta · C without reading A and B (nor C when beta == 0).
             return beta == 0 ? try fillKernel(c, with: 0) : try scaleKernel(c, by: beta)
@@ -10,7 +9,7 @@ extension OpenCLBackend {
         let (bufferA, bufferB, bufferC) = (try operand(a, "gemm")[0], try operand(b, "gemm")[0], try operand(c, "gemm")[0])
         let lda = a.shape[1], ldb = b.shape[1], ldc = c.shape[1]
         let index = (transposeA ? 2 : 0) + (transposeB ? 1 : 0)
-        let launches = GemmLaunchPlan.launches(m: d.m, n: d.n, k: d.k, tiled: tiledGemm?.parameters,
+        let launches = GemmLaunchPlan.launches(m: m, n: n, k: k, tiled: tiledGemm?.parameters,
                                                directTile: (parameters.tileM, parameters.tileN),
                                                computeUnits: context.device.computeUnits, dispatch: gemmDispatch)
         for part in launches {
@@ -39,7 +38,7 @@ extension OpenCLBackend {
                 local = [group.n, group.m]
             }
             try launch(kernel, global: global, local: local,
-                       [.int(Int32(part.rows.count)), .int(Int32(part.columns.count)), .int(Int32(d.k)), .float(alpha),
+                       [.int(Int32(part.rows.count)), .int(Int32(part.columns.count)), .int(Int32(k)), .float(alpha),
                         bufferA, .int(Int32(offsetA)), .int(Int32(lda)),
                         bufferB, .int(Int32(offsetB)), .int(Int32(ldb)),
                         .float(beta), bufferC, .int(Int32(offsetC)), .int(Int32(ldc))])
