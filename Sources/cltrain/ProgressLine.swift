@@ -37,10 +37,9 @@ final class ProgressLine {
         }
     }
 
-    /// The step's time, from its rate (infinite for a step the clock saw as instant: no time).
+    /// The step's tokens over its wall time (`WallClock`, as the trainer measured it).
     func record(_ r: StepReport) {
-        let seconds = r.tokensPerSecond > 0 && r.tokensPerSecond.isFinite ? tokensPerStep / r.tokensPerSecond : 0
-        rate.record(units: tokensPerStep, seconds: seconds)
+        rate.record(units: tokensPerStep, seconds: r.seconds)
     }
 
     func finishLine() {
