@@ -179,10 +179,14 @@ struct TrainCommand: ParsableCommand {
         }
 
         let metricsLog = try metrics.map { try MetricsLog(path: $0) }
-        let progress = ProgressLine(logger: logger, logEvery: logEvery, tokensPerStep: Double(batch) * Double(bptt))
+        let progress = ProgressLine(logger: logger)
+        let tokensPerStep = Double(batch) * Double(bptt)
+        var rate = MovingRate(window: ProgressLine.averagedSteps)
         trainer.onStep = { report in
-            progress.update(report)
-            if report.step % logEvery == 0 || report.window == report.windowsPerEpoch {
+            rate.record(units: tokensPerStep, seconds: report.seconds)
+            let logged = report.step % logEvery == 0 || report.window == report.windowsPerEpoch
+            progress.show(ProgressLine.training(report, tokensPerSecond: rate.rate), log: logged)
+            if logged {
                 metricsLog?.write(["type": "step", "epoch": report.epoch, "step": report.step, "loss": report.loss,
                                    "learning_rate": Double(report.learningRate), "tokens_per_second": report.tokensPerSecond,
                                    "gradient_norm": report.gradientNorm, "device": deviceLabel])
