@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLTrain
 
 @main
 struct CLTrainCommand: ParsableCommand {
@@ -8,6 +9,13 @@ struct CLTrainCommand: ParsableCommand {
         version: "0.1.0",
         subcommands: [DevicesCommand.self, VerifyCommand.self, TrainCommand.self, SampleCommand.self, EvalCommand.self, PlanCommand.self]
     )
+
+    /// Logging is bootstrapped before anything is parsed (the registry that CLTRAIN_DEVICES
+    /// validation makes logs); `--log-level` then sets its level.
+    static func main() {
+        CommandLineLogging.bootstrap()
+        main(nil)
+    }
 
     func validate() throws { try validateDeviceEnvironment() }
 }

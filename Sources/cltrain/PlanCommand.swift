@@ -18,6 +18,8 @@ struct PlanCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
     @Option(parsing: .unconditional, help: "Units per LSTM layer.") var hidden: Int = 512
     @Option(parsing: .unconditional, help: "Embedding width (default: --hidden).") var embedding: Int?

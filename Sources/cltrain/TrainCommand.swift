@@ -14,6 +14,8 @@ struct TrainCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
     @Option(help: "Tokens: char or word.") var level: TokenLevel = .char
     @Option(parsing: .unconditional, help: "Vocabulary size: the number of tokens for synthetic data; a cap for word-level text (the rarest words become <unk>).")

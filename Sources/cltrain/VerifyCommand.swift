@@ -14,6 +14,8 @@ struct VerifyCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @OptionGroup var devices: DeviceOptions
 
     @Option(help: ArgumentHelp("Run only the cases whose name contains TEXT, e.g. 'gemm' or '7x33'.", valueName: "TEXT"))
