@@ -38,11 +38,11 @@ struct TrainCommand: ParsableCommand {
             transform: DeviceRequest.parse)
     var device: DeviceRequest = .auto
     @Option(help: "One device per LSTM layer (the embedding goes with the first), e.g. 0,1,2,3; a device may repeat (each layer gets a queue of its own). Overrides --device.",
-            transform: { try DeviceSelection.parseList($0, repeats: .allowed) })
-    var layerDevices: [DeviceSelection]?
+            transform: QueueDeviceList.parse)
+    var layerDevices: QueueDeviceList?
     @Option(help: "Devices for the output projection + softmax, split by vocabulary rows, e.g. 4,5,6,7 (default: the last layer's device).",
-            transform: { try DeviceSelection.parseList($0, repeats: .allowed) })
-    var softmaxDevices: [DeviceSelection]?
+            transform: QueueDeviceList.parse)
+    var softmaxDevices: QueueDeviceList?
     @Option(help: "auto: place the layers and softmax shards over the selected devices (--device LIST or CLTRAIN_DEVICES) by their calibrated costs, as `cltrain plan --placement auto` does.")
     var placement: PlacementMode?
     enum PlacementMode: String, ExpressibleByArgument { case auto }
@@ -154,7 +154,7 @@ struct TrainCommand: ParsableCommand {
         logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(dataset.vocabulary.level.rawValue)-level)")
         let model: LanguageModel
         if placed {
-            let chosen = try DeviceChoice.placement(auto: placement == .auto, layers: layerDevices, softmax: softmaxDevices,
+            let chosen = try DeviceChoice.placement(auto: placement == .auto, layers: layerDevices?.devices, softmax: softmaxDevices?.devices,
                                                     devices: self.device, configuration: configuration, batch: batch, bptt: bptt)
             for reason in chosen.reasons { logger.info("placement: \(reason)") }
             // Each device's part of the model and window, before any is allocated (a device
