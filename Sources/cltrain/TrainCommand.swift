@@ -55,6 +55,8 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Also checkpoint every N steps.") var checkpointEvery: Int?
     @Flag(help: "Continue the run saved in --checkpoint.") var resume = false
     @Option(help: "Append one JSON object per logged step and per validation to FILE.") var metrics: String?
+    @Option(help: ArgumentHelp("Write the logged steps' and validations' scalars to a new TensorBoard event file in DIR (`tensorboard --logdir DIR`).", valueName: "DIR"))
+    var tensorboard: String?
     @Option(parsing: .unconditional, help: "Log a line every N steps (when stderr is not a terminal).") var logEvery: Int = 50
     @Option(parsing: .unconditional, help: "Characters or words to generate at the end.") var sampleLength: Int = 300
     @Option(parsing: .unconditional, help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
@@ -181,6 +183,10 @@ struct TrainCommand: ParsableCommand {
         }
 
         let metricsLog = try metrics.map { try MetricsLog(path: $0) }
+        let tensorboardLog = try tensorboard.map { try TensorBoardLog(directory: $0) }
+        if let tensorboardLog { logger.info("TensorBoard events: \(tensorboardLog.path)") }
+        // The step a validation follows (its records carry it, as the steps' do).
+        var lastStep = trainer.position.step
         let progress = ProgressLine(logger: logger)
         let tokensPerStep = Double(batch) * Double(bptt)
         var rate = MovingRate(window: ProgressLine.averagedSteps)
@@ -192,13 +198,16 @@ struct TrainCommand: ParsableCommand {
                 metricsLog?.write(["type": "step", "epoch": report.epoch, "step": report.step, "loss": report.loss,
                                    "learning_rate": Double(report.learningRate), "tokens_per_second": report.tokensPerSecond,
                                    "gradient_norm": report.gradientNorm, "device": deviceLabel])
+                tensorboardLog?.step(report)
             }
+            lastStep = report.step
         }
         trainer.onValidation = { report in
             progress.finishLine()
             logger.info("epoch \(report.epoch): validation loss \(format(report.loss)), perplexity \(format(report.perplexity))")
-            metricsLog?.write(["type": "validation", "epoch": report.epoch, "loss": report.loss,
+            metricsLog?.write(["type": "validation", "epoch": report.epoch, "step": lastStep, "loss": report.loss,
                                "perplexity": report.perplexity, "device": deviceLabel])
+            tensorboardLog?.validation(report, step: lastStep)
         }
         trainer.onCheckpoint = { url in logger.debug("checkpoint written: \(url.path)") }
 
