@@ -7,7 +7,7 @@ struct CLTrainCommand: ParsableCommand {
         commandName: "cltrain",
         abstract: "A training backend for deep LSTM models on OpenCL devices, with an OpenBLAS CPU backend as the reference.",
         version: "0.1.0",
-        subcommands: [DevicesCommand.self, VerifyCommand.self, TrainCommand.self, SampleCommand.self, EvalCommand.self, PlanCommand.self]
+        subcommands: [DevicesCommand.self, VerifyCommand.self, TrainCommand.self, SampleCommand.self, EvalCommand.self, PlanCommand.self, PlotCommand.self]
     )
 
     /// Logging is bootstrapped before anything is parsed (the registry that CLTRAIN_DEVICES
