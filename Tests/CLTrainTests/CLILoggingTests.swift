@@ -46,6 +46,27 @@ struct CLILoggingTests {
         #expect(!result.output.contains("device: "), "the command ran: \(result)")
     }
 
+    /// `cltrain-bench` and its `tune` take the same option.
+    @Test func theBenchmarksTakeTheLevelToo() throws {
+        guard let bench = CLI.executable?.deletingLastPathComponent().appendingPathComponent("cltrain-bench"),
+              FileManager.default.isExecutableFile(atPath: bench.path) else {
+            print("cltrain-bench was not built beside cltrain: its --log-level rows skipped")
+            return
+        }
+        let run = { (arguments: [String], environment: [String: String]) in
+            try CLIBadInputDevicesTests().run(bench, arguments, environment: environment)
+        }
+        for arguments in [["--list", "--log-level", "loud"], ["tune", "--quick", "--log-level", "loud"]] {
+            let result = try run(arguments, [:])
+            expectCleanFailure(result, mentioning: ["--log-level", "'loud'"])
+            #expect(result.status == 64, "\(result)")
+        }
+        let refusedVariable = try run(["--list"], ["CLTRAIN_LOG_LEVEL": "loud"])
+        expectCleanFailure(refusedVariable, mentioning: ["CLTRAIN_LOG_LEVEL='loud'"])
+        let listed = try run(["--list", "--quick", "--log-level", "trace"], [:])
+        #expect(listed.status == 0 && listed.standardOutput.contains("gemm"), "\(listed)")
+    }
+
     @Test func levelNamesAndTheVariable() throws {
         #expect(CommandLineLogging.level(named: " Warning ") == .warning)
         #expect(CommandLineLogging.level(named: "warn") == nil)
