@@ -13,7 +13,7 @@ skip() { echo "tensorboard-check: skipped: $1" >&2; exit 77; }
 if ! "$venv/bin/python" -c "import tensorboard" >/dev/null 2>&1; then
   command -v python3 >/dev/null 2>&1 || skip "no python3"
   python3 -m venv "$venv" >&2 || skip "python3 cannot make a virtual environment (install python3-venv)"
-  timeout 600 "$venv/bin/python" -m pip install -q --disable-pip-version-check tensorboard >&2 \
+  timeout 600 "$venv/bin/python" -m pip install -q --disable-pip-version-check --retries 1 --timeout 20 tensorboard >&2 \
     || skip "pip could not install tensorboard into $venv (no network?)"
 fi
 exec "$venv/bin/python" "$here/tensorboard-check.py" "$@"
