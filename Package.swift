@@ -16,7 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // 1.16.2: LogHandler.log(event:) (CommandLineLogging); the CMake build pins the same.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // Tests only: property-based fuzzing of the checkpoint reader.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],

@@ -18,6 +18,8 @@ struct PlanCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
     @Option(parsing: .unconditional, help: "Units per LSTM layer.") var hidden: Int = 512
     @Option(parsing: .unconditional, help: "Embedding width (default: --hidden).") var embedding: Int?
@@ -27,10 +29,10 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var devices: DeviceOptions
     @Option(help: "auto (balance the measured costs) or manual (default: manual when --layer-devices is given, else auto).")
     var placement: PlacementMode?
-    @Option(help: ArgumentHelp("One device per LSTM layer, e.g. '0,1,2,3'; the embedding goes with the first.", valueName: "LIST"))
-    var layerDevices: String?
-    @Option(help: ArgumentHelp("Devices of the vocabulary shards, e.g. '4,5,6,7' (default: the last layer's device).", valueName: "LIST"))
-    var softmaxDevices: String?
+    @Option(help: ArgumentHelp("One device per LSTM layer, e.g. '0,1,2,3'; the embedding goes with the first.", valueName: "LIST"), transform: QueueDeviceList.parse)
+    var layerDevices: QueueDeviceList?
+    @Option(help: ArgumentHelp("Devices of the vocabulary shards, e.g. '4,5,6,7' (default: the last layer's device).", valueName: "LIST"), transform: QueueDeviceList.parse)
+    var softmaxDevices: QueueDeviceList?
     @Option(parsing: .unconditional, help: "Link between devices: pcie4 (25 GB/s), nvlink4 (450 GB/s), or GB/s per direction.")
     var link: String = "pcie4"
     @Option(parsing: .unconditional, help: ArgumentHelp("Latency per transfer in µs (default: 10 for pcie4 and numbers, 5 for nvlink4).", valueName: "µs"))
@@ -187,8 +189,7 @@ struct PlanCommand: ParsableCommand {
     /// The placement --layer-devices and --softmax-devices describe, on real or simulated devices.
     func manualPlacement(registry: DeviceRegistry) throws -> Placement {
         guard let layerDevices else { throw ValidationError("--placement manual needs --layer-devices") }
-        let layerList = try Placement.parseDeviceList(layerDevices, option: "--layer-devices")
-        let softmaxList = try softmaxDevices.map { try Placement.parseDeviceList($0, option: "--softmax-devices") }
+        let layerList = layerDevices.devices, softmaxList = softmaxDevices?.devices
         if let simulateDevices {
             return try Placement.manual(layerDevices: layerList, softmaxDevices: softmaxList, layers: layers, vocabularySize: vocab,
                                         availableDevices: (0..<simulateDevices).map { .openCL($0) })
