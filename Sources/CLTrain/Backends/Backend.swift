@@ -14,6 +14,8 @@
 public protocol Backend: AnyObject {
     /// Human-readable identity, e.g. "cpu" or "opencl:0 (NVIDIA H100 80GB HBM3)".
     var name: String { get }
+    /// Whose tensors this backend can copy on its device (`MemoryDomain`; default: only its own).
+    var memoryDomain: MemoryDomain { get }
 
     // MARK: Memory
 
