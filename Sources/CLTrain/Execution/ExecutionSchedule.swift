@@ -1,4 +1,4 @@
-/// How a model orders its layers' work within one training window.
+/// How an executor orders a model's work within one training window (`makeExecutor(for:)`).
 public enum ExecutionSchedule: Equatable, Sendable {
     /// Each layer runs all T steps before the next one starts, on the calling thread.
     case sequential
@@ -8,7 +8,7 @@ public enum ExecutionSchedule: Equatable, Sendable {
     /// when stepsPerRun is 1); the top layer hands its runs to the decoder shards, which compute
     /// each run's logits, loss and gradients meanwhile, keeping logits for one run (K·B×V_s per
     /// shard) instead of the whole window. The backward pass then runs the layers the same way in
-    /// reverse. Every layer needs a backend of its own. See `LanguageModel+Wavefront.swift`.
+    /// reverse. Every layer needs a backend of its own. See `WavefrontExecutor`.
     ///
     /// With `microBatches` M > 1 (GPipe, Huang et al. 2019), the window's B sequences are split
     /// into M groups of B/M (B must be divisible by M), each with its own rows and carried state;
@@ -18,32 +18,4 @@ public enum ExecutionSchedule: Equatable, Sendable {
     /// device's; M = 1 is the plain wavefront. `cltrain plan --micro-batches M` simulates this
     /// schedule (`PipelineSimulator`).
     case wavefront(stepsPerRun: Int, microBatches: Int = 1)
-}
-
-/// Busy and wall time of pipelined phases, summed over steps: how well the devices were kept busy.
-/// Every worker counts in both phases, so a softmax shard's worker, which has nothing to do in
-/// the backward phase, shows its device idling there.
-public struct PipelineUtilization: Sendable {
-    /// Per worker (named by its parts and backend, e.g. "softmax shard 1 on …"): seconds spent running its tasks.
-    public private(set) var busySeconds: [String: Double] = [:]
-    /// Seconds of the pipelined phases, end to end.
-    public private(set) var wallSeconds = 0.0
-    private(set) var workerCount = 0
-
-    mutating func record(workers: [String], busy: [Double], wall: Double) {
-        for (name, seconds) in zip(workers, busy) { busySeconds[name, default: 0] += seconds }
-        wallSeconds += wall
-        workerCount = max(workerCount, workers.count)
-    }
-
-    /// Per worker, busy time over wall time.
-    public var busyFractions: [String: Double] {
-        busySeconds.mapValues { wallSeconds > 0 ? $0 / wallSeconds : 0 }
-    }
-
-    /// The share of worker time spent waiting: 1 − Σ busy / (workers · wall).
-    public var bubbleFraction: Double {
-        guard wallSeconds > 0, workerCount > 0 else { return 0 }
-        return max(0, 1 - busySeconds.values.reduce(0, +) / (Double(workerCount) * wallSeconds))
-    }
 }

@@ -1,7 +1,11 @@
 import Foundation
 
 /// The wavefront schedule (`ExecutionSchedule.wavefront`): host workers hand runs of K time steps
-/// from layer to layer, and on to the decoder shards, as soon as they are done.
+/// from layer to layer, and on to the decoder shards, as soon as they are done. The decoder and
+/// its loss are `ShardedSoftmaxLoss`, one block per unit; every hand-over goes through the
+/// `Transport`: the producer drains its queue and sends the rows (staged in host memory for a
+/// consumer in another memory domain) before it signals, so a consumer never waits on a
+/// producer's queue where the next run may already be enqueued.
 ///
 /// **Forward phase.** Layer l takes run r once layer l−1 has handed it over. Each decoder shard
 /// takes run r once the top layer has: it computes its logits rows (K·B×V_s) and their softmax
@@ -30,7 +34,37 @@ import Foundation
 /// **Workers.** One per layer, and one per further backend object among the shards (see
 /// `pipelineWorkers`). A failing worker records its error and the others stop waiting
 /// (`Signal.wait(unless:)`), so a failure never leaves a worker blocked.
-extension LanguageModel {
+///
+/// **Per-device task order** (what `PipelineSimulator` models): each worker runs its forward
+/// tasks in the one order of `forwardTasks` (by wavefront slot, then layer before statistics
+/// before gradient, then index), then, for a layer's worker when training, its backward units in
+/// the order of `backwardUnits`, then its weight gradients; the embedding's gradient follows on
+/// the calling thread once every worker is done. Each task ends with its device's queue drained.
+///
+/// Memory: logits exist for one unit per shard (K·B/M×V_s), not for the whole window.
+public final class WavefrontExecutor: Executor {
+    public let model: LanguageModel
+    /// K: time steps per run (at least 1).
+    public let stepsPerRun: Int
+    /// M: micro-batches per window (a divisor of the batch).
+    public let microBatches: Int
+    let transport: Transport
+    private let loss: ShardedSoftmaxLoss
+    private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
+    /// Busy and wall time of the pipelined training steps so far.
+    public private(set) var utilization = PipelineUtilization()
+
+    public init(model: LanguageModel, stepsPerRun: Int, microBatches: Int = 1) {
+        self.model = model
+        self.stepsPerRun = stepsPerRun
+        self.microBatches = microBatches
+        transport = DeviceTransport()
+        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: transport)
+    }
+
+    private var lstm: [LSTMLayer] { model.lstm }
+    private var decoder: [LinearLayer] { model.decoder }
+
     /// One host thread of the pipelined phases and the parts whose backend it drives.
     struct PipelineWorker {
         let backend: Backend
@@ -138,73 +172,6 @@ extension LanguageModel {
         }
     }
 
-    // MARK: Decoder buffers
-
-    /// One shard's buffers in the pipelined forward. Run-sized ones (K·B' rows) are reused unit after
-    /// unit: the shard's worker finishes one unit before it starts the next.
-    struct ShardBuffers {
-        let logits: Tensor        // (K·B'×V_s) one unit's logits, then ∂L/∂logits
-        let input: Tensor?        // (K·B'×H) the unit's top hidden states here; nil on the top layer's backend
-        let maxima: Tensor, sumExp: Tensor, targetLogits: Tensor, logNormalizers: Tensor   // (K·B') each
-        /// (T·B) a whole softmax's per-row losses, read back once the forward phase is done: one
-        /// shard has nothing to combine, so its runs need no host round trip.
-        let losses: Tensor
-        let targets: [IndexTensor]   // per unit: its targets as this shard numbers them
-        /// ∂L/∂h_top (T·B×H): this shard's dY·W_s; for shard 0 on the top layer's backend, the sum itself.
-        let gradient: Tensor
-        /// Whether the top layer reads `gradient` from a host copy (another memory space).
-        let gradientOnHost: Bool
-        let stagedGradient: [StagedRows]   // per unit, when `gradientOnHost`
-    }
-
-    /// The pipelined decoder's buffers and hand-offs, made on the calling thread before the workers
-    /// start (the workspace is not thread-safe).
-    struct DecoderRuns {
-        let shards: [ShardBuffers]
-        let statistics: [RunStatistics]   // per unit, for a split softmax (none for a whole one)
-    }
-
-    /// The window's summed cross-entropy once the forward phase is done: a whole softmax's losses
-    /// in row order, as the sequential schedule sums them; a split one's runs in order.
-    private func windowLoss(_ decoderRuns: DecoderRuns) throws -> Double {
-        guard decoder.count == 1 else { return decoderRuns.statistics.reduce(0) { $0 + $1.loss } }
-        let b = decoder[0].backend
-        var total = 0.0
-        try onDevice(b, "softmax shard 0, reading the losses") {
-            total = try b.download(decoderRuns.shards[0].losses).reduce(0.0) { $0 + Double($1) }
-        }
-        return total
-    }
-
-    private func makeDecoderRuns(_ window: TokenWindow, _ units: PipelineUnits) throws -> DecoderRuns {
-        let runRows = units.maxRows
-        let windowTargets = units.layout.reordered(window.targets)
-        let top = lstm[lstm.count - 1].backend
-        let topGradient = try layerGradientBuffers(window).output[lstm.count - 1]
-        let shards = try decoder.enumerated().map { s, shard in
-            let b = shard.backend
-            let onHost = !(b === top || sharesMemory(b, top))
-            let rowTensor = { (name: String) in try self.workspace.tensor("\(name)\(s)", [runRows], on: b) }
-            return ShardBuffers(
-                logits: try workspace.tensor("runLogits\(s)", [runRows, shard.weight.rows.count], on: b),
-                input: b === top ? nil : try workspace.tensor("runTop\(s)", [runRows, configuration.hiddenSize], on: b),
-                maxima: try rowTensor("runMaxima"), sumExp: try rowTensor("runSumExp"),
-                targetLogits: try rowTensor("runTargetLogits"), logNormalizers: try rowTensor("runLogNormalizers"),
-                losses: try workspace.tensor("windowLosses\(s)", [window.inputs.count], on: b),
-                targets: try units.indices.map { u in
-                    let targets = windowTargets[units.rows(u)]
-                    return try b.makeIndices(decoder.count == 1 ? Array(targets) : shardTargets(targets, shard: s))
-                },
-                gradient: s == 0 && b === top ? topGradient : try workspace.tensor("gradientTop\(s)", topGradient.shape, on: b),
-                gradientOnHost: onHost,
-                stagedGradient: units.indices.map { _ in StagedRows() })
-        }
-        return DecoderRuns(shards: shards,
-                           statistics: decoder.count == 1 ? [] : units.indices.map { _ in RunStatistics(shards: decoder.count) })
-    }
-
-    // MARK: The pipelined step
-
     /// Layer l's backward units in their order: micro-batch by micro-batch from the first (whose
     /// softmax finished longest ago), each one's runs in reverse time order. In the one global
     /// order of `forwardTasks`, backward unit (m, r) of layer l comes at slot
@@ -216,30 +183,38 @@ extension LanguageModel {
         }
     }
 
+    // MARK: The pipelined step
+
     /// One pipelined step: the forward (layers and decoder, loss included) and, when training, the
     /// backward, in one set of workers with no barrier between them: a layer's worker goes on to
     /// its backward units after its forward tasks, and the top layer takes unit u's backward once
     /// every shard has written its part of ∂L/∂h for u. Returns the window's summed cross-entropy.
-    func pipelinedStep(_ window: TokenWindow, _ forward: ForwardResult, stepsPerRun: Int, training: Bool) throws -> Double {
+    public func run(_ window: TokenWindow, training: Bool) throws -> Double {
+        let pass = try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport,
+                                  workspace: &workspace)
         let workers = try pipelineWorkers()
         let steps = window.steps
         let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
-        let units = PipelineUnits(layout: forward.layout, runs: runs)
-        let decoderRuns = try makeDecoderRuns(window, units)
+        let units = PipelineUnits(layout: pass.layout, runs: runs)
         let top = lstm.count - 1, topBackend = lstm[top].backend
-        // The top layer's rows are read back once for every shard in another memory space.
-        let topOnHost = decoder.contains { !($0.backend === topBackend || sharesMemory(topBackend, $0.backend)) }
-        let staged = lstm.map { _ in units.indices.map { _ in StagedRows() } }
+        // The decoder's buffers and every hand-off, made here: the workspace is not thread-safe.
+        try loss.prepare(blocks: units.indices.map(units.rows), windowRows: window.inputs.count,
+                         targets: pass.layout.reordered(window.targets), training: training,
+                         gradientSum: pass.outputGradients.last)
+        let statistics = loss.isSplit ? units.indices.map { _ in RunStatistics(shards: decoder.count) } : []
+        // Who reads each layer's output: the layer above, or (for the top layer) every shard.
+        let consumers = lstm.indices.map { l in l < top ? [lstm[l + 1].backend] : decoder.map(\.backend) }
+        let sent = lstm.map { _ in units.indices.map { _ in ShipmentSlot() } }          // layer l's output for unit u
         let ready = lstm.map { _ in units.indices.map { _ in Signal() } }
         let tasks = workers.map { forwardTasks(for: $0, runs: runs.count, microBatches: units.layout.microBatches, training: training) }
-        let scale = 1 / Float(window.inputs.count)   // the mean over the window's T·B targets
-        // Backward hand-offs, made here: the workspace is not thread-safe.
-        let (outputGradients, inputGradients) = try layerGradientBuffers(window)
-        // Where a shard's part must first come over to the top layer's backend (run-sized, reused).
-        let arriving = try workspace.tensor("gradientTopArriving", [units.maxRows, configuration.hiddenSize], on: topBackend)
-        let stagedDown = lstm.map { _ in units.indices.map { _ in StagedRows() } }
+        // Backward hand-offs: layer l's input gradient for unit u, and shard s's part of ∂L/∂h_top.
+        let sentDown = lstm.map { _ in units.indices.map { _ in ShipmentSlot() } }
         let readyDown = lstm.map { _ in units.indices.map { _ in Signal() } }
-        let decoderDone = decoder.map { _ in units.indices.map { _ in Signal() } }   // shard s's part of ∂L/∂h for unit u
+        let parts = decoder.map { _ in units.indices.map { _ in ShipmentSlot() } }
+        let decoderDone = decoder.map { _ in units.indices.map { _ in Signal() } }
+        // Where a shard's part must first come over to the top layer's backend (run-sized, reused).
+        let arriving = training && decoder.contains { $0.backend !== topBackend }
+            ? try workspace.tensor("gradientTopArriving", [units.maxRows, model.configuration.hiddenSize], on: topBackend) : nil
 
         try runWorkers(workers.map(\.name), record: training) { w, threads, busy in
             for task in tasks[w] {
@@ -247,37 +222,42 @@ extension LanguageModel {
                 let run = runs[task.run], rows = units.rows(u)
                 switch task.kind {
                 case .layer:
-                    let l = task.index, layer = self.lstm[l], b = layer.backend
+                    let l = task.index, b = self.lstm[l].backend
                     if l > 0 { try ready[l - 1][u].wait(unless: threads) }
                     try busy.time(w) {
                         try self.onDevice(b, "layer \(l) forward, \(units.name(u))") {
-                            try self.forwardRun(l, run, microBatch: task.microBatch, forward: forward,
-                                                staged: l > 0 ? staged[l - 1][u] : nil)
+                            try pass.forward(layer: l, steps: run, microBatch: task.microBatch,
+                                             input: l > 0 ? sent[l - 1][u].shipment : nil)
                             try b.synchronize()
-                            // Consumers in another memory space get a host copy, read while this queue is idle.
-                            if l < top ? !sharesMemory(b, self.lstm[l + 1].backend) : topOnHost {
-                                staged[l][u].values = try b.download(layer.buffersOutput().rows(rows))
-                            }
+                            sent[l][u].shipment = try self.transport.send(pass.output(ofLayer: l, rows: rows), from: b, to: consumers[l])
                         }
                     }
                     ready[l][u].fire()
                 case .statistics:
+                    let s = task.index, b = self.decoder[s].backend
                     try ready[top][u].wait(unless: threads)
                     try busy.time(w) {
-                        try self.decoderStatistics(task.index, unit: u, rows: rows, name: units.name(u), decoderRuns,
-                                                   stagedTop: staged[top][u], training: training, scale: scale)
+                        try self.onDevice(b, "softmax shard \(s) forward, \(units.name(u))") {
+                            let reported = try self.loss.forward(s, block: u, from: sent[top][u].required())
+                            if let reported { statistics[u].report(shard: s, reported) }
+                        }
                     }
                 case .gradient:
-                    if self.decoder.count > 1 { try decoderRuns.statistics[u].combined.wait(unless: threads) }
+                    let s = task.index, b = self.decoder[s].backend
+                    if self.loss.isSplit { try statistics[u].combined.wait(unless: threads) }
                     try busy.time(w) {
-                        try self.decoderGradient(task.index, unit: u, rows: rows, name: units.name(u), decoderRuns, scale: scale)
+                        try self.onDevice(b, "softmax shard \(s) backward, \(units.name(u))") {
+                            try self.loss.backward(s, block: u, logNormalizers: self.loss.isSplit ? statistics[u].logNormalizers : nil,
+                                                   from: sent[top][u].required())
+                            try b.synchronize()
+                            parts[s][u].shipment = try self.loss.sendGradient(s, block: u)
+                        }
                     }
-                    decoderDone[task.index][u].fire()
+                    decoderDone[s][u].fire()
                 }
             }
             guard training, let l = workers[w].layer else { return }
-            let layer = self.lstm[l], b = layer.backend
-            let below = l > 0 ? self.lstm[l - 1].backend : nil
+            let b = self.lstm[l].backend
             for u in Self.backwardUnits(units) {
                 let rows = units.rows(u)
                 if l < top {
@@ -288,14 +268,14 @@ extension LanguageModel {
                 try busy.time(w) {
                     try self.onDevice(b, "layer \(l) backward, \(units.name(u))") {
                         if l == top {
-                            try self.gatherDecoderGradient(rows: rows, unit: u, decoderRuns, into: outputGradients[top], arriving: arriving)
+                            try self.loss.accumulateInputGradient(block: u, parts: parts.map { $0[u].shipment }, arriving: arriving)
                         }
-                        try self.backwardRun(l, units.steps(u), microBatch: units.microBatch(u), windowSteps: steps, forward: forward,
-                                             outputGradients: outputGradients, inputGradients: inputGradients,
-                                             staged: l < top ? stagedDown[l + 1][u] : nil)
+                        try pass.backward(layer: l, steps: units.steps(u), microBatch: units.microBatch(u),
+                                          outputGradient: l < top ? sentDown[l + 1][u].shipment : nil)
                         try b.synchronize()
-                        if let below, !sharesMemory(b, below) {
-                            stagedDown[l][u].values = try b.download(inputGradients[l].rows(rows))
+                        if l > 0 {
+                            sentDown[l][u].shipment = try self.transport.send(pass.inputGradients[l].rows(rows), from: b,
+                                                                              to: [self.lstm[l - 1].backend])
                         }
                     }
                 }
@@ -303,94 +283,18 @@ extension LanguageModel {
             }
             try busy.time(w) {
                 try self.onDevice(b, "layer \(l) weight gradients") {
-                    try layer.finishBackward(windowSteps: steps, input: forward.layerInputs[l], initialHidden: forward.initialState[l].hidden)
+                    try pass.finishBackward(layer: l)
                     try b.synchronize()
                 }
             }
         }
-        if training {
-            // Layer 0 and the embedding share a backend.
-            try embedding.backward(forward.ids, outputGradient: inputGradients[0])
+        if training { try pass.embeddingBackward() }
+        var sum = 0.0
+        try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
+            sum = try loss.windowLoss(blockLosses: statistics.map(\.loss))
         }
-        return try windowLoss(decoderRuns)
-    }
-
-    /// Shard s's input rows (the top layer's hidden states for `rows`) on its backend.
-    private func decoderInput(_ s: Int, rows: Range<Int>, _ buffers: ShardBuffers) throws -> Tensor {
-        guard let input = buffers.input else { return try lstm[lstm.count - 1].buffersOutput().rows(rows) }
-        return try input.rows(0..<rows.count)
-    }
-
-    /// Shard s's first half of unit u (`rows`, called `name` in errors): the logits rows and their
-    /// softmax statistics, reported for combining. A whole softmax (one shard) has nothing to
-    /// combine: the fused kernel gives the rows' losses and, when training, ∂L/∂logits at once,
-    /// and the gradient half follows at once.
-    private func decoderStatistics(_ s: Int, unit u: Int, rows: Range<Int>, name: String, _ decoderRuns: DecoderRuns,
-                                   stagedTop: StagedRows, training: Bool, scale: Float) throws {
-        let shard = decoder[s], b = shard.backend, buffers = decoderRuns.shards[s]
-        let top = lstm[lstm.count - 1]
-        let n = rows.count
-        try onDevice(b, "softmax shard \(s) forward, \(name)") {
-            let x = try decoderInput(s, rows: rows, buffers)
-            if buffers.input != nil {
-                try receive(top.buffersOutput().rows(rows), from: top.backend, into: x, on: b, staged: stagedTop)
-            }
-            let logits = try buffers.logits.rows(0..<n)
-            try shard.forward(x, into: logits)
-            if decoder.count == 1 {
-                try b.softmaxCrossEntropy(logits: logits, targets: buffers.targets[u], ignoreIndex: -1,
-                                          losses: buffers.losses.rows(rows), gradient: training ? logits : nil,
-                                          gradientScale: scale)
-            } else {
-                let (m, e, t) = (try buffers.maxima.rows(0..<n), try buffers.sumExp.rows(0..<n), try buffers.targetLogits.rows(0..<n))
-                try b.softmaxStatistics(logits: logits, targets: buffers.targets[u], maxima: m, sumExp: e, targetLogits: t)
-                decoderRuns.statistics[u].report(shard: s, maxima: try b.download(m), sumExp: try b.download(e),
-                                                 targetLogits: try b.download(t))
-            }
-        }
-    }
-
-    /// Shard s's second half of unit u, once every shard's statistics are combined: ∂L/∂logits,
-    /// the weight and bias gradients, and its part of ∂L/∂h_top for the unit's rows (read back for
-    /// the top layer when it cannot copy it on the device).
-    private func decoderGradient(_ s: Int, unit u: Int, rows: Range<Int>, name: String, _ decoderRuns: DecoderRuns,
-                                 scale: Float) throws {
-        let shard = decoder[s], b = shard.backend, buffers = decoderRuns.shards[s]
-        let n = rows.count
-        try onDevice(b, "softmax shard \(s) backward, \(name)") {
-            let logits = try buffers.logits.rows(0..<n)
-            if decoder.count > 1 {
-                let z = try buffers.logNormalizers.rows(0..<n)
-                try b.upload(decoderRuns.statistics[u].logNormalizers, to: z)
-                try b.softmaxCrossEntropyGradient(logits: logits, targets: buffers.targets[u], logNormalizers: z,
-                                                  gradientScale: scale, gradient: logits)
-            }
-            let part = try buffers.gradient.rows(rows)
-            try shard.backward(input: decoderInput(s, rows: rows, buffers), outputGradient: logits, inputGradient: part)
-            try b.synchronize()
-            if buffers.gradientOnHost { buffers.stagedGradient[u].values = try b.download(part) }
-        }
-    }
-
-    /// ∂L/∂h_top for `rows` on the top layer's backend: the shards' parts summed in shard order
-    /// (copy the first, add the rest), as the sequential schedule sums them. Each shard drained its
-    /// queue after writing its part for the unit and before signalling, so its rows are complete
-    /// on the device and in its host copy, whatever it has enqueued since.
-    private func gatherDecoderGradient(rows: Range<Int>, unit u: Int, _ decoderRuns: DecoderRuns, into sum: Tensor,
-                                       arriving: Tensor) throws {
-        let top = lstm[lstm.count - 1].backend
-        let destination = try sum.rows(rows)
-        for (s, shard) in decoder.enumerated() {
-            let buffers = decoderRuns.shards[s]
-            if buffers.gradient === sum { continue }   // shard 0 wrote its part in place
-            var part = try buffers.gradient.rows(rows)
-            if shard.backend !== top {
-                let here = try arriving.rows(0..<rows.count)
-                try receive(part, from: shard.backend, into: here, on: top, staged: buffers.stagedGradient[u])
-                part = here
-            }
-            if s == 0 { try top.copy(part, to: destination) } else { try top.axpy(alpha: 1, part, destination) }
-        }
+        try model.advanceCarriedState(pass.layout)
+        return sum
     }
 
     // MARK: Workers

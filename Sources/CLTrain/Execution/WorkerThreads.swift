@@ -76,15 +76,21 @@ final class BusyTime: @unchecked Sendable {
     var seconds: [Double] { lock.withLock { values } }
 }
 
-/// One run's rows on their way from a producer worker to a consumer on another memory space: the
-/// producer downloads them (its queue has just drained) before it signals, so the consumer never
-/// has to wait on the producer's queue, where the next run may already be enqueued.
-final class StagedRows: @unchecked Sendable {
-    var values: [Float] = []
+/// Where a producer worker leaves what it sent (`Transport.send`) for its consumers: written
+/// before the producer fires its `Signal`, read after the consumer's wait, so the signal's lock
+/// orders the two.
+final class ShipmentSlot: @unchecked Sendable {
+    var shipment: Shipment?
+
+    /// The shipment, which the producer left before signalling.
+    func required() throws -> Shipment {
+        guard let shipment else { throw CLTrainError.invalidArgument("a pipeline worker read a hand-off that was never sent") }
+        return shipment
+    }
 }
 
 /// Carries a value the compiler cannot prove sendable into a worker thread. Each layer's backend
-/// is driven by its own worker (see `LanguageModel`'s wavefront schedule).
+/// is driven by its own worker (see `WavefrontExecutor`).
 struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
