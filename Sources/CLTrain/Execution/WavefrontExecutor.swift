@@ -53,6 +53,11 @@ public final class WavefrontExecutor: Executor {
     private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
     /// Busy and wall time of the pipelined training steps so far.
     public private(set) var utilization = PipelineUtilization()
+    /// One host thread per worker, for the executor's life: started at the first step.
+    private var pool: WorkerPool?
+    /// The worker threads, once started (for tests).
+    var workerPool: WorkerPool? { pool }
+    private var closed = false
 
     public init(model: LanguageModel, stepsPerRun: Int, microBatches: Int = 1) {
         self.model = model
@@ -190,6 +195,7 @@ public final class WavefrontExecutor: Executor {
     /// its backward units after its forward tasks, and the top layer takes unit u's backward once
     /// every shard has written its part of ∂L/∂h for u. Returns the window's summed cross-entropy.
     public func run(_ window: TokenWindow, training: Bool) throws -> Double {
+        guard !closed else { throw PipelineError.unsupported("the executor was closed") }
         let pass = try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport,
                                   workspace: &workspace)
         let workers = try pipelineWorkers()
@@ -299,17 +305,30 @@ public final class WavefrontExecutor: Executor {
 
     // MARK: Workers
 
-    /// Runs `body(w, threads, busy)` for every worker w on a thread of its own and, when `record`
-    /// is set, adds the phase to the utilization (training steps only: validation would blur it).
+    /// Runs `body(w, pool, busy)` for every worker w on its thread of the pool (started at the first
+    /// step, kept until `close()` or deinit) and, when `record` is set, adds the phase to the
+    /// utilization (training steps only: validation would blur it).
     private func runWorkers(_ names: [String], record: Bool,
-                            _ body: @escaping (Int, WorkerThreads, BusyTime) throws -> Void) throws {
-        let threads = WorkerThreads()
+                            _ body: @escaping (Int, WorkerPool, BusyTime) throws -> Void) throws {
+        if pool?.count != names.count {
+            pool?.stop()
+            pool = WorkerPool(names: names)
+        }
+        guard let pool else { return }
         let busy = BusyTime(workers: names.count)
         let start = WallClock.now
-        try threads.run(names.indices.map { w in { try body(w, threads, busy) } })
+        try pool.run(names.indices.map { w in { try body(w, pool, busy) } })
         guard record else { return }
         utilization.record(workers: names, busy: busy.seconds, wall: WallClock.seconds(since: start))
     }
+
+    /// Stops the worker threads now (else at deinit); the executor runs no further window.
+    public func close() {
+        pool?.stop()
+        closed = true
+    }
+
+    deinit { pool?.stop() }
 
     /// Runs `body`, naming the device and the task in any error it throws.
     func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {

@@ -1,31 +1,74 @@
 import Foundation
 
-/// Runs one closure per worker, each on a thread of its own, and waits for all of them. The first
-/// error any worker throws is rethrown; the others see `failed` turn true so that none waits
-/// forever on work that will not come.
-final class WorkerThreads: @unchecked Sendable {
-    private let lock = NSLock()
+/// Host threads that live as long as their owner (a `WavefrontExecutor`): started once, each
+/// runs its body of every `run` call, then waits for the next; `stop()` (the owner's `deinit` or
+/// `close()`) ends them. No thread is created per training step.
+///
+/// `run` hands body w to thread w and waits for all of them. The first error any body throws is
+/// rethrown; the others see `failed` turn true so that none waits forever on work that will not come.
+final class WorkerPool: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var jobs: [(() throws -> Void)?]
+    private var running = 0
+    private var stopping = false
     private var firstError: Error?
 
-    /// True once any worker has failed.
-    var failed: Bool { lock.withLock { firstError != nil } }
-
-    func run(_ bodies: [() throws -> Void]) throws {
-        let group = DispatchGroup()
-        for body in bodies {
-            group.enter()
-            let box = UncheckedSendable(body)
-            let thread = Thread { [self] in
-                defer { group.leave() }
-                do { try box.value() } catch {
-                    lock.withLock { if firstError == nil { firstError = error } }
-                }
-            }
+    /// Starts `count` threads, named for the debugger by `names`.
+    init(names: [String]) {
+        jobs = Array(repeating: nil, count: names.count)
+        for (w, name) in names.enumerated() {
+            let thread = Thread { [self] in work(w) }
+            thread.name = "cltrain worker \(w): \(name)"
             thread.stackSize = 8 << 20
             thread.start()
         }
-        group.wait()
-        if let firstError { throw firstError }
+    }
+
+    var count: Int { jobs.count }
+
+    /// True once any body of the current `run` has failed.
+    var failed: Bool { condition.withLock { firstError != nil } }
+
+    /// Runs `bodies[w]` on thread w (one body per thread) and waits until every one has returned.
+    func run(_ bodies: [() throws -> Void]) throws {
+        try condition.withLock {
+            guard !stopping else { throw PipelineError.unsupported("the executor's workers were stopped (close())") }
+            guard bodies.count == jobs.count, running == 0 else {
+                throw PipelineError.unsupported("\(bodies.count) tasks for a pool of \(jobs.count) workers")
+            }
+            firstError = nil
+            for w in bodies.indices { jobs[w] = bodies[w] }
+            running = bodies.count
+            condition.broadcast()
+            while running > 0 { condition.wait() }
+            if let firstError { throw firstError }
+        }
+    }
+
+    /// Ends every thread once it is idle; a later `run` throws.
+    func stop() {
+        condition.withLock {
+            stopping = true
+            condition.broadcast()
+        }
+    }
+
+    private func work(_ w: Int) {
+        while true {
+            let job: (() throws -> Void)? = condition.withLock {
+                while jobs[w] == nil && !stopping { condition.wait() }
+                defer { jobs[w] = nil }
+                return jobs[w]
+            }
+            guard let job else { return }   // stopped, and nothing left to run
+            var thrown: Error?
+            do { try job() } catch { thrown = error }
+            condition.withLock {
+                if let thrown, firstError == nil { firstError = thrown }
+                running -= 1
+                condition.broadcast()
+            }
+        }
     }
 }
 
@@ -44,7 +87,7 @@ final class Signal: @unchecked Sendable {
     }
 
     /// Waits for `fire()`, giving up (with `PipelineError.abandoned`) once `workers` has failed.
-    func wait(unless workers: WorkerThreads) throws {
+    func wait(unless workers: WorkerPool) throws {
         try condition.withLock {
             while !fired {
                 if workers.failed { throw PipelineError.abandoned }
