@@ -27,6 +27,9 @@ public protocol Backend: AnyObject {
     func download(_ tensor: Tensor) throws -> [Float]
     /// Uploads integer indices (token ids, targets) into a new int32 tensor of shape [N].
     func makeIndices(_ values: [Int32]) throws -> IndexTensor
+    /// Uploads `values` (N of them) into an index tensor this backend made, in place, so a
+    /// training loop reuses one buffer per shape (`Backend+Indices.swift` has a default).
+    func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws
     /// Waits until all enqueued work has finished.
     func synchronize() throws
 
