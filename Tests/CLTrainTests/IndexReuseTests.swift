@@ -48,4 +48,33 @@ struct IndexReuseTests {
             #expect(indices.values == [1, 2, 3])
         }
     }
+
+    /// A backend that counts the index tensors it is asked to make.
+    final class CountingBackend: ForwardingBackend, @unchecked Sendable {
+        let base: Backend = CPUBackend()
+        var made = 0
+        var name: String { "counting cpu" }
+        func makeIndices(_ values: [Int32]) throws -> IndexTensor {
+            made += 1
+            return try base.makeIndices(values)
+        }
+    }
+
+    /// After the first step, neither executor makes an index tensor: inputs and every shard's
+    /// targets are refilled in place.
+    @Test(arguments: [ExecutionSchedule.sequential, .wavefront(stepsPerRun: 2, microBatches: 2)])
+    func noStepAfterTheFirstMakesIndexTensors(schedule: ExecutionSchedule) throws {
+        let run = try SmallRun(batch: 4, bptt: 5, hidden: 8, layers: 2)
+        let backends = [CountingBackend(), CountingBackend(), CountingBackend()]
+        let model = try LanguageModel(configuration: run.configuration,
+                                      devices: MultiDeviceTrainingTests.devices(([0, 1], [1, 2]), backends,
+                                                                                vocabularySize: run.vocabulary.count))
+        let executor = schedule.makeExecutor(for: model)
+        _ = try executor.trainingStep(run.train.window(0))
+        let afterFirst = backends.map(\.made)
+        #expect(afterFirst.reduce(0, +) > 0)
+        _ = try executor.trainingStep(run.train.window(1))
+        _ = try executor.evaluate(run.train.window(2))
+        #expect(backends.map(\.made) == afterFirst, "\(schedule)")
+    }
 }

@@ -28,7 +28,7 @@ final class WindowPass {
         let lstm = model.lstm
         if model.carriedState.first?.hidden.shape[0] != batch { try model.resetState(batch: batch) }
 
-        let ids = try model.embedding.backend.makeIndices(layout.reordered(window.inputs))
+        let ids = try workspace.indices("ids", layout.reordered(window.inputs), on: model.embedding.backend)
         let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: model.embedding.backend)   // (T·B×E)
         try model.embedding.forward(ids, into: embedded)
 

@@ -76,9 +76,9 @@ final class ShardedSoftmaxLoss {
                     : nil,
                 losses: !isSplit && targets != nil ? try workspace.tensor("losses\(s)", [windowRows], on: b) : nil,
                 targets: try targets.map { targets in
-                    try blocks.map { rows in
+                    try blocks.enumerated().map { k, rows in
                         let block = targets[rows]
-                        return try b.makeIndices(isSplit ? shardTargets(block, shard: s) : Array(block))
+                        return try workspace.indices("targets\(s)/\(k)", isSplit ? shardTargets(block, shard: s) : Array(block), on: b)
                     }
                 } ?? [],
                 gradient: !training ? nil
