@@ -32,6 +32,12 @@ public protocol Backend: AnyObject {
     func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws
     /// Waits until all enqueued work has finished.
     func synchronize() throws
+    /// Marks the work enqueued so far, for a backend of the same memory domain to wait for on the
+    /// device (`enqueueWait`); nil where the backend has no such markers (`Backend+Markers.swift`).
+    func enqueueMarker() throws -> QueueMarker?
+    /// Work enqueued on this backend after this call starts once `marker` (from a backend of this
+    /// memory domain) is reached; the host does not wait.
+    func enqueueWait(for marker: QueueMarker) throws
 
     // MARK: Linear algebra
 
