@@ -6,8 +6,8 @@
 /// combining a split softmax's statistics; then, when training, each shard's ∂L/∂logits, weight
 /// gradients and part of ∂L/∂h_top (in shard order) and their sum on the top layer's backend;
 /// layer L−1's backward over all steps and its weight gradients, then layer L−2's, …, layer 0's;
-/// the embedding's gradient. A part waits for its predecessor's queue only when they are
-/// different backends (`Transport.send`).
+/// the embedding's gradient. Parts on different queues of one context meet on the device
+/// (`Transport`); every queue is drained at the end of the window.
 public final class SequentialExecutor: Executor {
     public let model: LanguageModel
     let transport: Transport
@@ -33,6 +33,9 @@ public final class SequentialExecutor: Executor {
         if training { try backward(pass, top: top, logNormalizers: combined?.logNormalizers) }
         let sum = try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? [])
         try model.advanceCarriedState(pass.layout)
+        // Queues of one context met through markers: the next window may reuse every buffer only
+        // once each consumer's copies are done.
+        try model.synchronize()
         return sum
     }
 
@@ -47,6 +50,7 @@ public final class SequentialExecutor: Executor {
         try model.advanceCarriedState(pass.layout)
         let last = (window.steps - 1) * window.batch..<window.steps * window.batch
         let shards = try zip(loss.shards, logits).map { try $0.backend.download($1.rows(last)) }
+        try model.synchronize()   // as in `run`
         // Reassemble each row from its shards' columns.
         var result: [Float] = []
         result.reserveCapacity(window.batch * model.configuration.vocabularySize)

@@ -23,42 +23,59 @@ extension Transport {
     }
 }
 
-/// A tensor on its way from a producer to its consumers: the producer's view of it and, where a
-/// consumer lives in another memory domain, a host copy taken when it was sent.
+/// A tensor on its way from a producer to its consumers: the producer's view of it, a marker in
+/// the producer's queue for consumers that copy on the device, and, where a consumer lives in
+/// another memory domain, a host copy taken when it was sent.
 final class Shipment: @unchecked Sendable {
     let source: Tensor
     let from: Backend
+    /// The producer's queue after the work that wrote `source` (nil: no consumer copies on the
+    /// device from another queue, or the producer has no markers and was drained instead).
+    let marker: QueueMarker?
     /// Row-major values of `source`, read once for every consumer that cannot copy on the device.
     let staged: [Float]?
 
-    init(source: Tensor, from: Backend, staged: [Float]?) {
+    init(source: Tensor, from: Backend, marker: QueueMarker?, staged: [Float]?) {
         self.source = source
         self.from = from
+        self.marker = marker
         self.staged = staged
     }
 }
 
 /// The cheapest path the two ends allow (`MemoryDomain`):
 /// - one backend object: a copy in its own queue, nothing waited for;
-/// - two queues of one OpenCL context: the producer's queue drains (`synchronize`, a clFinish),
-///   then the consumer copies on the device;
-/// - different contexts or a CPU backend: the producer's queue drains and the rows are read into
-///   host memory once, however many consumers need them; each consumer uploads them.
+/// - two queues of one OpenCL context: the producer's queue gets a marker, the consumer's queue a
+///   barrier on it, then the device copy — the host waits for neither (a backend without
+///   markers is drained, `synchronize`, instead);
+/// - different contexts or a CPU backend: the rows are read into host memory once, however many
+///   consumers need them (a blocking read, which on the in-order queue waits for the work that
+///   wrote them); each consumer uploads them.
+///
+/// Whoever reuses a source's buffer for the next window must know the consumers' copies are done:
+/// `SequentialExecutor` drains every queue at the end of a window, and `WavefrontExecutor`'s
+/// workers drain theirs at the end of every task.
 ///
 /// What overlaps today: in the wavefront, a producer stages a run and signals, and goes on with
-/// its next run while consumers upload; devices compute while other workers' transfers run. What
-/// does not: the read itself waits for the producer's queue (blocking clEnqueueReadBuffer into
-/// pageable memory, no pinned CL_MEM_ALLOC_HOST_PTR buffer yet), and the upload blocks the
-/// consumer's thread; two queues of one context still meet through a clFinish, not an event.
+/// its next run while consumers upload; devices compute while other workers' transfers run; two
+/// queues of one context meet on the device, with no host round trip. What does not: the read
+/// for host staging blocks the producer's thread until its queue reaches it and the rows arrive
+/// (clEnqueueReadBuffer into pageable memory; no pinned CL_MEM_ALLOC_HOST_PTR buffer or map yet),
+/// and the upload blocks the consumer's thread likewise.
 final class DeviceTransport: Transport {
     func send(_ source: Tensor, from: Backend, to consumers: [Backend]) throws -> Shipment {
-        if consumers.contains(where: { $0 !== from }) { try from.synchronize() }
+        var marker: QueueMarker?
+        if consumers.contains(where: { $0 !== from && from.canCopyDirectly(to: $0) }) {
+            marker = try from.enqueueMarker()
+            if marker == nil { try from.synchronize() }
+        }
         let staged = consumers.contains { !from.canCopyDirectly(to: $0) } ? try from.download(source) : nil
-        return Shipment(source: source, from: from, staged: staged)
+        return Shipment(source: source, from: from, marker: marker, staged: staged)
     }
 
     func receive(_ shipment: Shipment, into destination: Tensor, on to: Backend) throws {
         if shipment.from.canCopyDirectly(to: to) {
+            if to !== shipment.from, let marker = shipment.marker { try to.enqueueWait(for: marker) }
             try to.copy(shipment.source, to: destination)
         } else if let staged = shipment.staged {
             try to.upload(staged, to: destination)
