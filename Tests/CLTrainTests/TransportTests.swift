@@ -67,4 +67,42 @@ struct TransportTests {
         let destination = try b.makeTensor(shape: [4], elementType: .float32)
         #expect(throws: CLTrainError.self) { try DeviceTransport().receive(shipment, into: destination, on: b) }
     }
+
+    /// The device transport, recording every send as (producer, consumers).
+    final class RecordingTransport: Transport, @unchecked Sendable {
+        let base = DeviceTransport()
+        private(set) var sends: [(from: ObjectIdentifier, to: [ObjectIdentifier])] = []
+        func send(_ source: Tensor, from: Backend, to consumers: [Backend]) throws -> Shipment {
+            sends.append((ObjectIdentifier(from), consumers.map(ObjectIdentifier.init)))
+            return try base.send(source, from: from, to: consumers)
+        }
+        func receive(_ shipment: Shipment, into destination: Tensor, on to: Backend) throws {
+            try base.receive(shipment, into: destination, on: to)
+        }
+    }
+
+    /// Both executors move data between backends only through their transport: with layers on
+    /// backends 0, 1 and shards on 1, 0, a window (one run) sends layer 0's output, the top
+    /// layer's output to both shards, shard 1's part of ∂L/∂h (shard 0 is on the top layer's
+    /// backend) and layer 1's input gradient — and trains as with the default transport.
+    @Test(arguments: [false, true])
+    func everyMovementGoesThroughTheTransport(wavefront: Bool) throws {
+        let run = try SmallRun(batch: 2, bptt: 5, hidden: 8, layers: 2)
+        func step(_ transport: Transport?) throws -> (Double, [[Float]]) {
+            let backends = [CPUBackend(), CPUBackend()]
+            let model = try LanguageModel(configuration: run.configuration,
+                                          devices: MultiDeviceTrainingTests.devices(([0, 1], [1, 0]), backends,
+                                                                                    vocabularySize: run.vocabulary.count))
+            let transport = transport ?? DeviceTransport()
+            let executor: Executor = wavefront ? WavefrontExecutor(model: model, stepsPerRun: 5, microBatches: 1, transport: transport)
+                : SequentialExecutor(model: model, transport: transport)
+            let loss = try executor.trainingStep(run.train.window(0))
+            return (loss, try model.parameters.map { try $0.backend.download($0.gradient) })
+        }
+        let recording = RecordingTransport()
+        let recorded = try step(recording), plain = try step(nil)
+        #expect(recorded.0 == plain.0 && recorded.1 == plain.1)
+        #expect(recording.sends.count == 4, "\(recording.sends.count) sends")
+        #expect(recording.sends.allSatisfy { send in send.to.contains { $0 != send.from } })
+    }
 }

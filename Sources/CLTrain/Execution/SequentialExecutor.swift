@@ -16,9 +16,12 @@ public final class SequentialExecutor: Executor {
 
     public var utilization: PipelineUtilization { PipelineUtilization() }
 
-    public init(model: LanguageModel) {
+    public convenience init(model: LanguageModel) { self.init(model: model, transport: DeviceTransport()) }
+
+    /// With another transport (a timing device's modelled links, a test's counting one).
+    init(model: LanguageModel, transport: Transport) {
         self.model = model
-        transport = DeviceTransport()
+        self.transport = transport
         loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: transport)
     }
 

@@ -59,11 +59,16 @@ public final class WavefrontExecutor: Executor {
     var workerPool: WorkerPool? { pool }
     private var closed = false
 
-    public init(model: LanguageModel, stepsPerRun: Int, microBatches: Int = 1) {
+    public convenience init(model: LanguageModel, stepsPerRun: Int, microBatches: Int = 1) {
+        self.init(model: model, stepsPerRun: stepsPerRun, microBatches: microBatches, transport: DeviceTransport())
+    }
+
+    /// With another transport (a timing device's modelled links, a test's counting one).
+    init(model: LanguageModel, stepsPerRun: Int, microBatches: Int, transport: Transport) {
         self.model = model
         self.stepsPerRun = stepsPerRun
         self.microBatches = microBatches
-        transport = DeviceTransport()
+        self.transport = transport
         loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: transport)
     }
 
