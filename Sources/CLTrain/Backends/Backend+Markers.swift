@@ -12,7 +12,12 @@ extension Backend {
 }
 
 extension OpenCLBackend {
-    public func enqueueMarker() throws -> QueueMarker? { try queue.marker() }
+    /// A marker event, its queue flushed so that another queue may wait for it (OpenCL 1.2, 5.13).
+    public func enqueueMarker() throws -> QueueMarker? {
+        let marker = try queue.marker()
+        try queue.flush()
+        return marker
+    }
 
     public func enqueueWait(for marker: QueueMarker) throws {
         guard let event = marker as? OpenCLEvent else {
