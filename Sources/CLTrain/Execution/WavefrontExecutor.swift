@@ -39,7 +39,10 @@ import Foundation
 /// tasks in the one order of `forwardTasks` (by wavefront slot, then layer before statistics
 /// before gradient, then index), then, for a layer's worker when training, its backward units in
 /// the order of `backwardUnits`, then its weight gradients; the embedding's gradient follows on
-/// the calling thread once every worker is done. Each task ends with its device's queue drained.
+/// the calling thread once every worker is done. Each task ends with its device's queue drained
+/// (a clFinish per task), so a worker's busy time is its device's time and a device failure is
+/// named with the task that caused it; the transport's markers would let a task hand over to a
+/// queue of the same context without it, at the price of both.
 ///
 /// Memory: logits exist for one unit per shard (K·B/M×V_s), not for the whole window.
 public final class WavefrontExecutor: Executor {
