@@ -49,7 +49,7 @@ struct EvalCommand: ParsableCommand {
                                              for: "--batch \(batch) --bptt \(bptt) with the model (\(model.configuration)): scoring")
         let (source, stream) = try Dataset.stream(data, split: split, vocabulary: description.vocabulary, batch: batch, bptt: bptt,
                                                   syntheticWindows: 100, seed: description.options?.seed ?? 1)
-        let loss = try model.meanLoss(over: stream)
+        let loss = try SequentialExecutor(model: model).meanLoss(over: stream)
         let perplexity = exp(loss)
         let tokens = stream.windowCount * batch * bptt
         print("\(split.rawValue) loss \(loss), perplexity \(perplexity) (\(tokens) tokens of \(source), \(split.noun))")

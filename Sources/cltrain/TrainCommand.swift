@@ -172,8 +172,9 @@ struct TrainCommand: ParsableCommand {
         }
         logger.info("model \(configuration), \(configuration.parameterCount) parameters")
         let deviceLabel = model.devices.backends.map(\.name).joined(separator: ", ")
-        if pipeline { model.schedule = .wavefront(stepsPerRun: stepsPerRun, microBatches: microBatches) }
-        let trainer = try Trainer(model: model, vocabulary: dataset.vocabulary, options: options,
+        let schedule: ExecutionSchedule = pipeline ? .wavefront(stepsPerRun: stepsPerRun, microBatches: microBatches) : .sequential
+        let executor = schedule.makeExecutor(for: model)
+        let trainer = try Trainer(model: model, executor: executor, vocabulary: dataset.vocabulary, options: options,
                                   train: dataset.train, validation: dataset.validation,
                                   checkpointDirectory: checkpointDirectory, dataSource: dataset.source)
         trainer.checkpointLock = lock
@@ -220,7 +221,7 @@ struct TrainCommand: ParsableCommand {
         progress.finishLine()
         if let last = trainer.lastCheckpoint { logger.info("checkpoint: \(last.path)") }
         if let profiler { Self.printProfile(profiler.profile) }
-        if pipeline { Self.printUtilization(model.utilization) }
+        if pipeline { Self.printUtilization(executor.utilization) }
         if sampleLength > 0 {
             print("--- sample (temperature 0.8) ---")
             try Sampler(model: model, vocabulary: dataset.vocabulary)

@@ -10,7 +10,7 @@ struct LanguageModelGradientTests {
     func loss(_ model: LanguageModel, generator: UInt64) throws -> Double {
         try model.resetState(batch: Self.window.batch)
         model.dropoutGenerator = SplitMix64(seed: generator)
-        return try model.trainingStep(Self.window)
+        return try SequentialExecutor(model: model).trainingStep(Self.window)
     }
 
     @Test(arguments: [Float(0), 0.3])
@@ -57,20 +57,21 @@ struct LanguageModelStateTests {
         let configuration = ModelConfiguration(vocabularySize: 9, embeddingSize: 5, hiddenSize: 6, layers: 2)
         let model = try LanguageModel(configuration: configuration, backend: CPUBackend(), seed: 5)
         try model.initializeWeights(seed: 5, range: 0.5)
+        let executor = SequentialExecutor(model: model)
         let tokens: [Int32] = [3, 1, 4, 1, 5, 8, 2, 6]
 
         try model.resetState(batch: 1)
-        let whole = try model.logits(after: TokenWindow(inputs: tokens, targets: tokens, steps: tokens.count, batch: 1))
+        let whole = try executor.logits(after: TokenWindow(inputs: tokens, targets: tokens, steps: tokens.count, batch: 1))
         try model.resetState(batch: 1)
         var stepwise: [Float] = []
         for token in tokens {
-            stepwise = try model.logits(after: TokenWindow(inputs: [token], targets: [token], steps: 1, batch: 1))
+            stepwise = try executor.logits(after: TokenWindow(inputs: [token], targets: [token], steps: 1, batch: 1))
         }
         #expect(whole.count == 9)
         for (a, b) in zip(whole, stepwise) { #expect(abs(a - b) <= 1e-5 * max(1, abs(a)), "\(whole) vs \(stepwise)") }
         // And the state matters: from a fresh state the last token alone gives other logits.
         try model.resetState(batch: 1)
-        let alone = try model.logits(after: TokenWindow(inputs: [tokens.last!], targets: [0], steps: 1, batch: 1))
+        let alone = try executor.logits(after: TokenWindow(inputs: [tokens.last!], targets: [0], steps: 1, batch: 1))
         #expect(zip(whole, alone).contains { abs($0 - $1) > 1e-3 })
     }
 }

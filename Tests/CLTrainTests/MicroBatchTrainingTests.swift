@@ -59,9 +59,9 @@ struct MicroBatchTrainingTests {
         let model = try LanguageModel(configuration: run.configuration,
                                       devices: MultiDeviceTrainingTests.devices(([0, 1], [1]), [CPUBackend(), CPUBackend()],
                                                                                 vocabularySize: run.vocabulary.count))
-        model.schedule = .wavefront(stepsPerRun: 1, microBatches: microBatches)
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 1, microBatches: microBatches)
         do {
-            _ = try model.trainingStep(run.train.window(0))
+            _ = try executor.trainingStep(run.train.window(0))
             Issue.record("\(microBatches) micro-batches of a batch of \(Self.batch) were accepted")
         } catch let error as CLTrainError {
             #expect("\(error)".contains("batch of \(Self.batch) sequences cannot be split into \(microBatches)"), "\(error)")
@@ -88,19 +88,20 @@ struct MicroBatchTrainingTests {
         let model = try LanguageModel(configuration: run.configuration,
                                       devices: MultiDeviceTrainingTests.devices(([0, 1], [1, 0]), [CPUBackend(), CPUBackend()],
                                                                                 vocabularySize: run.vocabulary.count))
-        let workers = try model.pipelineWorkers()
-        typealias T = LanguageModel.ForwardTask
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 1)
+        let workers = try executor.pipelineWorkers()
+        typealias T = WavefrontExecutor.ForwardTask
         // Worker 0: layer 0 (slots 0, 1, 2, 3) and shard 1 (slots 2, 3, 4, 5).
-        #expect(model.forwardTasks(for: workers[0], runs: 2, microBatches: 2, training: false) == [
+        #expect(executor.forwardTasks(for: workers[0], runs: 2, microBatches: 2, training: false) == [
             T(kind: .layer, index: 0, microBatch: 0, run: 0), T(kind: .layer, index: 0, microBatch: 0, run: 1),
             T(kind: .layer, index: 0, microBatch: 1, run: 0), T(kind: .statistics, index: 1, microBatch: 0, run: 0),
             T(kind: .layer, index: 0, microBatch: 1, run: 1), T(kind: .statistics, index: 1, microBatch: 0, run: 1),
             T(kind: .statistics, index: 1, microBatch: 1, run: 0), T(kind: .statistics, index: 1, microBatch: 1, run: 1),
         ])
         // Backward: micro-batch 0's runs from the last, then micro-batch 1's (units m·R + r, R = 3).
-        let units = LanguageModel.PipelineUnits(layout: try MicroBatchLayout(steps: 5, batch: 6, microBatches: 2),
-                                                runs: LanguageModel.runs(steps: 5, stepsPerRun: 2))
-        #expect(LanguageModel.backwardUnits(units) == [2, 1, 0, 5, 4, 3])
+        let units = WavefrontExecutor.PipelineUnits(layout: try MicroBatchLayout(steps: 5, batch: 6, microBatches: 2),
+                                                    runs: WavefrontExecutor.runs(steps: 5, stepsPerRun: 2))
+        #expect(WavefrontExecutor.backwardUnits(units) == [2, 1, 0, 5, 4, 3])
     }
 
     /// No barrier between the phases: with M = 2 the top layer starts micro-batch 0's backward while
@@ -122,8 +123,8 @@ struct MicroBatchTrainingTests {
         let model = try LanguageModel(configuration: run.configuration,
                                       devices: MultiDeviceTrainingTests.devices(([0, 1], [2]), [CPUBackend(), top, softmax],
                                                                                 vocabularySize: run.vocabulary.count))
-        model.schedule = .wavefront(stepsPerRun: 2, microBatches: microBatches)
-        _ = try model.trainingStep(run.train.window(0))
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 2, microBatches: microBatches)
+        _ = try executor.trainingStep(run.train.window(0))
         #expect(sawOverlap == overlaps)
     }
 }

@@ -25,6 +25,7 @@ struct MultiDeviceTrainingTests {
         let validation: [Double]
         let weights: [[Float]]
         let model: LanguageModel
+        let executor: Executor
     }
 
     static func run(_ devices: ModelDevices?, backend: Backend, layers: Int = 3, batch: Int = 3,
@@ -33,15 +34,16 @@ struct MultiDeviceTrainingTests {
         let options = run.options(epochs: 1, optimizer: .adam, steps: 3)
         let model = try devices.map { try LanguageModel(configuration: run.configuration, devices: $0, seed: options.seed) }
             ?? LanguageModel(configuration: run.configuration, backend: backend, seed: options.seed)
-        model.schedule = schedule
-        let trainer = try Trainer(model: model, vocabulary: run.vocabulary, options: options, train: run.train,
+        let executor = schedule.makeExecutor(for: model)
+        let trainer = try Trainer(model: model, executor: executor, vocabulary: run.vocabulary, options: options, train: run.train,
                                   validation: run.validation, checkpointDirectory: nil)
         var losses: [Double] = [], validation: [Double] = []
         trainer.onStep = { losses.append($0.loss) }
         trainer.onValidation = { validation.append($0.loss) }
         try trainer.run()
         return Outcome(losses: losses, validation: validation,
-                       weights: try model.parameters.logicalTensors.map { try $0.gather(\.value) }, model: model)
+                       weights: try model.parameters.logicalTensors.map { try $0.gather(\.value) }, model: model,
+                       executor: executor)
     }
 
     /// One OpenCL backend (queue) per device number 0..<count; with fewer devices, numbers wrap onto
@@ -120,7 +122,7 @@ struct MultiDeviceTrainingTests {
         ] {
             let outcome = try Self.run(Self.devices(placement, backends, vocabularySize: vocabularySize), backend: backends[0],
                                        schedule: .wavefront(stepsPerRun: 1))
-            let utilization = outcome.model.utilization
+            let utilization = outcome.executor.utilization
             #expect(Set(utilization.busySeconds.keys) == Set(names), "\(placement)")
             #expect(utilization.wallSeconds > 0)
             #expect(utilization.busyFractions.values.allSatisfy { $0 > 0 && $0 <= 1 }, "\(utilization.busyFractions)")
@@ -135,16 +137,17 @@ struct MultiDeviceTrainingTests {
         let backends: [Backend] = [CPUBackend(), CPUBackend()]
         let model = try LanguageModel(configuration: run.configuration,
                                       devices: Self.devices(([0, 1], [1, 0]), backends, vocabularySize: run.vocabulary.count))
-        let workers = try model.pipelineWorkers()
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 1)
+        let workers = try executor.pipelineWorkers()
         #expect(workers.map(\.name) == ["layer 0 + softmax shard 1 on cpu", "layer 1 + softmax shard 0 on cpu"])
-        let tasks = model.forwardTasks(for: workers[0], runs: 3, training: true)
-        typealias T = LanguageModel.ForwardTask
+        let tasks = executor.forwardTasks(for: workers[0], runs: 3, training: true)
+        typealias T = WavefrontExecutor.ForwardTask
         #expect(tasks == [T(kind: .layer, index: 0, run: 0), T(kind: .layer, index: 0, run: 1),
                           T(kind: .layer, index: 0, run: 2), T(kind: .statistics, index: 1, run: 0),
                           T(kind: .gradient, index: 1, run: 0), T(kind: .statistics, index: 1, run: 1),
                           T(kind: .gradient, index: 1, run: 1), T(kind: .statistics, index: 1, run: 2),
                           T(kind: .gradient, index: 1, run: 2)])
-        #expect(model.forwardTasks(for: workers[1], runs: 1, training: false)
+        #expect(executor.forwardTasks(for: workers[1], runs: 1, training: false)
                 == [T(kind: .layer, index: 1, run: 0), T(kind: .statistics, index: 0, run: 0)])
     }
 
@@ -163,8 +166,8 @@ struct MultiDeviceTrainingTests {
         let shared = CPUBackend()
         let model = try LanguageModel(configuration: run.configuration,
                                       devices: Self.devices(([0, 0, 1], [1]), [shared, CPUBackend()], vocabularySize: run.vocabulary.count))
-        model.schedule = .wavefront(stepsPerRun: 1)
-        #expect(throws: PipelineError.self) { try model.trainingStep(run.train.window(0)) }
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 1)
+        #expect(throws: PipelineError.self) { try executor.trainingStep(run.train.window(0)) }
     }
 
     @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2,
@@ -241,8 +244,8 @@ struct PipelineFailureTests {
         let devices = MultiDeviceTrainingTests.devices(placement, backends, vocabularySize: run.vocabulary.count)
         let options = run.options(epochs: 1, optimizer: .sgd, steps: 6, checkpointEvery: 3)
         let model = try LanguageModel(configuration: run.configuration, devices: devices, seed: options.seed)
-        model.schedule = .wavefront(stepsPerRun: 2, microBatches: microBatches)
-        let trainer = try Trainer(model: model, vocabulary: run.vocabulary, options: options, train: run.train,
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 2, microBatches: microBatches)
+        let trainer = try Trainer(model: model, executor: executor, vocabulary: run.vocabulary, options: options, train: run.train,
                                   validation: run.validation, checkpointDirectory: directory)
         let checkpoint = directory.appendingPathComponent(Checkpoint.modelFileName)
         var saved: Data?

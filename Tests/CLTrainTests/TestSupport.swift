@@ -59,6 +59,7 @@ extension ForwardingBackend {
     func upload(_ values: [Float], to tensor: Tensor) throws { try base.upload(values, to: tensor) }
     func download(_ tensor: Tensor) throws -> [Float] { try base.download(tensor) }
     func makeIndices(_ values: [Int32]) throws -> IndexTensor { try base.makeIndices(values) }
+    func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws { try base.uploadIndices(values, into: indices) }
     func synchronize() throws { try base.synchronize() }
     func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor, beta: Float, _ c: Tensor) throws {
         try base.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)

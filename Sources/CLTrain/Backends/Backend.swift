@@ -19,6 +19,8 @@
 public protocol Backend: AnyObject {
     /// Human-readable identity, e.g. "cpu" or "opencl:0 (NVIDIA H100 80GB HBM3)".
     var name: String { get }
+    /// Whose tensors this backend can copy on its device (`MemoryDomain`; default: only its own).
+    var memoryDomain: MemoryDomain { get }
     /// Whether this backend runs `operation`; one that does not throws
     /// `CLTrainError.unsupportedOperation` naming both, so the caller can fall back to another
     /// backend. Every operation, unless a backend says otherwise.
@@ -34,8 +36,17 @@ public protocol Backend: AnyObject {
     func download(_ tensor: Tensor) throws -> [Float]
     /// Uploads integer indices (token ids, targets) into a new int32 tensor of shape [N].
     func makeIndices(_ values: [Int32]) throws -> IndexTensor
+    /// Uploads `values` (N of them) into an index tensor this backend made, in place, so a
+    /// training loop reuses one buffer per shape (`Backend+Indices.swift` has a default).
+    func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws
     /// Waits until all enqueued work has finished.
     func synchronize() throws
+    /// Marks the work enqueued so far, for a backend of the same memory domain to wait for on the
+    /// device (`enqueueWait`); nil where the backend has no such markers (`Backend+Markers.swift`).
+    func enqueueMarker() throws -> QueueMarker?
+    /// Work enqueued on this backend after this call starts once `marker` (from a backend of this
+    /// memory domain) is reached; the host does not wait.
+    func enqueueWait(for marker: QueueMarker) throws
 
     // MARK: Linear algebra
 

@@ -5,6 +5,8 @@ import Foundation
 public struct Sampler {
     public let model: LanguageModel
     public let vocabulary: Vocabulary
+    /// Sampling feeds short windows one after another: one part after another on the calling thread.
+    private let executor: SequentialExecutor
 
     public init(model: LanguageModel, vocabulary: Vocabulary) throws {
         guard vocabulary.count == model.configuration.vocabularySize else {
@@ -12,6 +14,7 @@ public struct Sampler {
         }
         self.model = model
         self.vocabulary = vocabulary
+        executor = SequentialExecutor(model: model)
     }
 
     /// The most tokens one call generates: each is a forward step, and 10 million of them take
@@ -47,7 +50,7 @@ public struct Sampler {
         // The prompt goes in as one window; each generated token as a window of one step.
         var window = try TokenWindow(inputs: promptIDs, targets: promptIDs, steps: promptIDs.count, batch: 1)
         for _ in 0..<length {
-            let logits = try model.logits(after: window)
+            let logits = try executor.logits(after: window)
             let next = Int32(Self.draw(from: logits, temperature: temperature, using: &generator))
             let token = vocabulary.decode([next])
             if vocabulary.level == .word {

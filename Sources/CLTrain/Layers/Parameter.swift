@@ -71,6 +71,21 @@ extension [Parameter] {
 /// BPTT length), so the training loop allocates nothing per step. Keyed by name and backend.
 struct Workspace {
     private var tensors: [String: Tensor] = [:]
+    private var indexTensors: [String: IndexTensor] = [:]
+
+    /// Index tensor `name` on `backend` holding `values`: made once per count, then refilled in
+    /// place (`Backend.uploadIndices`), so a step allocates no index buffers (nor the embedding's
+    /// index groups derived from them).
+    mutating func indices(_ name: String, _ values: [Int32], on backend: Backend) throws -> IndexTensor {
+        let key = "\(ObjectIdentifier(backend).hashValue)/\(name)"
+        if let existing = indexTensors[key], existing.count == values.count {
+            try backend.uploadIndices(values, into: existing)
+            return existing
+        }
+        let made = try backend.makeIndices(values)
+        indexTensors[key] = made
+        return made
+    }
 
     mutating func tensor(_ name: String, _ shape: [Int], on backend: Backend) throws -> Tensor {
         let key = "\(ObjectIdentifier(backend).hashValue)/\(name)"

@@ -51,23 +51,3 @@ public struct ModelDevices {
         }
     }
 }
-
-/// Whether `to` can copy from `from`'s buffers on the device (two queues of one OpenCL context).
-func sharesMemory(_ from: Backend, _ to: Backend) -> Bool {
-    if let a = from as? OpenCLBackend, let b = to as? OpenCLBackend { return a.context === b.context }
-    return false
-}
-
-/// Copies `source` (on `from`) into `destination` (on `to`) by the cheapest path the two allow:
-/// one backend copies in its queue; two queues of one OpenCL context copy on the device once the
-/// producer's queue has drained; otherwise the data goes through host memory.
-func transfer(_ source: Tensor, from: Backend, into destination: Tensor, on to: Backend) throws {
-    if from === to {
-        try to.copy(source, to: destination)
-    } else if sharesMemory(from, to) {
-        try from.synchronize()
-        try to.copy(source, to: destination)
-    } else {
-        try to.upload(try from.download(source), to: destination)
-    }
-}

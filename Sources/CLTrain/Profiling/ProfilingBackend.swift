@@ -36,6 +36,9 @@ public final class ProfilingBackend: Backend {
     public func makeIndices(_ values: [Int32]) throws -> IndexTensor {
         try timed("makeIndices") { try base.makeIndices(values) }
     }
+    public func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws {
+        try timed("uploadIndices") { try base.uploadIndices(values, into: indices) }
+    }
     public func synchronize() throws { try base.synchronize() }
     public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor, beta: Float, _ c: Tensor) throws {
         try timed("gemm") { try base.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c) }

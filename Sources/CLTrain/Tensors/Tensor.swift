@@ -65,15 +65,24 @@ public final class Tensor: CustomStringConvertible {
 /// from. Indices always originate on the host; keeping that copy lets every operation validate
 /// them (an out-of-range id is a thrown error, not a wild memory access) without a device round trip.
 public final class IndexTensor {
-    public let values: [Int32]
+    public private(set) var values: [Int32]
     public let tensor: Tensor
     /// Device-side helpers derived from `values` by the backend that owns `tensor` (for example
-    /// the grouping that makes the embedding gradient deterministic), computed once.
+    /// the grouping that makes the embedding gradient deterministic), computed once per `version`.
     var derived: [String: AnyObject] = [:]
+    /// Counts the times `values` were replaced (`Backend.uploadIndices`): a derived helper made
+    /// for an earlier version is stale.
+    private(set) var version = 0
 
     init(values: [Int32], tensor: Tensor) {
         self.values = values
         self.tensor = tensor
+    }
+
+    /// Records that `tensor` now holds `newValues` (the same count), for the backends' uploads.
+    func replaceValues(_ newValues: [Int32]) {
+        values = newValues
+        version += 1
     }
 
     public var count: Int { values.count }

@@ -37,6 +37,8 @@ public struct ValidationReport: Sendable {
 /// `checkpointLock`), so a second trainer on the folder is refused.
 public final class Trainer {
     public let model: LanguageModel
+    /// What runs each window of `model` (training and validation alike).
+    public let executor: Executor
     public let vocabulary: Vocabulary
     public let options: TrainingOptions
     public let optimizer: Optimizer
@@ -65,12 +67,18 @@ public final class Trainer {
     /// Encoded after an update; written once its weights have given a finite loss.
     private var pending: PendingCheckpoint?
 
-    /// - Parameter dataSource: how the data was named (`--data`), recorded in checkpoints.
-    public init(model: LanguageModel, vocabulary: Vocabulary, options: TrainingOptions,
+    /// - Parameters:
+    ///   - executor: what runs the windows (nil: a `SequentialExecutor`); its model is `model`.
+    ///   - dataSource: how the data was named (`--data`), recorded in checkpoints.
+    public init(model: LanguageModel, executor: Executor? = nil, vocabulary: Vocabulary, options: TrainingOptions,
                 train: TokenStream, validation: TokenStream?, checkpointDirectory: URL?,
                 dataSource: String = "unnamed data") throws {
         try options.validate()
+        if let executor, executor.model !== model {
+            throw CLTrainError.invalidArgument("the trainer's executor runs another model")
+        }
         self.model = model
+        self.executor = executor ?? SequentialExecutor(model: model)
         self.vocabulary = vocabulary
         self.options = options
         self.train = train
@@ -119,7 +127,7 @@ public final class Trainer {
                 try model.zeroGradients()
                 let loss: Double
                 do {
-                    loss = try model.trainingStep(train.window(position.window))
+                    loss = try executor.trainingStep(train.window(position.window))
                 } catch {
                     // A device failed mid-step: no loss judges the pending checkpoint, but its
                     // weights are finite and came from an update that had a finite loss and norm;
@@ -157,7 +165,7 @@ public final class Trainer {
             var validated = false
             if let validation {
                 let report = ValidationReport(epoch: position.epoch + 1,
-                                              loss: try model.meanLoss(over: validation, maxWindows: options.maxValidationSteps))
+                                              loss: try executor.meanLoss(over: validation, maxWindows: options.maxValidationSteps))
                 lastValidation = report
                 onValidation(report)
                 guard report.loss.isFinite else { throw diverged(step: position.step, loss: report.loss) }
@@ -171,7 +179,7 @@ public final class Trainer {
         // Without a validation split the last checkpoint's weights have given no loss yet: score
         // one training window (the carried state is reset at an epoch's start anyway).
         if pending != nil {
-            let loss = try model.meanLoss(over: train, maxWindows: 1)
+            let loss = try executor.meanLoss(over: train, maxWindows: 1)
             guard loss.isFinite else { throw diverged(step: position.step, loss: loss) }
             try commitPending()
         }
@@ -200,20 +208,5 @@ public final class Trainer {
         let url = try writer.commit(checkpoint)
         lastCheckpoint = url
         onCheckpoint(url)
-    }
-}
-
-extension LanguageModel {
-    /// Mean cross-entropy per token over the first `maxWindows` windows of `stream` (nil: all),
-    /// starting from a zero state.
-    public func meanLoss(over stream: TokenStream, maxWindows: Int? = nil) throws -> Double {
-        try resetState(batch: stream.batch)
-        var sum = 0.0, count = 0
-        for w in 0..<min(stream.windowCount, maxWindows ?? .max) {
-            let (s, n) = try evaluate(stream.window(w))
-            sum += s
-            count += n
-        }
-        return sum / Double(max(count, 1))
     }
 }

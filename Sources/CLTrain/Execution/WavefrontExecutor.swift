@@ -1,0 +1,347 @@
+import Foundation
+
+/// The wavefront schedule (`ExecutionSchedule.wavefront`): host workers hand runs of K time steps
+/// from layer to layer, and on to the decoder shards, as soon as they are done. The decoder and
+/// its loss are `ShardedSoftmaxLoss`, one block per unit; every hand-over goes through the
+/// `Transport`: the producer drains its queue and sends the rows (staged in host memory for a
+/// consumer in another memory domain) before it signals, so a consumer never waits on a
+/// producer's queue where the next run may already be enqueued.
+///
+/// **Forward phase.** Layer l takes run r once layer l−1 has handed it over. Each decoder shard
+/// takes run r once the top layer has: it computes its logits rows (K·B×V_s) and their softmax
+/// statistics; the host combines every shard's statistics for those rows into the loss (a whole
+/// softmax's fused kernel needs no combining); then each
+/// shard turns its logits into ∂L/∂logits (the mean over the window's T·B targets), accumulates its
+/// weight and bias gradients and writes its part of ∂L/∂h_top for the rows. So the shards' devices
+/// work while the layers do, and logits exist one run at a time per shard (K·B×V_s, reused run
+/// after run), never for the whole window as in the sequential schedule.
+///
+/// **Backward phase.** The layers in reverse, as soon as the layer above has handed a run down;
+/// the top layer first waits for every shard's part of ∂L/∂h for the run and sums them in shard
+/// order, so the result does not depend on which worker finished first. The same workers run it
+/// after their forward tasks, with no barrier between: without micro-batches the top layer's
+/// first backward run is the last one, which needs the decoder's last run anyway.
+///
+/// **Micro-batches** (`microBatches` M > 1, GPipe): the unit of work is one micro-batch's run,
+/// (m, r). The forward takes them micro-batch by micro-batch (m = 0..<M, each one's runs in time
+/// order); the backward micro-batch by micro-batch from the first, each one's runs in reverse
+/// (`backwardUnits`), so the layers' backward of micro-batch m overlaps the softmax of the later
+/// ones. Every buffer above holds the window's rows in `MicroBatchLayout` order, so a unit's rows
+/// are contiguous; run-sized decoder buffers hold K·B' rows; the softmax statistics and the
+/// shards' parts of ∂L/∂h are per unit. Losses keep the scale 1/(T·B), and the weight gradients
+/// sum over every unit, so the step equals the one-device one.
+///
+/// **Workers.** One per layer, and one per further backend object among the shards (see
+/// `pipelineWorkers`). A failing worker records its error and the others stop waiting
+/// (`Signal.wait(unless:)`), so a failure never leaves a worker blocked.
+///
+/// **Per-device task order** (what `PipelineSimulator` models): each worker runs its forward
+/// tasks in the one order of `forwardTasks` (by wavefront slot, then layer before statistics
+/// before gradient, then index), then, for a layer's worker when training, its backward units in
+/// the order of `backwardUnits`, then its weight gradients; the embedding's gradient follows on
+/// the calling thread once every worker is done. Each task ends with its device's queue drained
+/// (a clFinish per task), so a worker's busy time is its device's time and a device failure is
+/// named with the task that caused it; the transport's markers would let a task hand over to a
+/// queue of the same context without it, at the price of both.
+///
+/// Memory: logits exist for one unit per shard (K·B/M×V_s), not for the whole window.
+public final class WavefrontExecutor: Executor {
+    public let model: LanguageModel
+    /// K: time steps per run (at least 1).
+    public let stepsPerRun: Int
+    /// M: micro-batches per window (a divisor of the batch).
+    public let microBatches: Int
+    let transport: Transport
+    private let loss: ShardedSoftmaxLoss
+    private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
+    /// Busy and wall time of the pipelined training steps so far.
+    public private(set) var utilization = PipelineUtilization()
+    /// One host thread per worker, for the executor's life: started at the first step.
+    private var pool: WorkerPool?
+    /// The worker threads, once started (for tests).
+    var workerPool: WorkerPool? { pool }
+    private var closed = false
+
+    public convenience init(model: LanguageModel, stepsPerRun: Int, microBatches: Int = 1) {
+        self.init(model: model, stepsPerRun: stepsPerRun, microBatches: microBatches, transport: DeviceTransport())
+    }
+
+    /// With another transport (a timing device's modelled links, a test's counting one).
+    init(model: LanguageModel, stepsPerRun: Int, microBatches: Int, transport: Transport) {
+        self.model = model
+        self.stepsPerRun = stepsPerRun
+        self.microBatches = microBatches
+        self.transport = transport
+        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: transport)
+    }
+
+    private var lstm: [LSTMLayer] { model.lstm }
+    private var decoder: [LinearLayer] { model.decoder }
+
+    /// One host thread of the pipelined phases and the parts whose backend it drives.
+    struct PipelineWorker {
+        let backend: Backend
+        var layer: Int?
+        var shards: [Int] = []
+
+        /// "layer 2 on …", "softmax shards 0, 1 on …", "layer 2 + softmax shard 0 on …".
+        var name: String {
+            var parts = layer.map { ["layer \($0)"] } ?? []
+            if !shards.isEmpty {
+                parts.append((shards.count == 1 ? "softmax shard " : "softmax shards ")
+                             + shards.map(String.init).joined(separator: ", "))
+            }
+            return parts.joined(separator: " + ") + " on \(backend.name)"
+        }
+    }
+
+    /// Worker l drives layer l (layers need backends of their own); a decoder shard joins the
+    /// worker that already drives its backend object, else gets a worker of its own. A backend
+    /// object is driven by one thread at a time (its queue and kernels are not shared safely, see
+    /// `Backend`), so shards on one backend object take turns, while shards on different backends —
+    /// other devices, or other queues of one device — work concurrently.
+    func pipelineWorkers() throws -> [PipelineWorker] {
+        try requireOwnBackends()
+        var workers = lstm.enumerated().map { PipelineWorker(backend: $1.backend, layer: $0) }
+        for (s, shard) in decoder.enumerated() {
+            if let w = workers.firstIndex(where: { $0.backend === shard.backend }) {
+                workers[w].shards.append(s)
+            } else {
+                workers.append(PipelineWorker(backend: shard.backend, shards: [s]))
+            }
+        }
+        return workers
+    }
+
+    /// Each layer's worker drives its backend alone, so no two layers may share one backend
+    /// object (two layers on one device each get a backend, and so a queue, of their own).
+    private func requireOwnBackends() throws {
+        for l in lstm.indices {
+            if let other = lstm.indices.first(where: { $0 < l && lstm[$0].backend === lstm[l].backend }) {
+                throw PipelineError.unsupported(
+                    "layers \(other) and \(l) share one backend object; give each layer a backend of its own (a queue each on one device)")
+            }
+        }
+    }
+
+    /// One task of the forward phase, for run `run` of micro-batch `microBatch`: layer `index`'s
+    /// forward, or shard `index`'s statistics or gradient half.
+    struct ForwardTask: Equatable {
+        enum Kind: Int { case layer, statistics, gradient }
+        let kind: Kind
+        let index: Int
+        var microBatch = 0
+        let run: Int
+    }
+
+    /// `worker`'s forward tasks in wavefront order: by the slot at which each could start in a
+    /// pipeline of equal stages (the units (m, r) numbered u = m·R + r; layer l takes unit u at
+    /// slot u + l, the decoder at u + L), then layers before statistics before gradients, then by
+    /// index. Every task's dependencies (the unit from the layer below or the top layer, and for a
+    /// layer its micro-batch's previous run) come earlier in this one order, so workers that each
+    /// keep to it cannot wait for each other in a circle; a worker driving a layer and a shard
+    /// interleaves them as the wavefront reaches them.
+    func forwardTasks(for worker: PipelineWorker, runs: Int, microBatches: Int = 1, training: Bool) -> [ForwardTask] {
+        var tasks: [(slot: Int, task: ForwardTask)] = []
+        for m in 0..<microBatches {
+            for r in 0..<runs {
+                let u = m * runs + r
+                if let l = worker.layer { tasks.append((u + l, ForwardTask(kind: .layer, index: l, microBatch: m, run: r))) }
+                for s in worker.shards {
+                    tasks.append((u + lstm.count, ForwardTask(kind: .statistics, index: s, microBatch: m, run: r)))
+                    if training { tasks.append((u + lstm.count, ForwardTask(kind: .gradient, index: s, microBatch: m, run: r))) }
+                }
+            }
+        }
+        return tasks.sorted { a, b in
+            (a.slot, a.task.kind.rawValue, a.task.index) < (b.slot, b.task.kind.rawValue, b.task.index)
+        }.map(\.task)
+    }
+
+    /// Steps 0..<T cut into runs of `stepsPerRun` (the last one shorter).
+    static func runs(steps: Int, stepsPerRun: Int) -> [Range<Int>] {
+        let k = max(stepsPerRun, 1)
+        return stride(from: 0, to: steps, by: k).map { $0..<min($0 + k, steps) }
+    }
+
+    /// The pipeline's units of work: each micro-batch's runs, micro-batch by micro-batch (the
+    /// forward order; the backward takes them reversed). Unit u = m·R + r.
+    struct PipelineUnits {
+        let layout: MicroBatchLayout
+        let runs: [Range<Int>]
+
+        var count: Int { layout.microBatches * runs.count }
+        var indices: Range<Int> { 0..<count }
+        func microBatch(_ u: Int) -> Int { u / runs.count }
+        func steps(_ u: Int) -> Range<Int> { runs[u % runs.count] }
+        func index(microBatch m: Int, run r: Int) -> Int { m * runs.count + r }
+        /// Unit u's rows in every window-long buffer.
+        func rows(_ u: Int) -> Range<Int> { layout.rows(microBatch(u), steps(u)) }
+        /// The most rows a unit has (the first run is the longest): the size of run-sized buffers.
+        var maxRows: Int { runs[0].count * layout.sequences }
+        /// "steps 2..<4", or "micro-batch 1, steps 2..<4" with micro-batches: names the unit in errors.
+        func name(_ u: Int) -> String {
+            layout.microBatches == 1 ? "steps \(steps(u))" : "micro-batch \(microBatch(u)), steps \(steps(u))"
+        }
+    }
+
+    /// Layer l's backward units in their order: micro-batch by micro-batch from the first (whose
+    /// softmax finished longest ago), each one's runs in reverse time order. In the one global
+    /// order of `forwardTasks`, backward unit (m, r) of layer l comes at slot
+    /// M·R + L + m·R + (R−1−r) + (L−1−l): after every forward task, and after its dependencies —
+    /// the same unit of layer l+1 and the same micro-batch's later run of layer l, one slot before.
+    static func backwardUnits(_ units: PipelineUnits) -> [Int] {
+        (0..<units.layout.microBatches).flatMap { m in
+            units.runs.indices.reversed().map { r in units.index(microBatch: m, run: r) }
+        }
+    }
+
+    // MARK: The pipelined step
+
+    /// One pipelined step: the forward (layers and decoder, loss included) and, when training, the
+    /// backward, in one set of workers with no barrier between them: a layer's worker goes on to
+    /// its backward units after its forward tasks, and the top layer takes unit u's backward once
+    /// every shard has written its part of ∂L/∂h for u. Returns the window's summed cross-entropy.
+    public func run(_ window: TokenWindow, training: Bool) throws -> Double {
+        guard !closed else { throw PipelineError.unsupported("the executor was closed") }
+        let pass = try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport,
+                                  workspace: &workspace)
+        let workers = try pipelineWorkers()
+        let steps = window.steps
+        let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
+        let units = PipelineUnits(layout: pass.layout, runs: runs)
+        let top = lstm.count - 1, topBackend = lstm[top].backend
+        // The decoder's buffers and every hand-off, made here: the workspace is not thread-safe.
+        try loss.prepare(blocks: units.indices.map(units.rows), windowRows: window.inputs.count,
+                         targets: pass.layout.reordered(window.targets), training: training,
+                         gradientSum: pass.outputGradients.last)
+        let statistics = loss.isSplit ? units.indices.map { _ in RunStatistics(shards: decoder.count) } : []
+        // Who reads each layer's output: the layer above, or (for the top layer) every shard.
+        let consumers = lstm.indices.map { l in l < top ? [lstm[l + 1].backend] : decoder.map(\.backend) }
+        let sent = lstm.map { _ in units.indices.map { _ in ShipmentSlot() } }          // layer l's output for unit u
+        let ready = lstm.map { _ in units.indices.map { _ in Signal() } }
+        let tasks = workers.map { forwardTasks(for: $0, runs: runs.count, microBatches: units.layout.microBatches, training: training) }
+        // Backward hand-offs: layer l's input gradient for unit u, and shard s's part of ∂L/∂h_top.
+        let sentDown = lstm.map { _ in units.indices.map { _ in ShipmentSlot() } }
+        let readyDown = lstm.map { _ in units.indices.map { _ in Signal() } }
+        let parts = decoder.map { _ in units.indices.map { _ in ShipmentSlot() } }
+        let decoderDone = decoder.map { _ in units.indices.map { _ in Signal() } }
+        // Where a shard's part must first come over to the top layer's backend (run-sized, reused).
+        let arriving = training && decoder.contains { $0.backend !== topBackend }
+            ? try workspace.tensor("gradientTopArriving", [units.maxRows, model.configuration.hiddenSize], on: topBackend) : nil
+
+        try runWorkers(workers.map(\.name), record: training) { w, threads, busy in
+            for task in tasks[w] {
+                let u = units.index(microBatch: task.microBatch, run: task.run)
+                let run = runs[task.run], rows = units.rows(u)
+                switch task.kind {
+                case .layer:
+                    let l = task.index, b = self.lstm[l].backend
+                    if l > 0 { try ready[l - 1][u].wait(unless: threads) }
+                    try busy.time(w) {
+                        try self.onDevice(b, "layer \(l) forward, \(units.name(u))") {
+                            try pass.forward(layer: l, steps: run, microBatch: task.microBatch,
+                                             input: l > 0 ? sent[l - 1][u].shipment : nil)
+                            try b.synchronize()
+                            sent[l][u].shipment = try self.transport.send(pass.output(ofLayer: l, rows: rows), from: b, to: consumers[l])
+                        }
+                    }
+                    ready[l][u].fire()
+                case .statistics:
+                    let s = task.index, b = self.decoder[s].backend
+                    try ready[top][u].wait(unless: threads)
+                    try busy.time(w) {
+                        try self.onDevice(b, "softmax shard \(s) forward, \(units.name(u))") {
+                            let reported = try self.loss.forward(s, block: u, from: sent[top][u].required())
+                            if let reported { statistics[u].report(shard: s, reported) }
+                        }
+                    }
+                case .gradient:
+                    let s = task.index, b = self.decoder[s].backend
+                    if self.loss.isSplit { try statistics[u].combined.wait(unless: threads) }
+                    try busy.time(w) {
+                        try self.onDevice(b, "softmax shard \(s) backward, \(units.name(u))") {
+                            try self.loss.backward(s, block: u, logNormalizers: self.loss.isSplit ? statistics[u].logNormalizers : nil,
+                                                   from: sent[top][u].required())
+                            try b.synchronize()
+                            parts[s][u].shipment = try self.loss.sendGradient(s, block: u)
+                        }
+                    }
+                    decoderDone[s][u].fire()
+                }
+            }
+            guard training, let l = workers[w].layer else { return }
+            let b = self.lstm[l].backend
+            for u in Self.backwardUnits(units) {
+                let rows = units.rows(u)
+                if l < top {
+                    try readyDown[l + 1][u].wait(unless: threads)
+                } else {
+                    for done in decoderDone { try done[u].wait(unless: threads) }
+                }
+                try busy.time(w) {
+                    try self.onDevice(b, "layer \(l) backward, \(units.name(u))") {
+                        if l == top {
+                            try self.loss.accumulateInputGradient(block: u, parts: parts.map { $0[u].shipment }, arriving: arriving)
+                        }
+                        try pass.backward(layer: l, steps: units.steps(u), microBatch: units.microBatch(u),
+                                          outputGradient: l < top ? sentDown[l + 1][u].shipment : nil)
+                        try b.synchronize()
+                        if l > 0 {
+                            sentDown[l][u].shipment = try self.transport.send(pass.inputGradients[l].rows(rows), from: b,
+                                                                              to: [self.lstm[l - 1].backend])
+                        }
+                    }
+                }
+                readyDown[l][u].fire()
+            }
+            try busy.time(w) {
+                try self.onDevice(b, "layer \(l) weight gradients") {
+                    try pass.finishBackward(layer: l)
+                    try b.synchronize()
+                }
+            }
+        }
+        if training { try pass.embeddingBackward() }
+        var sum = 0.0
+        try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
+            sum = try loss.windowLoss(blockLosses: statistics.map(\.loss))
+        }
+        try model.advanceCarriedState(pass.layout)
+        return sum
+    }
+
+    // MARK: Workers
+
+    /// Runs `body(w, pool, busy)` for every worker w on its thread of the pool (started at the first
+    /// step, kept until `close()` or deinit) and, when `record` is set, adds the phase to the
+    /// utilization (training steps only: validation would blur it).
+    private func runWorkers(_ names: [String], record: Bool,
+                            _ body: @escaping (Int, WorkerPool, BusyTime) throws -> Void) throws {
+        if pool?.count != names.count {
+            pool?.stop()
+            pool = WorkerPool(names: names)
+        }
+        guard let pool else { return }
+        let busy = BusyTime(workers: names.count)
+        let start = WallClock.now
+        try pool.run(names.indices.map { w in { try body(w, pool, busy) } })
+        guard record else { return }
+        utilization.record(workers: names, busy: busy.seconds, wall: WallClock.seconds(since: start))
+    }
+
+    /// Stops the worker threads now (else at deinit); the executor runs no further window.
+    public func close() {
+        pool?.stop()
+        closed = true
+    }
+
+    deinit { pool?.stop() }
+
+    /// Runs `body`, naming the device and the task in any error it throws.
+    func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {
+        do { try body() } catch let error as PipelineError { throw error } catch {
+            throw PipelineError.deviceFailed(device: backend.name, task: task, underlying: error)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+/// One window on its way through a model's layers, as every executor runs it: `init` does what
+/// comes before any layer (the embedding, the dropout masks, each layer's buffers); then layer l's
+/// forward and backward over a run of steps of one micro-batch, in whatever order an executor
+/// chooses (a layer's forward runs in time order, its backward runs in reverse, each after the
+/// same rows of its neighbour); then `finishBackward` per layer and `embeddingBackward`.
+///
+/// Rows are in `MicroBatchLayout` order (time-major with one micro-batch). Data between layers
+/// arrives as a `Shipment` from the `Transport`; the pass itself never moves a tensor between backends.
+final class WindowPass {
+    let model: LanguageModel
+    let transport: Transport
+    let layout: MicroBatchLayout
+    let ids: IndexTensor          // (T·B) the window's inputs, on layer 0's backend
+    let layerInputs: [Tensor]     // input of each LSTM layer (T·B×In, after dropout), on its backend
+    let masks: [Tensor?]          // dropout mask applied to each layer's input (nil: none)
+    /// Per layer, on its backend, when training: ∂L/∂h from above (T·B×H; the top layer's is the
+    /// decoder's) and ∂L/∂input (T·B×In), which goes down to the layer below or the embedding.
+    let outputGradients: [Tensor]
+    let inputGradients: [Tensor]
+
+    /// - Throws: `invalidArgument` unless `microBatches` divides the window's batch.
+    init(_ model: LanguageModel, _ window: TokenWindow, training: Bool, microBatches: Int = 1, transport: Transport,
+         workspace: inout Workspace) throws {
+        let (steps, batch) = (window.steps, window.batch)
+        let layout = try MicroBatchLayout(window, microBatches: microBatches)
+        let rows = steps * batch
+        let c = model.configuration
+        let lstm = model.lstm
+        if model.carriedState.first?.hidden.shape[0] != batch { try model.resetState(batch: batch) }
+
+        let ids = try workspace.indices("ids", layout.reordered(window.inputs), on: model.embedding.backend)
+        let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: model.embedding.backend)   // (T·B×E)
+        try model.embedding.forward(ids, into: embedded)
+
+        // Dropout masks for the inputs of layers 1..<L, drawn in layer order whatever the executor:
+        // entries 0 or 1/(1−p) (inverted dropout).
+        var masks: [Tensor?] = []
+        for l in lstm.indices {
+            guard training, c.dropout > 0, l > 0 else { masks.append(nil); continue }
+            let keep = 1 - c.dropout
+            let mask = try workspace.tensor("mask\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+            // Drawn on the device, from the generator's state: no host draw or upload per step.
+            if layout.microBatches == 1 {
+                try lstm[l].backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep,
+                                                generatorState: model.dropoutGenerator.state)
+            } else {
+                // The time-major mask's draws, block by block into the layout: the generator is a
+                // counter, so the block of B' rows at t·B + m·B' starts that many draws further on.
+                for m in 0..<layout.microBatches {
+                    for t in 0..<steps {
+                        var block = model.dropoutGenerator
+                        block.skip((t * batch + m * layout.sequences) * c.hiddenSize)
+                        try lstm[l].backend.dropoutMask(mask.rows(layout.rows(m, t..<t + 1)), keepProbability: keep,
+                                                        scale: 1 / keep, generatorState: block.state)
+                    }
+                }
+            }
+            model.dropoutGenerator.skip(mask.count)
+            masks.append(mask)
+        }
+
+        // Each layer's input (T·B×In) on its backend: the embedding for layer 0, else a buffer that
+        // receives layer l−1's output (masked when dropout is on).
+        for layer in lstm { try layer.prepare(steps: steps, batch: batch, microBatches: layout.microBatches) }
+        let inputs = try [embedded] + (1..<lstm.count).map { l in
+            try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+        }
+        if training {
+            outputGradients = try lstm.indices.map { l in
+                try workspace.tensor(l == lstm.count - 1 ? "gradientTop" : "outputGradient\(l)", [rows, c.hiddenSize],
+                                     on: lstm[l].backend)
+            }
+            inputGradients = try lstm.indices.map { l in
+                try workspace.tensor("inputGradient\(l)", [rows, l == 0 ? c.embeddingSize : c.hiddenSize], on: lstm[l].backend)
+            }
+        } else {
+            (outputGradients, inputGradients) = ([], [])
+        }
+        self.model = model
+        self.transport = transport
+        self.layout = layout
+        self.ids = ids
+        self.masks = masks
+        layerInputs = inputs
+    }
+
+    /// Layer l's hidden states for `rows` (its output, on its backend).
+    func output(ofLayer l: Int, rows: Range<Int>) throws -> Tensor { try model.lstm[l].buffersOutput().rows(rows) }
+
+    /// Layer l's forward over `run` of micro-batch m: for l > 0 its input rows arrive in `input`
+    /// (layer l−1's output rows, sent to this layer's backend) and are masked by dropout; then
+    /// the LSTM steps.
+    func forward(layer l: Int, steps run: Range<Int>, microBatch m: Int = 0, input: Shipment?) throws {
+        let layer = model.lstm[l], b = layer.backend
+        let rows = layout.rows(m, run)
+        if l > 0 {
+            guard let input else { throw CLTrainError.invalidArgument("layer \(l)'s forward needs layer \(l - 1)'s output") }
+            try transport.receive(input, into: layerInputs[l].rows(rows), on: b)
+            if let mask = masks[l] { try b.multiply(layerInputs[l].rows(rows), by: mask.rows(rows)) }
+        }
+        let (h0, c0) = try model.carriedState(ofLayer: l, microBatch: m, layout)
+        try layer.forward(steps: run, microBatch: m, input: layerInputs[l], initialHidden: h0, initialCell: c0)
+    }
+
+    /// Layer l's backward over `run` of micro-batch m: for l < L−1 ∂L/∂h rows arrive in
+    /// `outputGradient` (layer l+1's input gradient rows, sent here; the top layer's rows are in
+    /// `outputGradients[L−1]` already), then the LSTM steps in reverse, and the input gradient
+    /// rows are masked as the input was.
+    func backward(layer l: Int, steps run: Range<Int>, microBatch m: Int = 0, outputGradient: Shipment?) throws {
+        let layer = model.lstm[l], b = layer.backend
+        let rows = layout.rows(m, run)
+        if l < model.lstm.count - 1 {
+            guard let outputGradient else { throw CLTrainError.invalidArgument("layer \(l)'s backward needs layer \(l + 1)'s gradient") }
+            try transport.receive(outputGradient, into: outputGradients[l].rows(rows), on: b)
+        }
+        try layer.backward(steps: run, microBatch: m, windowSteps: layout.steps,
+                           initialCell: model.carriedState(ofLayer: l, microBatch: m, layout).cell,
+                           outputGradient: outputGradients[l], inputGradient: inputGradients[l])
+        if let mask = masks[l] { try b.multiply(inputGradients[l].rows(rows), by: mask.rows(rows)) }
+    }
+
+    /// Layer l's weight gradients, once every run of every micro-batch is through `backward`.
+    func finishBackward(layer l: Int) throws {
+        try model.lstm[l].finishBackward(windowSteps: layout.steps, input: layerInputs[l],
+                                         initialHidden: model.carriedState[l].hidden)
+    }
+
+    /// The embedding's gradient from layer 0's input gradient (layer 0 and the embedding share a backend).
+    func embeddingBackward() throws {
+        try model.embedding.backward(ids, outputGradient: inputGradients[0])
+    }
+}
