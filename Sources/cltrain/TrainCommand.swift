@@ -8,14 +8,17 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train an LSTM language model (embedding → L × LSTM → linear → softmax) by truncated BPTT.",
         discussion: """
-            Data: 'shakespeare' (installed by scripts/fetch-shakespeare.sh), a UTF-8 text file or a folder of them
+            Data: 'shakespeare' (installed by scripts/fetch-shakespeare.sh), 'ptb' (scripts/fetch-ptb.sh), a UTF-8 text file or a folder of them
             (split by document: of every ten, the fifth validates and the tenth tests), or 'synthetic' with --vocab N.
             Checkpoints (safetensors, PyTorch state_dict names) go to --checkpoint DIR at the end of every epoch.
             """
     )
 
-    @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
-    @Option(help: "Tokens: char or word.") var level: TokenLevel = .char
+    @Option(help: "shakespeare, ptb (the Penn Treebank, installed by scripts/fetch-ptb.sh), a text file or folder, or synthetic.")
+    var data: String = "shakespeare"
+    @Option(name: .customLong("level"), help: "Tokens: char, word, or whitespace (words as the text separates them; default: whitespace for ptb, else char).")
+    var levelFlag: TokenLevel?
+    var level: TokenLevel { levelFlag ?? (data == PennTreebank.name ? PennTreebank.level : .char) }
     @Option(parsing: .unconditional, help: "Vocabulary size: the number of tokens for synthetic data; a cap for word-level text (the rarest words become <unk>).")
     var vocab: Int?
     @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
