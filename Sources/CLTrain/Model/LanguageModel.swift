@@ -143,6 +143,7 @@ public final class LanguageModel {
         let ids: IndexTensor
         let layerInputs: [Tensor]    // input of each LSTM layer (after dropout), on its backend
         let masks: [Tensor?]         // dropout mask applied to each layer's input (nil: none)
+        var outputMask: Tensor?      // dropout mask on the top layer's output before the decoder (T·B×H; sequential only)
         let initialState: [(hidden: Tensor, cell: Tensor)]
     }
 
@@ -168,10 +169,13 @@ public final class LanguageModel {
         switch schedule {
         case .sequential:
             for l in lstm.indices { try forwardRun(l, 0..<window.steps, forward: forward, staged: nil) }
-            let decoded = try decode(window)
+            let decoded = try decode(window, outputMask: forward.outputMask)
             sum = try loss(window, decoded, training: training)
             if training { try backward(window, forward, decoded) }
         case .wavefront(let stepsPerRun, _):
+            guard forward.outputMask == nil else {
+                throw CLTrainError.invalidArgument("dropout at the output (--dropout-at output) is not pipelined: drop --pipeline or that site")
+            }
             // The decoder, the loss and the backward run inside the pipelined step (LanguageModel+Wavefront.swift).
             sum = try pipelinedStep(window, forward, stepsPerRun: stepsPerRun, training: training)
         }
@@ -192,12 +196,13 @@ public final class LanguageModel {
         let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: embedding.backend)   // (T·B×E)
         try embedding.forward(ids, into: embedded)
 
-        // Dropout masks for the inputs of layers 1..<L, drawn in layer order whatever the schedule:
+        // Dropout masks for the inputs of layers 0 (the embedding's output, `DropoutSite.embedding`)
+        // and 1..<L (`.between`), drawn in layer order whatever the schedule, then the output's:
         // entries 0 or 1/(1−p) (inverted dropout).
         let masks: [Tensor?] = try lstm.indices.map { l in
-            guard training, c.dropout > 0, l > 0 else { return nil }
-            let keep = 1 - c.dropout
-            let mask = try workspace.tensor("mask\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+            guard training, c.drops(at: l == 0 ? .embedding : .between) else { return nil }
+            let keep = 1 - c.dropout, width = l == 0 ? c.embeddingSize : c.hiddenSize
+            let mask = try workspace.tensor("mask\(l)", [rows, width], on: lstm[l].backend)
             // Drawn on the device, from the generator's state: no host draw or upload per step.
             if layout.microBatches == 1 {
                 try lstm[l].backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: dropoutGenerator.state)
@@ -207,7 +212,7 @@ public final class LanguageModel {
                 for m in 0..<layout.microBatches {
                     for t in 0..<steps {
                         var block = dropoutGenerator
-                        block.skip((t * batch + m * layout.sequences) * c.hiddenSize)
+                        block.skip((t * batch + m * layout.sequences) * width)
                         try lstm[l].backend.dropoutMask(mask.rows(layout.rows(m, t..<t + 1)), keepProbability: keep,
                                                         scale: 1 / keep, generatorState: block.state)
                     }
@@ -223,13 +228,30 @@ public final class LanguageModel {
         let inputs = try [embedded] + (1..<lstm.count).map { l in
             try workspace.tensor("input\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
         }
-        return ForwardResult(layout: layout, ids: ids, layerInputs: inputs, masks: masks, initialState: carriedState)
+        var outputMask: Tensor?
+        if training, c.drops(at: .output), let top = lstm.last {
+            let mask = try workspace.tensor("outputMask", [rows, c.hiddenSize], on: top.backend)
+            try top.backend.dropoutMask(mask, keepProbability: 1 - c.dropout, scale: 1 / (1 - c.dropout),
+                                        generatorState: dropoutGenerator.state)
+            dropoutGenerator.skip(mask.count)
+            outputMask = mask
+        }
+        return ForwardResult(layout: layout, ids: ids, layerInputs: inputs, masks: masks, outputMask: outputMask,
+                             initialState: carriedState)
     }
 
-    /// The whole window's logits on every shard, from the top layer's hidden states.
-    private func decode(_ window: TokenWindow) throws -> WindowLogits {
+    /// The whole window's logits on every shard, from the top layer's hidden states (times
+    /// `outputMask`, into a copy: the layer's backward needs its own outputs).
+    private func decode(_ window: TokenWindow, outputMask: Tensor? = nil) throws -> WindowLogits {
         let rows = window.steps * window.batch
-        let x = try lstm[lstm.count - 1].buffersOutput(), xBackend = lstm[lstm.count - 1].backend
+        var x = try lstm[lstm.count - 1].buffersOutput()
+        let xBackend = lstm[lstm.count - 1].backend
+        if let outputMask {
+            let dropped = try workspace.tensor("droppedTop", x.shape, on: xBackend)   // (T·B×H)
+            try xBackend.copy(x, to: dropped)
+            try xBackend.multiply(dropped, by: outputMask)
+            x = dropped
+        }
         var inputs: [Tensor] = [], logits: [Tensor] = []
         var hostTop: [Float]?   // the top hidden states, read back once for every shard that needs them
         for (s, shard) in decoder.enumerated() {
@@ -262,8 +284,9 @@ public final class LanguageModel {
             let previous = lstm[l - 1]
             try receive(try previous.buffersOutput().rows(rows), from: previous.backend, into: inputs[l].rows(rows), on: b,
                         staged: staged)
-            if let mask = forward.masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
         }
+        // Layer 0's input is the embedding's output, which nothing else reads: masked in place.
+        if let mask = forward.masks[l] { try b.multiply(inputs[l].rows(rows), by: mask.rows(rows)) }
         let (h0, c0) = try microBatchState(forward.initialState[l], m, forward.layout)
         try layer.forward(steps: run, microBatch: m, input: inputs[l], initialHidden: h0, initialCell: c0)
     }
@@ -368,6 +391,7 @@ public final class LanguageModel {
                 if s == 0 { try topBackend.copy(here, to: outputGradient) } else { try topBackend.axpy(alpha: 1, here, outputGradient) }
             }
         }
+        if let mask = forward.outputMask { try topBackend.multiply(outputGradient, by: mask) }   // through the output's dropout
         for l in lstm.indices.reversed() {
             try backwardRun(l, 0..<steps, windowSteps: steps, forward: forward,
                             outputGradients: outputGradients, inputGradients: inputGradients, staged: nil)
