@@ -14,6 +14,7 @@ extension TrainCommand {
     var hidden: Int { hiddenFlag ?? presetValues?.hidden ?? 512 }
     var embedding: Int? { embeddingFlag }
     var dropout: Float { dropoutFlag ?? presetValues?.dropout ?? 0 }
+    var dropoutSites: [DropoutSite]? { (dropoutAtFlag ?? presetValues?.dropoutSites).flatMap { $0 == [.between] ? nil : $0 } }
     var bptt: Int { bpttFlag ?? presetValues?.bptt ?? 35 }
     var batch: Int { batchFlag ?? presetValues?.batch ?? 64 }
     var epochs: Int { epochsFlag ?? presetValues?.epochs ?? 1 }

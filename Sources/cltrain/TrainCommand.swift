@@ -28,7 +28,10 @@ struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("hidden"), parsing: .unconditional, help: "Units per LSTM layer (default 512).") var hiddenFlag: Int?
     @Option(name: .customLong("embedding"), parsing: .unconditional, help: "Embedding width (default: --hidden).") var embeddingFlag: Int?
     @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Initial weights uniform in ±this (default 0.08).") var initScaleFlag: Float?
-    @Option(name: .customLong("dropout"), parsing: .unconditional, help: "Dropout between LSTM layers (default 0).") var dropoutFlag: Float?
+    @Option(name: .customLong("dropout"), parsing: .unconditional, help: "Dropout probability (default 0), at --dropout-at.") var dropoutFlag: Float?
+    @Option(name: .customLong("dropout-at"), help: "Where dropout applies, a list of embedding (its output), between (layers; the default), output (before the decoder); Zaremba et al.: embedding,between,output.",
+            transform: DropoutSite.parseList)
+    var dropoutAtFlag: [DropoutSite]?
     @Option(name: .customLong("bptt"), parsing: .unconditional, help: "Steps of truncated backpropagation through time (default 35).") var bpttFlag: Int?
     @Option(name: .customLong("batch"), parsing: .unconditional, help: "Sequences per batch (default 64).") var batchFlag: Int?
     @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Passes over the training split (default 1).") var epochsFlag: Int?
@@ -90,6 +93,9 @@ struct TrainCommand: ParsableCommand {
         if batch % microBatches != 0 {
             throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
         }
+        if pipeline && dropout > 0 && (dropoutSites ?? []).contains(.output) {
+            throw ValidationError("--dropout-at output is not pipelined yet: leave out --pipeline, or the output site")
+        }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
         if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
         if placement == .auto && layerDevices != nil { throw ValidationError("--placement auto and --layer-devices exclude each other") }
@@ -103,7 +109,7 @@ struct TrainCommand: ParsableCommand {
 
     func configuration(vocabularySize: Int) -> ModelConfiguration {
         ModelConfiguration(vocabularySize: vocabularySize, embeddingSize: embedding ?? hidden, hiddenSize: hidden,
-                           layers: layers, dropout: dropout)
+                           layers: layers, dropout: dropout, dropoutSites: dropoutSites)
     }
 
     var options: TrainingOptions {

@@ -18,6 +18,7 @@ struct PresetAndLossReductionTests {
             let p = TrainingPreset(row.0)
             #expect(p.layers == 2 && p.hidden == row.hidden && p.batch == 20, "\(row.0)")
             #expect(p.initScale == row.scale && p.dropout == row.dropout && p.bptt == row.bptt, "\(row.0)")
+            #expect(p.dropoutSites == [.embedding, .between, .output], "\(row.0): every non-recurrent connection")
             #expect(p.optimizer == .sgd && p.learningRate == 1 && p.lossReduction == .sequenceSum, "\(row.0)")
             #expect(p.decayStart == row.decayStart && p.decayInterval == 1 && p.decayFactor == row.decay, "\(row.0)")
             #expect(p.epochs == row.epochs && p.clip == row.clip, "\(row.0)")
@@ -75,7 +76,12 @@ struct PresetAndLossReductionTests {
         #expect(overridden.output.contains("model V 12, E 4, H 4, L 1, dropout 0.0"), "\(overridden)")
         #expect(overridden.output.contains("training: batch 1, bptt 2, sgd lr 0.25 ÷3.0 every 1.0 epochs after 4.0, clip 0.0, "
                                            + "loss token-mean, init ±0.2, epochs 1"), "\(overridden)")
+        let medium = try CLI.run(common + ["--preset", "zaremba-medium", "--dropout", "0.25"], environment: environment)
+        #expect(medium.output.contains("model V 12, E 4, H 4, L 2, dropout 0.25 at embedding, between, output"), "\(medium)")
+        let between = try CLI.run(common + ["--preset", "zaremba-medium", "--dropout-at", "between"], environment: environment)
+        #expect(between.output.contains("model V 12, E 4, H 4, L 2, dropout 0.5,"), "\(between)")
         expectCleanFailure(try CLI.run(["train", "--preset", "zaremba-huge"]), mentioning: ["zaremba-huge", "zaremba-small"])
+        expectCleanFailure(try CLI.run(["train", "--dropout-at", "recurrent"]), mentioning: ["--dropout-at", "recurrent", "embedding"])
     }
 
     // MARK: Loss reduction

@@ -16,6 +16,7 @@ public struct TrainingPreset: Equatable, Sendable {
     public var hidden: Int?
     public var initScale: Float?
     public var dropout: Float?
+    public var dropoutSites: [DropoutSite]?
     public var bptt: Int?
     public var batch: Int?
     public var optimizer: OptimizerKind?
@@ -47,6 +48,7 @@ public struct TrainingPreset: Equatable, Sendable {
             learningRate = 1
             decayInterval = 1
             lossReduction = .sequenceSum
+            dropoutSites = DropoutSite.zaremba
             switch name {
             case .zarembaSmall:
                 (hidden, initScale, dropout, bptt, decayStart, decayFactor, epochs, clip) = (200, 0.1, 0, 20, 4, 2, 13, 5)
