@@ -84,6 +84,17 @@ struct PresetAndLossReductionTests {
         expectCleanFailure(try CLI.run(["train", "--dropout-at", "recurrent"]), mentioning: ["--dropout-at", "recurrent", "embedding"])
     }
 
+    @Test func unsetNewOptionsStayOutOfTheCheckpoint() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let options = TrainingOptions(epochs: 1, batch: 2, bptt: 3, optimizer: .sgd, schedule: LearningRateSchedule(initial: 0.7))
+        let text = String(decoding: try encoder.encode(options), as: UTF8.self)
+        for key in ["lossReduction", "initScale", "decayFactor"] { #expect(!text.contains(key), "\(text)") }
+        // And a checkpoint's options from before these fields decode as the defaults.
+        let old = #"{"batch":2,"bptt":3,"clipNorm":5,"epochs":1,"optimizer":"sgd","schedule":{"halvingInterval":0.5,"initial":0.7},"seed":1}"#
+        #expect(try JSONDecoder().decode(TrainingOptions.self, from: Data(old.utf8)) == options)
+    }
+
     // MARK: Loss reduction
 
     /// Every parameter's gradient, on the host, in parameter order.
