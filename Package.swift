@@ -89,7 +89,8 @@ let package = Package(
                 "CLTrain", "COpenCL", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            path: "Benchmarks"
+            path: "Benchmarks",
+            exclude: ["pytorch-peer"]   // the PyTorch peer's Python script and runner
         ),
         .testTarget(
             name: "CLTrainTests",

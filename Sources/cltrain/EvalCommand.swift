@@ -15,7 +15,7 @@ struct EvalCommand: ParsableCommand {
     @OptionGroup var logging: LoggingOptions
 
     @Option(help: "A checkpoint folder or its model.safetensors.") var checkpoint: String
-    @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
+    @Option(help: "shakespeare, ptb, a text file or folder, or synthetic.") var data: String = "shakespeare"
     @Option(help: "test, validation, train, or all (every document, unsplit).") var split: DataSplit = .test
     @Option(parsing: .unconditional, help: "Sequences per batch (default: the checkpoint's).") var batch: Int?
     @Option(parsing: .unconditional, help: "BPTT steps (default: the checkpoint's).") var bptt: Int?

@@ -8,7 +8,7 @@ struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train an LSTM language model (embedding → L × LSTM → linear → softmax) by truncated BPTT.",
         discussion: """
-            Data: 'shakespeare' (installed by scripts/fetch-shakespeare.sh), a UTF-8 text file or a folder of them
+            Data: 'shakespeare' (installed by scripts/fetch-shakespeare.sh), 'ptb' (scripts/fetch-ptb.sh), a UTF-8 text file or a folder of them
             (split by document: of every ten, the fifth validates and the tenth tests), or 'synthetic' with --vocab N.
             Checkpoints (safetensors, PyTorch state_dict names) go to --checkpoint DIR at the end of every epoch.
             """
@@ -16,23 +16,36 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
-    @Option(help: "Tokens: char or word.") var level: TokenLevel = .char
+    @Option(help: "shakespeare, ptb (the Penn Treebank, installed by scripts/fetch-ptb.sh), a text file or folder, or synthetic.")
+    var data: String = "shakespeare"
+    @Option(name: .customLong("level"), help: "Tokens: char, word, or whitespace (words as the text separates them; default: whitespace for ptb, else char).")
+    var levelFlag: TokenLevel?
+    var level: TokenLevel { levelFlag ?? (data == PennTreebank.name ? PennTreebank.level : .char) }
     @Option(parsing: .unconditional, help: "Vocabulary size: the number of tokens for synthetic data; a cap for word-level text (the rarest words become <unk>).")
     var vocab: Int?
-    @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
-    @Option(parsing: .unconditional, help: "Units per LSTM layer.") var hidden: Int = 512
-    @Option(parsing: .unconditional, help: "Embedding width (default: --hidden).") var embedding: Int?
-    @Option(parsing: .unconditional, help: "Dropout between LSTM layers.") var dropout: Float = 0
-    @Option(parsing: .unconditional, help: "Steps of truncated backpropagation through time.") var bptt: Int = 35
-    @Option(parsing: .unconditional, help: "Sequences per batch.") var batch: Int = 64
-    @Option(parsing: .unconditional, help: "Passes over the training split.") var epochs: Int = 1
+    // The flags a preset fills are optional: a value given overrides the preset's (TrainCommand+Preset.swift).
+    @Option(help: "Every hyper-parameter of a paper's run; a flag given explicitly overrides its value.")
+    var preset: TrainingPreset.Name?
+    @Option(name: .customLong("layers"), parsing: .unconditional, help: "Stacked LSTM layers (default 2).") var layersFlag: Int?
+    @Option(name: .customLong("hidden"), parsing: .unconditional, help: "Units per LSTM layer (default 512).") var hiddenFlag: Int?
+    @Option(name: .customLong("embedding"), parsing: .unconditional, help: "Embedding width (default: --hidden).") var embeddingFlag: Int?
+    @Option(name: .customLong("init-scale"), parsing: .unconditional, help: "Initial weights uniform in ±this (default 0.08).") var initScaleFlag: Float?
+    @Option(name: .customLong("dropout"), parsing: .unconditional, help: "Dropout probability (default 0), at --dropout-at.") var dropoutFlag: Float?
+    @Option(name: .customLong("dropout-at"), help: "Where dropout applies, a list of embedding (its output), between (layers; the default), output (before the decoder); Zaremba et al.: embedding,between,output.",
+            transform: DropoutSite.parseList)
+    var dropoutAtFlag: [DropoutSite]?
+    @Option(name: .customLong("bptt"), parsing: .unconditional, help: "Steps of truncated backpropagation through time (default 35).") var bpttFlag: Int?
+    @Option(name: .customLong("batch"), parsing: .unconditional, help: "Sequences per batch (default 64).") var batchFlag: Int?
+    @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Passes over the training split (default 1).") var epochsFlag: Int?
     @Option(parsing: .unconditional, help: "At most this many steps per epoch (for short runs; default: the whole split).") var stepsPerEpoch: Int?
-    @Option(help: "sgd (Sutskever et al. 2014) or adam.") var optimizer: OptimizerKind = .sgd
-    @Option(parsing: .unconditional, help: "Learning rate (default: 0.7 for sgd, 0.001 for adam).") var lr: Float?
-    @Option(parsing: .unconditional, help: "Halve the learning rate once this many epochs are done (default: never).") var lrHalveAfter: Double?
-    @Option(parsing: .unconditional, help: "…and again every this many epochs.") var lrHalveEvery: Double = 0.5
-    @Option(parsing: .unconditional, help: "Clip the global gradient norm at this value (0: off).") var clip: Float = 5
+    @Option(name: .customLong("optimizer"), help: "sgd (Sutskever et al. 2014; the default) or adam.") var optimizerFlag: OptimizerKind?
+    @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate (default: 0.7 for sgd, 0.001 for adam).") var lrFlag: Float?
+    @Option(name: .customLong("lr-halve-after"), parsing: .unconditional, help: "Decay the learning rate once this many epochs are done (default: never).") var lrHalveAfterFlag: Double?
+    @Option(name: .customLong("lr-halve-every"), parsing: .unconditional, help: "…and again every this many epochs (default 0.5).") var lrHalveEveryFlag: Double?
+    @Option(name: .customLong("lr-decay"), parsing: .unconditional, help: "What each decay divides the learning rate by (default 2: halving).") var lrDecayFlag: Double?
+    @Option(name: .customLong("clip"), parsing: .unconditional, help: "Clip the global gradient norm at this value (0: off; default 5).") var clipFlag: Float?
+    @Option(name: .customLong("loss-reduction"), help: "What the gradient is of: token-mean (the mean over the window's B·T tokens; the default) or sequence-sum (summed over the T steps, averaged over the B sequences, as Zaremba et al.'s and Sutskever et al.'s code; T times larger). Perplexity is per token either way.")
+    var lossReductionFlag: LossReduction?
     @Option(parsing: .unconditional, help: "Seed for weights, dropout and sampling.") var seed: UInt64 = 1
     @Option(help: "Device: auto (CLTRAIN_DEVICES's first GPU, else its first entry; unset: a GPU if there is one, else the CPU backend), cpu, or an index from `cltrain devices`.",
             transform: DeviceRequest.parse)
@@ -84,6 +97,9 @@ struct TrainCommand: ParsableCommand {
         if batch % microBatches != 0 {
             throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
         }
+        if pipeline && dropout > 0 && (dropoutSites ?? []).contains(.output) {
+            throw ValidationError("--dropout-at output is not pipelined yet: leave out --pipeline, or the output site")
+        }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
         if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
         if placement == .auto && layerDevices != nil { throw ValidationError("--placement auto and --layer-devices exclude each other") }
@@ -97,16 +113,16 @@ struct TrainCommand: ParsableCommand {
 
     func configuration(vocabularySize: Int) -> ModelConfiguration {
         ModelConfiguration(vocabularySize: vocabularySize, embeddingSize: embedding ?? hidden, hiddenSize: hidden,
-                           layers: layers, dropout: dropout)
+                           layers: layers, dropout: dropout, dropoutSites: dropoutSites)
     }
 
     var options: TrainingOptions {
         TrainingOptions(
             epochs: epochs, batch: batch, bptt: bptt, optimizer: optimizer,
             schedule: LearningRateSchedule(initial: lr ?? optimizer.defaultLearningRate, halvingStart: lrHalveAfter,
-                                           halvingInterval: lrHalveEvery),
+                                           halvingInterval: lrHalveEvery, decayFactor: lrDecay),
             clipNorm: clip, seed: seed, maxStepsPerEpoch: stepsPerEpoch, checkpointEvery: checkpointEvery,
-            maxValidationSteps: validationSteps)
+            maxValidationSteps: validationSteps, lossReduction: lossReduction, initScale: initScale)
     }
 
     /// Refuses a model and window that `memory` cannot hold, naming the flags that set their size.
@@ -170,7 +186,10 @@ struct TrainCommand: ParsableCommand {
             model = try LanguageModel(configuration: configuration, backend: backend, seed: seed)
             logger.info("device: \(backend.name)")
         }
+        if let initScale = options.initScale { try model.initializeWeights(seed: seed, range: initScale) }   // a resume loads its own
         logger.info("model \(configuration), \(configuration.parameterCount) parameters")
+        let presetNote = presetValues.map { " (preset \($0.name.rawValue): \($0.source))" } ?? ""
+        logger.info("training: \(options.summary)\(presetNote)")
         let deviceLabel = model.devices.backends.map(\.name).joined(separator: ", ")
         let schedule: ExecutionSchedule = pipeline ? .wavefront(stepsPerRun: stepsPerRun, microBatches: microBatches) : .sequential
         let executor = schedule.makeExecutor(for: model)

@@ -24,18 +24,25 @@ public struct Corpus: Sendable {
 
     /// `shakespeareDirectory` under `environment` (tests pass their own instead of calling setenv).
     static func shakespeareDirectory(environment: [String: String]) -> URL {
+        installedDirectory("shakespeare", environment: environment)
+    }
+
+    /// Where the fetch scripts install corpus `name`: `$CLTRAIN_DATA_DIR/name`, else
+    /// `$XDG_DATA_HOME/cltrain/name`, else `~/.local/share/cltrain/name`.
+    static func installedDirectory(_ name: String, environment: [String: String]) -> URL {
         if let dir = environment["CLTRAIN_DATA_DIR"], !dir.isEmpty {
-            return URL(fileURLWithPath: dir).appendingPathComponent("shakespeare")
+            return URL(fileURLWithPath: dir).appendingPathComponent(name)
         }
         let base = environment["XDG_DATA_HOME"].map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".local/share")
-        return base.appendingPathComponent("cltrain/shakespeare")
+        return base.appendingPathComponent("cltrain/\(name)")
     }
 
-    /// Loads `path` ("shakespeare", a UTF-8 text file, or a folder of them); `environment` decides
-    /// where "shakespeare" is (see `shakespeareDirectory`).
+    /// Loads `path` ("shakespeare", "ptb", a UTF-8 text file, or a folder of them); `environment`
+    /// decides where "shakespeare" and "ptb" are (see `shakespeareDirectory`, `ptbDirectory`).
     public static func load(_ path: String,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Corpus {
+        if path == PennTreebank.name { return try PennTreebank.load(environment: environment) }
         if path == "shakespeare" {
             let directory = shakespeareDirectory(environment: environment)
             guard FileManager.default.fileExists(atPath: directory.path) else {
@@ -56,6 +63,10 @@ public struct Corpus: Sendable {
         if path == "shakespeare" {
             let corpus = try load(path, environment: environment)
             return (corpus.train + corpus.validation + corpus.test).sorted { $0.name < $1.name }
+        }
+        if path == PennTreebank.name {
+            let corpus = try PennTreebank.load(environment: environment)
+            return corpus.train + corpus.validation + corpus.test
         }
         let url = URL(fileURLWithPath: path)
         if try kind(of: path) == .directory { return try readDocuments(in: url, include: { _ in true }) }

@@ -1,13 +1,18 @@
-/// How text becomes tokens: one per Unicode scalar, or one per word.
+/// How text becomes tokens: one per Unicode scalar, one per word, or one per white-space-separated
+/// word of text that is tokenized already.
 public enum TokenLevel: String, Codable, Sendable, CaseIterable {
     case char
     case word
+    /// The Penn Treebank's: PyTorch word_language_model's `line.split() + ['<eos>']`.
+    case whitespace
 
     /// Splits text into token strings.
     ///
     /// char: every Unicode scalar is a token (newlines included).
     /// word: runs of letters, digits and apostrophes are words; every other non-space character
     /// is a token of its own; a line break is the token `<eos>`, as in the Penn Treebank LM data.
+    /// whitespace: every run of non-space characters is a token as it stands (`<unk>` included);
+    /// a line break is `<eos>`.
     public func tokenize(_ text: String) -> [String] {
         switch self {
         case .char:
@@ -32,6 +37,19 @@ public enum TokenLevel: String, Codable, Sendable, CaseIterable {
             }
             flush()
             return tokens
+        case .whitespace:
+            var tokens: [String] = []
+            var word = String.UnicodeScalarView()
+            for scalar in text.unicodeScalars {
+                if scalar.properties.isWhitespace {
+                    if !word.isEmpty { tokens.append(String(word)); word.removeAll() }
+                    if scalar == "\n" { tokens.append(Vocabulary.endOfLine) }
+                } else {
+                    word.append(scalar)
+                }
+            }
+            if !word.isEmpty { tokens.append(String(word)) }
+            return tokens
         }
     }
 
@@ -40,7 +58,7 @@ public enum TokenLevel: String, Codable, Sendable, CaseIterable {
         switch self {
         case .char:
             return tokens.joined()
-        case .word:
+        case .word, .whitespace:
             var text = ""
             for token in tokens {
                 if token == Vocabulary.endOfLine {

@@ -53,7 +53,7 @@ public struct Sampler {
             let logits = try executor.logits(after: window)
             let next = Int32(Self.draw(from: logits, temperature: temperature, using: &generator))
             let token = vocabulary.decode([next])
-            if vocabulary.level == .word {
+            if vocabulary.level != .char {   // words, however they were split
                 let endOfLine = token == "\n"
                 emit(endOfLine || atLineStart ? token : " " + token)
                 atLineStart = endOfLine

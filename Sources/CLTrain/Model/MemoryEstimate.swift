@@ -81,6 +81,9 @@ public struct MemoryEstimate: Equatable, Sendable, CustomStringConvertible {
             product(nh, saturatingSum([product(11, layers), product(2 + masks, upper)])),
             product(5, layers, max(batch, 0), h),
             product(n, saturatingSum([rows, 1])),
+            // The embedding's output mask (E per row); the output's mask and dropped copy (2·H).
+            training && part.firstLayer && c.drops(at: .embedding) ? product(n, e) : 0,
+            training && rows > 0 && c.drops(at: .output) ? product(2, nh) : 0,
         ])
         var candidates: [(String, Int)] = [
             ("the decoder weight (V×H)", product(rows, h)),

@@ -11,14 +11,21 @@ public struct ModelConfiguration: Codable, Equatable, Sendable, CustomStringConv
     /// Probability of zeroing an LSTM layer's output before the next layer (PyTorch nn.LSTM's
     /// `dropout`: between layers, not after the last). 0 disables it.
     public var dropout: Float
+    /// Where `dropout` applies (nil: `[.between]`; optional so that checkpoints without it stay as they were).
+    public var dropoutSites: [DropoutSite]?
 
-    public init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, layers: Int, dropout: Float = 0) {
+    public init(vocabularySize: Int, embeddingSize: Int, hiddenSize: Int, layers: Int, dropout: Float = 0,
+                dropoutSites: [DropoutSite]? = nil) {
         self.vocabularySize = vocabularySize
         self.embeddingSize = embeddingSize
         self.hiddenSize = hiddenSize
         self.layers = layers
         self.dropout = dropout
+        self.dropoutSites = dropoutSites
     }
+
+    /// Whether training drops at `site`.
+    public func drops(at site: DropoutSite) -> Bool { dropout > 0 && (dropoutSites ?? [.between]).contains(site) }
 
     /// Each size against what the code can represent, named by the `cltrain` flag that sets it
     /// (a checkpoint's sizes are the same flags' values). Whether the model fits in a device's
@@ -41,5 +48,6 @@ public struct ModelConfiguration: Codable, Equatable, Sendable, CustomStringConv
 
     public var description: String {
         "V \(vocabularySize), E \(embeddingSize), H \(hiddenSize), L \(layers), dropout \(dropout)"
+            + (dropout > 0 ? dropoutSites.map { " at " + $0.map(\.rawValue).joined(separator: ", ") } ?? "" : "")
     }
 }

@@ -4,15 +4,19 @@ import Foundation
 /// (Sutskever et al. 2014 clip at 5; PyTorch's clip_grad_norm_). Returns the norm before clipping.
 /// The norm is global: each device sums the squares of the gradients it holds, and the host adds
 /// those partial sums. A non-finite norm is an error: an update from it would destroy the weights.
-func clipGradients(_ parameters: [Parameter], maxNorm: Float) throws -> Double {
+///
+/// `lossScale` first multiplies the gradients (`LossReduction.gradientFactor`): the norm and the
+/// clipping are of the scaled gradient, as in the papers' code, and both scalings are one pass.
+func clipGradients(_ parameters: [Parameter], maxNorm: Float, lossScale: Float = 1) throws -> Double {
     var sumOfSquares = 0.0
     for group in parameters.groupedByBackend() {
         sumOfSquares += try group.backend.sumOfSquares(group.parameters.map(\.gradient))
     }
-    let norm = sumOfSquares.squareRoot()
+    let norm = sumOfSquares.squareRoot() * Double(lossScale)
     guard norm.isFinite else { throw TrainingError.nonFinite(what: "gradient norm", value: norm) }
-    if maxNorm > 0, norm > Double(maxNorm) {
-        let factor = Float(Double(maxNorm) / (norm + 1e-6))
+    var factor = lossScale
+    if maxNorm > 0, norm > Double(maxNorm) { factor = Float(Double(maxNorm) / (norm + 1e-6)) * lossScale }
+    if factor != 1 {
         for p in parameters { try p.backend.scale(p.gradient, by: factor) }
     }
     return norm

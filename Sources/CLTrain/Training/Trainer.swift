@@ -125,9 +125,11 @@ public final class Trainer {
                 let start = WallClock.now
                 let lr = options.schedule.rate(atEpoch: Double(position.epoch) + Double(position.window) / Double(windows))
                 try model.zeroGradients()
-                let loss: Double
+                let loss: Double, lossScale: Float
                 do {
-                    loss = try executor.trainingStep(train.window(position.window))
+                    let window = try train.window(position.window)
+                    lossScale = (options.lossReduction ?? .tokenMean).gradientFactor(targets: window.targets.count, batch: window.batch)
+                    loss = try executor.trainingStep(window)
                 } catch {
                     // A device failed mid-step: no loss judges the pending checkpoint, but its
                     // weights are finite and came from an update that had a finite loss and norm;
@@ -138,7 +140,7 @@ public final class Trainer {
                 let norm: Double
                 do {
                     guard loss.isFinite else { throw TrainingError.nonFinite(what: "loss", value: loss) }
-                    norm = try clipGradients(model.parameters, maxNorm: options.clipNorm)
+                    norm = try clipGradients(model.parameters, maxNorm: options.clipNorm, lossScale: lossScale)
                 } catch is TrainingError {
                     throw diverged(step: position.step + 1, loss: loss)
                 }

@@ -18,10 +18,15 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var checkpointEvery: Int?
     /// Score at most this many validation windows after each epoch (nil: the whole split).
     public var maxValidationSteps: Int?
+    /// What the gradient is of (nil: `.tokenMean`). Optional, as the fields below, so that a run
+    /// that leaves it unset writes the checkpoint it always wrote.
+    public var lossReduction: LossReduction?
+    /// Initial weights uniform in ±this (nil: the model's 0.08, Sutskever et al. 2014).
+    public var initScale: Float?
 
     public init(epochs: Int, batch: Int, bptt: Int, optimizer: OptimizerKind, schedule: LearningRateSchedule,
                 clipNorm: Float = 5, seed: UInt64 = 1, maxStepsPerEpoch: Int? = nil, checkpointEvery: Int? = nil,
-                maxValidationSteps: Int? = nil) {
+                maxValidationSteps: Int? = nil, lossReduction: LossReduction? = nil, initScale: Float? = nil) {
         self.epochs = epochs
         self.batch = batch
         self.bptt = bptt
@@ -32,6 +37,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         self.maxStepsPerEpoch = maxStepsPerEpoch
         self.checkpointEvery = checkpointEvery
         self.maxValidationSteps = maxValidationSteps
+        self.lossReduction = lossReduction
+        self.initScale = initScale
     }
 
     /// What differs from `other`, as `cltrain train` options: "--optimizer adam, not sgd".
@@ -50,6 +57,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
             ("--steps-per-epoch", describe(maxStepsPerEpoch), describe(other.maxStepsPerEpoch)),
             ("--checkpoint-every", describe(checkpointEvery), describe(other.checkpointEvery)),
             ("--validation-steps", describe(maxValidationSteps), describe(other.maxValidationSteps)),
+            ("--lr-decay", "\(schedule.decayFactor ?? 2)", "\(other.schedule.decayFactor ?? 2)"),
+            ("--loss-reduction", (lossReduction ?? .tokenMean).rawValue, (other.lossReduction ?? .tokenMean).rawValue),
+            ("--init-scale", "\(initScale ?? 0.08)", "\(other.initScale ?? 0.08)"),
         ]
         return fields.filter { $0.1 != $0.2 }.map { "\($0.0) \($0.1), not \($0.2)" }
     }
@@ -69,6 +79,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if let m = maxStepsPerEpoch { try InputNumber.check(m, "--steps-per-epoch", in: 1...Int.max) }
         if let c = checkpointEvery { try InputNumber.check(c, "--checkpoint-every", in: 1...Int.max) }
         if let v = maxValidationSteps { try InputNumber.check(v, "--validation-steps", in: 1...Int.max) }
+        if let initScale { try InputNumber.check(initScale, "--init-scale", in: .positive, why: "weights start uniform in ±this") }
     }
 }
 
