@@ -38,7 +38,7 @@ struct DropoutSiteTests {
 
         let window = try TokenWindow(inputs: [1], targets: [0], steps: 1, batch: 1)
         try model.zeroGradients()
-        let loss = try model.trainingStep(window)
+        let loss = try SequentialExecutor(model: model).trainingStep(window)
 
         // By hand. x = [0.5·2, −1·0] = [1, 0]; gate pre-activations: g = [1, 0.5], all others 0.
         let i = 0.5, o = 0.5   // σ(0)
@@ -83,7 +83,7 @@ struct DropoutSiteTests {
         func loss(_ dropout: Float, _ sites: [DropoutSite]?, layers: Int = 1) throws -> Double {
             let c = ModelConfiguration(vocabularySize: 2, embeddingSize: 3, hiddenSize: 3, layers: layers, dropout: dropout,
                                        dropoutSites: sites)
-            return try LanguageModel(configuration: c, backend: CPUBackend(), seed: 4).trainingStep(window)
+            return try SequentialExecutor(model: LanguageModel(configuration: c, backend: CPUBackend(), seed: 4)).trainingStep(window)
         }
         #expect(try loss(0.5, nil) == loss(0, nil))
         #expect(try loss(0.5, [.between]) == loss(0.5, nil))
@@ -107,9 +107,9 @@ struct DropoutSiteTests {
         let c = ModelConfiguration(vocabularySize: 4, embeddingSize: 2, hiddenSize: 2, layers: 2, dropout: 0.5, dropoutSites: [.output])
         let devices = ModelDevices(layers: [CPUBackend(), CPUBackend()], softmaxShards: [(CPUBackend(), 0..<4)])
         let model = try LanguageModel(configuration: c, devices: devices, seed: 1)
-        model.schedule = .wavefront(stepsPerRun: 1, microBatches: 1)
+        let executor = ExecutionSchedule.wavefront(stepsPerRun: 1, microBatches: 1).makeExecutor(for: model)
         let window = try TokenWindow(inputs: [1, 2], targets: [2, 3], steps: 2, batch: 1)
-        let error = #expect(throws: CLTrainError.self) { _ = try model.trainingStep(window) }
+        let error = #expect(throws: CLTrainError.self) { _ = try executor.trainingStep(window) }
         #expect("\(error.map { "\($0)" } ?? "")".contains("not pipelined"))
     }
 }

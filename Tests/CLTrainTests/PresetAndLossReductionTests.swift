@@ -111,7 +111,7 @@ struct PresetAndLossReductionTests {
         func stepped(_ reduction: LossReduction, clip: Float) throws -> (gradients: [[Float]], norm: Double) {
             let model = try LanguageModel(configuration: run.configuration, backend: CPUBackend(), seed: 3)
             try model.zeroGradients()
-            _ = try model.trainingStep(window)
+            _ = try SequentialExecutor(model: model).trainingStep(window)
             let factor = reduction.gradientFactor(targets: window.targets.count, batch: window.batch)
             let norm = try clipGradients(model.parameters, maxNorm: clip, lossScale: factor)
             return (try Self.gradients(model), norm)

@@ -1,7 +1,7 @@
 /// Runs a window on the calling thread, one part after another.
 ///
 /// Per-device task order (what `PipelineSimulator` models as the serial step): the embedding and
-/// the dropout masks; layer 0's forward over all T steps, then layer 1's, …, layer L−1's; each
+/// the dropout masks (and, with dropout at the output, the top layer's masked copy); layer 0's forward over all T steps, then layer 1's, …, layer L−1's; each
 /// softmax shard's logits and loss over the whole window (T·B×V_s, in shard order), the host
 /// combining a split softmax's statistics; then, when training, each shard's ∂L/∂logits, weight
 /// gradients and part of ∂L/∂h_top (in shard order) and their sum on the top layer's backend;
@@ -83,7 +83,7 @@ public final class SequentialExecutor: Executor {
     /// shards in another memory domain).
     private func topShipment(_ pass: WindowPass, rows: Range<Int>) throws -> Shipment {
         let top = model.lstm.count - 1
-        return try transport.send(pass.output(ofLayer: top, rows: rows), from: model.lstm[top].backend,
+        return try transport.send(pass.decoderInput(rows: rows, workspace: &workspace), from: model.lstm[top].backend,
                                   to: model.decoder.map(\.backend))
     }
 
@@ -99,6 +99,7 @@ public final class SequentialExecutor: Executor {
         let arriving = parts.allSatisfy { $0 == nil } ? nil
             : try workspace.tensor("gradientTopArriving", [rows.count, model.configuration.hiddenSize], on: topBackend)
         try loss.accumulateInputGradient(block: 0, parts: parts, arriving: arriving)
+        try pass.backwardThroughOutputDropout()
         for l in lstm.indices.reversed() {
             let above = l == lstm.count - 1 ? nil
                 : try transport.send(pass.inputGradients[l + 1].rows(rows), from: lstm[l + 1].backend, to: [lstm[l].backend])

@@ -204,6 +204,9 @@ public final class WavefrontExecutor: Executor {
     /// every shard has written its part of ∂L/∂h for u. Returns the window's summed cross-entropy.
     public func run(_ window: TokenWindow, training: Bool) throws -> Double {
         guard !closed else { throw PipelineError.unsupported("the executor was closed") }
+        if training && model.configuration.drops(at: .output) {
+            throw CLTrainError.invalidArgument("dropout at the output (--dropout-at output) is not pipelined: drop --pipeline or that site")
+        }
         let pass = try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport,
                                   workspace: &workspace)
         let workers = try pipelineWorkers()

@@ -13,6 +13,9 @@ final class WindowPass {
     let ids: IndexTensor          // (T·B) the window's inputs, on layer 0's backend
     let layerInputs: [Tensor]     // input of each LSTM layer (T·B×In, after dropout), on its backend
     let masks: [Tensor?]          // dropout mask applied to each layer's input (nil: none)
+    /// Dropout on the top layer's output before the decoder (`DropoutSite.output`; T·B×H on the top
+    /// layer's backend, nil: none). Sequential only: the wavefront refuses it.
+    let outputMask: Tensor?
     /// Per layer, on its backend, when training: ∂L/∂h from above (T·B×H; the top layer's is the
     /// decoder's) and ∂L/∂input (T·B×In), which goes down to the layer below or the embedding.
     let outputGradients: [Tensor]
@@ -32,13 +35,14 @@ final class WindowPass {
         let embedded = try workspace.tensor("embedded", [rows, c.embeddingSize], on: model.embedding.backend)   // (T·B×E)
         try model.embedding.forward(ids, into: embedded)
 
-        // Dropout masks for the inputs of layers 1..<L, drawn in layer order whatever the executor:
-        // entries 0 or 1/(1−p) (inverted dropout).
+        // Dropout masks for the inputs of layer 0 (the embedding's output, `DropoutSite.embedding`)
+        // and of layers 1..<L (`.between`), drawn in layer order whatever the executor, then the
+        // output's: entries 0 or 1/(1−p) (inverted dropout).
         var masks: [Tensor?] = []
         for l in lstm.indices {
-            guard training, c.dropout > 0, l > 0 else { masks.append(nil); continue }
-            let keep = 1 - c.dropout
-            let mask = try workspace.tensor("mask\(l)", [rows, c.hiddenSize], on: lstm[l].backend)
+            guard training, c.drops(at: l == 0 ? .embedding : .between) else { masks.append(nil); continue }
+            let keep = 1 - c.dropout, width = l == 0 ? c.embeddingSize : c.hiddenSize
+            let mask = try workspace.tensor("mask\(l)", [rows, width], on: lstm[l].backend)
             // Drawn on the device, from the generator's state: no host draw or upload per step.
             if layout.microBatches == 1 {
                 try lstm[l].backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep,
@@ -49,7 +53,7 @@ final class WindowPass {
                 for m in 0..<layout.microBatches {
                     for t in 0..<steps {
                         var block = model.dropoutGenerator
-                        block.skip((t * batch + m * layout.sequences) * c.hiddenSize)
+                        block.skip((t * batch + m * layout.sequences) * width)
                         try lstm[l].backend.dropoutMask(mask.rows(layout.rows(m, t..<t + 1)), keepProbability: keep,
                                                         scale: 1 / keep, generatorState: block.state)
                     }
@@ -57,6 +61,15 @@ final class WindowPass {
             }
             model.dropoutGenerator.skip(mask.count)
             masks.append(mask)
+        }
+        if training, c.drops(at: .output), let top = lstm.last {
+            let keep = 1 - c.dropout
+            let mask = try workspace.tensor("outputMask", [rows, c.hiddenSize], on: top.backend)   // (T·B×H)
+            try top.backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: model.dropoutGenerator.state)
+            model.dropoutGenerator.skip(mask.count)
+            outputMask = mask
+        } else {
+            outputMask = nil
         }
 
         // Each layer's input (T·B×In) on its backend: the embedding for layer 0, else a buffer that
@@ -87,6 +100,26 @@ final class WindowPass {
     /// Layer l's hidden states for `rows` (its output, on its backend).
     func output(ofLayer l: Int, rows: Range<Int>) throws -> Tensor { try model.lstm[l].buffersOutput().rows(rows) }
 
+    /// What the decoder reads for `rows`: the top layer's hidden states, times `outputMask` into a
+    /// copy when that site drops (the layer's backward needs its own outputs unmasked).
+    func decoderInput(rows: Range<Int>, workspace: inout Workspace) throws -> Tensor {
+        let top = model.lstm.count - 1
+        let hidden = try output(ofLayer: top, rows: rows)
+        guard let outputMask else { return hidden }
+        let backend = model.lstm[top].backend
+        let dropped = try workspace.tensor("droppedTop", hidden.shape, on: backend)   // (rows×H)
+        try backend.copy(hidden, to: dropped)
+        try backend.multiply(dropped, by: outputMask.rows(rows))
+        return dropped
+    }
+
+    /// ∂L/∂h_top through the output's dropout, once the decoder's gradient is summed into
+    /// `outputGradients[L−1]`.
+    func backwardThroughOutputDropout() throws {
+        guard let outputMask, let gradient = outputGradients.last else { return }
+        try model.lstm[model.lstm.count - 1].backend.multiply(gradient, by: outputMask)
+    }
+
     /// Layer l's forward over `run` of micro-batch m: for l > 0 its input rows arrive in `input`
     /// (layer l−1's output rows, sent to this layer's backend) and are masked by dropout; then
     /// the LSTM steps.
@@ -96,8 +129,9 @@ final class WindowPass {
         if l > 0 {
             guard let input else { throw CLTrainError.invalidArgument("layer \(l)'s forward needs layer \(l - 1)'s output") }
             try transport.receive(input, into: layerInputs[l].rows(rows), on: b)
-            if let mask = masks[l] { try b.multiply(layerInputs[l].rows(rows), by: mask.rows(rows)) }
         }
+        // Layer 0's input is the embedding's output, which nothing else reads: masked in place.
+        if let mask = masks[l] { try b.multiply(layerInputs[l].rows(rows), by: mask.rows(rows)) }
         let (h0, c0) = try model.carriedState(ofLayer: l, microBatch: m, layout)
         try layer.forward(steps: run, microBatch: m, input: layerInputs[l], initialHidden: h0, initialCell: c0)
     }
