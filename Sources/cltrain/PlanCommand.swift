@@ -14,7 +14,7 @@ struct PlanCommand: ParsableCommand {
             then predicts one training step: on one device, as the 2014 wavefront (layer l on step t while layer
             l+1 is on step t−1, the backward likewise in reverse, the softmax shards in parallel) and, with
             --micro-batches M, GPipe-style. --simulate-devices N plans for N identical copies of one device,
-            numbered 0..<N. The model behind the prediction: Sources/CLTrain/Placement/PipelineSimulator.swift.
+            numbered 0..<N. The model behind the prediction: Sources/CLTrain/Planning/PipelineSimulator.swift.
             """
     )
 
@@ -39,7 +39,7 @@ struct PlanCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: ArgumentHelp("Plan for N identical copies of one device: the first selected one, or the preset --costs names.",
                                valueName: "N"))
     var simulateDevices: Int?
-    @Option(help: "measured (calibrate the devices) or h100 (the H100 figures of Sources/CLTrain/Placement/Presets.swift; needs --simulate-devices).")
+    @Option(help: "measured (calibrate the devices) or h100 (the H100 figures of Sources/CLTrain/Planning/Presets.swift; needs --simulate-devices).")
     var costs: CostSource = .measured
     @Flag(help: "Measure the devices again instead of using the cached calibration.") var recalibrate = false
     @Option(parsing: .unconditional, help: "Calibration time budget per device, in seconds.") var calibrationBudget: Double = 2
