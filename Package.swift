@@ -17,6 +17,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // The pipeline simulator's event queue (HeapModule).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // Tests only: property-based fuzzing of the checkpoint reader.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -54,6 +56,7 @@ let package = Package(
             dependencies: [
                 "COpenCL", "CBLAS", "CLTrainKernels",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             exclude: ["CMakeLists.txt"]
         ),
