@@ -77,9 +77,7 @@ struct TrainCommand: ParsableCommand {
             try options.validate()
         }
         if microBatches != 1 && !pipeline { throw ValidationError("--micro-batches interleaves micro-batches in the pipeline: add --pipeline") }
-        if batch % microBatches != 0 {
-            throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
-        }
+        do { try checkMicroBatches(microBatches, batch: batch) } catch { throw ValidationError("\(error)") }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
         if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
         if placement == .auto && layerDevices != nil { throw ValidationError("--placement auto and --layer-devices exclude each other") }
