@@ -51,7 +51,7 @@ struct PlanCommand: ParsableCommand {
     @Flag(name: .customLong("validate"), help: "Also run the real executors on timing devices with this plan's costs, and print the measured step time and utilisation beside the prediction.")
     var runValidation = false
     @Option(parsing: .unconditional, help: ArgumentHelp("With --validate: the sequential step's length on the timing devices, in ms (the costs are scaled to it).", valueName: "ms"))
-    var validateStepMs: Double = 300
+    var validateStepMs: Double = 1000
     @Option(parsing: .unconditional, help: "With --validate: measured steps per schedule (after one warm-up step); the median counts.")
     var validateSteps: Int = 3
 

@@ -32,7 +32,9 @@ public struct PipelinePrediction: Sendable {
 ///
 /// **Sequential.** One thread (the caller's) does everything in turn: each layer's whole window,
 /// the decoder shards' logits, the loss, the shards' backward, each layer's backward and weight
-/// gradients. Every op waits for the one before, so the step is the sum of all of it.
+/// gradients. Kernels are enqueued and every transfer waits for its device's queue, so the parts
+/// run one after another — but for the shards' logits, which each shard's device computes while
+/// the caller uploads the next shard's input.
 ///
 /// **Wavefront** (`stepsPerRun` K, `microBatches` M). The window's T steps are cut into runs of K
 /// (the last one shorter); a unit u = m·R + r is micro-batch m's run r, of K_u·B/M rows. One
@@ -117,13 +119,16 @@ public enum PipelineSimulator {
         let (activations, rows) = (model.activationBytes * t, model.rowBytes * t)
         let layers = model.layers, shards = model.shards
         let top = layers[layers.count - 1].device
-        func work(_ device: Int, _ seconds: Double, sent: Double = 0) {
-            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent)
+        /// A transfer (`enqueued`: false), or enqueued kernels and device copies.
+        func work(_ device: Int, _ seconds: Double, sent: Double = 0, enqueued: Bool = false) {
+            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent, blocking: !enqueued)
         }
+        func compute(_ device: Int, _ seconds: Double) { work(device, seconds, enqueued: true) }
         /// `transfer` in LanguageModel.swift: a device copy, or a download and an upload.
         func move(_ bytes: Double, from: Int, to: Int) {
             if model.shareMemory(from, to) {
-                work(to, deviceCopy(model, bytes))
+                work(from, 0)   // the producer's queue drains first
+                compute(to, deviceCopy(model, bytes))
             } else {
                 work(from, host(model, bytes), sent: bytes)
                 work(to, host(model, bytes))
@@ -132,19 +137,20 @@ public enum PipelineSimulator {
         work(layers[0].device, host(model, rows))   // the token ids
         for (l, layer) in layers.enumerated() {
             if l > 0 { move(activations, from: layers[l - 1].device, to: layer.device) }
-            work(layer.device, t * layer.forward)
+            compute(layer.device, t * layer.forward)
         }
         // The decoder: the top hidden states are read back once for every shard that needs them.
         var readBack = false
         for shard in shards {
             if model.shareMemory(top, shard.device) {
-                work(shard.device, deviceCopy(model, activations))
+                work(top, 0)
+                compute(shard.device, deviceCopy(model, activations))
             } else {
                 if !readBack { work(top, host(model, activations), sent: activations) }
                 readBack = true
                 work(shard.device, host(model, activations))
             }
-            work(shard.device, t * shard.forward)
+            compute(shard.device, t * shard.forward)
         }
         // The loss: targets up, losses (one shard) or three statistics per shard down, log Z up.
         if shards.count == 1 {
@@ -154,15 +160,15 @@ public enum PipelineSimulator {
             for shard in shards { work(shard.device, host(model, rows)) }
         }
         for (s, shard) in shards.enumerated() {
-            work(shard.device, t * (shard.backward + shard.weightGradient))
+            compute(shard.device, t * (shard.backward + shard.weightGradient))
             move(activations, from: shard.device, to: top)
-            if s == 0 { work(top, deviceCopy(model, activations)) }
+            if s == 0 { compute(top, deviceCopy(model, activations)) }
         }
         for l in layers.indices.reversed() {
             if l < layers.count - 1 { move(activations, from: layers[l + 1].device, to: layers[l].device) }
-            work(layers[l].device, t * (layers[l].backward + layers[l].weightGradient))
+            compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient))
         }
-        for layer in layers { work(layer.device, 2 * deviceCopy(model, model.activationBytes)) }   // the carried state
+        for layer in layers { compute(layer.device, 2 * deviceCopy(model, model.activationBytes)) }   // the carried state
     }
 
     /// The caller's thread, one thread per layer and one per shard (`ExecutionSchedule.wavefront`).
@@ -253,8 +259,8 @@ public enum PipelineSimulator {
                                   after: epilogue, bytesSent: model.rowBytes * Double(model.steps))]
         }
         for layer in layers {
-            epilogue = [graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * deviceCopy(model, model.activationBytes / Double(m)),
-                                  after: epilogue)]
+            graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * deviceCopy(model, model.activationBytes / Double(m)),
+                      after: epilogue, blocking: false)
         }
     }
 }

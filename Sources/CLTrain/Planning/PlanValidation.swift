@@ -4,7 +4,10 @@ public struct ValidationRow: Sendable {
     public var schedule: ExecutionSchedule
     /// On the timing model (seconds of sleep, as measured).
     public var predicted: PipelinePrediction
+    /// The median measured step.
     public var measuredStepTime: Double
+    /// The fastest measured step.
+    public var fastestStepTime: Double
     /// Per device of the placement: seconds busy in the measured step.
     public var measuredBusy: [Double]
     /// e.g. "B 128, H 16, E 16, V 80000, T 50; costs × 2.79, host link 26.8 MB/s + 27.9 µs".
@@ -65,6 +68,7 @@ public enum PlanValidation {
                                                  batch: shape.batch, steps: shape.steps, schedule: schedule,
                                                  measuredSteps: measuredSteps)
             return ValidationRow(schedule: schedule, predicted: predicted, measuredStepTime: measured.stepSeconds,
+                                 fastestStepTime: measured.fastestSeconds,
                                  measuredBusy: measured.busySeconds, modelDescription: description)
         }
     }

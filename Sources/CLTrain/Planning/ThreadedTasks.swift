@@ -3,8 +3,11 @@ internal import HeapModule
 /// The event loop behind `PipelineSimulator`: host threads that each run a fixed list of tasks in
 /// order, as the runtime's calling thread and workers do, on devices that run one task at a time.
 ///
-/// A task starts once its thread's previous task has ended, every task it depends on has ended
-/// (a `Signal` fired), and its device is free; devices serve their tasks first come, first served.
+/// A task is issued once its thread's previous task has been (a blocking one: has ended) and every
+/// task it depends on has ended (a `Signal` fired); it starts once its device is free, as an
+/// in-order queue serves its work first come, first served. A blocking task (a transfer, or a
+/// group of ops that ends in `synchronize`) holds its thread until it ends; an enqueued one (a
+/// kernel, a device copy) lets the thread go on at once, as OpenCL's asynchronous queues do.
 /// Tasks are taken in the order of the time they become ready (swift-collections' `Heap`), so a
 /// device shared by several threads goes to the one that asked first.
 struct ThreadedTasks {
@@ -14,6 +17,8 @@ struct ThreadedTasks {
         let dependencies: [Int]
         /// Bytes this task downloads to the host (sent by its device).
         let bytesSent: Double
+        /// Whether its thread waits for its end (else only for its issue).
+        let blocking: Bool
     }
 
     private(set) var tasks: [Task] = []
@@ -31,8 +36,9 @@ struct ThreadedTasks {
     /// Appends a task to `thread`'s list; returns its id.
     @discardableResult
     mutating func add(on thread: Int, device: Int, duration: Double, after dependencies: [Int] = [],
-                      bytesSent: Double = 0) -> Int {
-        tasks.append(Task(device: device, duration: duration, dependencies: dependencies, bytesSent: bytesSent))
+                      bytesSent: Double = 0, blocking: Bool = true) -> Int {
+        tasks.append(Task(device: device, duration: duration, dependencies: dependencies, bytesSent: bytesSent,
+                          blocking: blocking))
         threads[thread].append(tasks.count - 1)
         return tasks.count - 1
     }
@@ -89,7 +95,7 @@ struct ThreadedTasks {
             busy[task.device] += task.duration
             sent[task.device] += task.bytesSent
             finish[id] = done
-            threadFree[thread] = done
+            threadFree[thread] = task.blocking ? done : entry.time
             end = max(end, done)
             next[thread] += 1
             queued[thread] = false

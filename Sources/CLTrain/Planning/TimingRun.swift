@@ -2,13 +2,16 @@
 /// (`TimingBackend`), one training step at a time, timed by the wall clock.
 ///
 /// It calls only `ModelDevices(layers:softmaxShards:)`, `LanguageModel(configuration:devices:seed:)`,
-/// `LanguageModel.schedule`, `zeroGradients()` and `trainingStep(_:)` — the model's step itself,
+/// `LanguageModel.schedule`, `zeroGradients()`, `trainingStep(_:)` and `synchronize()` (the step
+/// leaves the carried state's copies enqueued) — the model's step itself,
 /// not a `Trainer`, whose guard would stop at the meaningless (non-finite) losses of devices that
 /// compute nothing.
 enum TimingRun {
     struct Measurement {
         /// The median step's wall time.
         var stepSeconds: Double
+        /// The fastest step's: load on the host only ever adds time.
+        var fastestSeconds: Double
         /// Per device of `placement.devices`: seconds busy in that step.
         var busySeconds: [Double]
     }
@@ -35,15 +38,18 @@ enum TimingRun {
 
         try model.zeroGradients()
         _ = try model.trainingStep(window)   // warm-up: buffers are allocated in the first step
+        try model.synchronize()
         var samples: [(seconds: Double, busy: [Double])] = []
         for _ in 0..<max(measuredSteps, 1) {
             try model.zeroGradients()
             for device in timed { device.resetBusy() }
             let start = WallClock.now
             _ = try model.trainingStep(window)
+            try model.synchronize()
             samples.append((WallClock.seconds(since: start), timed.map(\.busySeconds)))
         }
         let median = samples.sorted { $0.seconds < $1.seconds }[samples.count / 2]
-        return Measurement(stepSeconds: median.seconds, busySeconds: median.busy)
+        return Measurement(stepSeconds: median.seconds, fastestSeconds: samples.map(\.seconds).min() ?? median.seconds,
+                           busySeconds: median.busy)
     }
 }

@@ -1,5 +1,7 @@
 /// A backend that computes nothing: each operation checks its operands as every backend does,
-/// then holds its `TimingDevice` for what the device's cost table says (`TimingCosts`).
+/// then takes its `TimingDevice` for what the device's cost table says (`TimingCosts`): compute
+/// and copies are enqueued, as on an OpenCL device, while uploads, downloads, index uploads,
+/// `sumOfSquares` and `synchronize` wait for the queue, as they do there.
 ///
 /// Tensors have shapes and no data: a download returns zeros, `sumOfSquares` 0. So a model run
 /// on timing devices takes the time its costs say, whatever it would compute; its losses are
@@ -34,31 +36,30 @@ public final class TimingBackend: Backend {
     public func upload(_ values: [Float], to tensor: Tensor) throws {
         try owned([tensor], "upload")
         try OperationChecks.upload(values.count, into: tensor)
-        device.spend(costs.hostTransfer(bytes: 4 * values.count))
+        device.blocking(costs.hostTransfer(bytes: 4 * values.count))
     }
 
     public func download(_ tensor: Tensor) throws -> [Float] {
         try owned([tensor], "download")
         try OperationChecks.float32([tensor], "download")
-        device.spend(costs.hostTransfer(bytes: 4 * tensor.count))
+        device.blocking(costs.hostTransfer(bytes: 4 * tensor.count))
         return [Float](repeating: 0, count: tensor.count)
     }
 
     public func makeIndices(_ values: [Int32]) throws -> IndexTensor {
         let tensor = try makeTensor(shape: [values.count], elementType: .int32)
-        device.spend(costs.hostTransfer(bytes: 4 * values.count))
+        device.blocking(costs.hostTransfer(bytes: 4 * values.count))
         return IndexTensor(values: values, tensor: tensor)
     }
 
-    /// Operations hold the device until they are done, so there is nothing to wait for.
-    public func synchronize() throws {}
+    public func synchronize() throws { device.wait() }
 
     // MARK: Linear algebra
 
     public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor, beta: Float, _ c: Tensor) throws {
         try owned([a, b, c], "gemm")
         let d = try OperationChecks.gemm(transposeA: transposeA, transposeB: transposeB, a, b, c)
-        device.spend(costs.gemm(transposeA: transposeA, transposeB: transposeB, m: d.m, n: d.n, k: d.k))
+        device.enqueue(costs.gemm(transposeA: transposeA, transposeB: transposeB, m: d.m, n: d.n, k: d.k))
     }
 
     public func addBias(_ bias: Tensor, to x: Tensor) throws {
@@ -99,7 +100,7 @@ public final class TimingBackend: Backend {
         try owned([gates, cellPrevious, cell, hidden], "lstmCellForward")
         let (rows, _) = try OperationChecks.lstmCell(
             gates: gates, states: [(cellPrevious, "cellPrevious"), (cell, "cell"), (hidden, "hidden")], "lstmCellForward")
-        device.spend(costs.cellForward(rows: rows))
+        device.enqueue(costs.cellForward(rows: rows))
     }
 
     public func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hiddenGradient: Tensor, cellGradient: Tensor?,
@@ -109,7 +110,7 @@ public final class TimingBackend: Backend {
         let (rows, _) = try OperationChecks.lstmCellBackward(
             gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient, cellGradient: cellGradient,
             gatesGradient: gatesGradient, cellPreviousGradient: cellPreviousGradient)
-        device.spend(costs.cellBackward(rows: rows))
+        device.enqueue(costs.cellBackward(rows: rows))
     }
 
     // MARK: Embedding
@@ -135,6 +136,7 @@ public final class TimingBackend: Backend {
 
     public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
         try owned(tensors, "sumOfSquares")
+        device.wait()
         return 0
     }
 
@@ -143,7 +145,7 @@ public final class TimingBackend: Backend {
     public func copy(_ source: Tensor, to destination: Tensor) throws {
         try owned([source, destination], "copy")
         try OperationChecks.copy(source, destination)
-        device.spend(costs.copy(bytes: 4 * source.count))
+        device.enqueue(costs.copy(bytes: 4 * source.count))
     }
 
     public func scale(_ tensor: Tensor, by factor: Float) throws { try owned([tensor], "scale") }

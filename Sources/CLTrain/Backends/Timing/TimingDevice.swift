@@ -1,18 +1,21 @@
 import Foundation
 
-/// The clock of one timing device: every operation of its backends holds the device for the time
-/// the cost table gives it, by sleeping (not spinning), so timing devices run truly in parallel on
-/// any number of cores. Several backends (queues) of one device take turns, one operation at a time.
+/// The clock of one timing device, which behaves like a GPU's in-order queue: compute and device
+/// copies are enqueued (the host goes on at once) and the device works through them one after
+/// another for the time the cost table gives each; an upload, a download or `synchronize` waits
+/// for everything enqueued before it, then for its own transfer. Waiting is sleeping (not
+/// spinning), so timing devices run truly in parallel on any number of cores. Several backends
+/// (queues) of one device share its one queue.
 ///
 /// Sleeps are to an absolute deadline on the monotonic clock. A thread wakes a little after it
-/// (tens of µs); the next operation is charged from the deadline, not from the late wake-up, so
-/// back-to-back operations add up to their costs and wake-up jitter does not accumulate.
+/// (tens of µs); work enqueued straight after a wait is charged from the deadline, not from the
+/// late wake-up, so wake-up lateness does not accumulate.
 public final class TimingDevice: @unchecked Sendable {
     public let name: String
     public let costs: TimingCosts
     private let lock = NSLock()
-    private var due: UInt64 = 0          // ns, monotonic: when the last operation ends
-    private var lateWake: UInt64 = 0     // ns the last sleep overran its deadline
+    private var due: UInt64 = 0          // ns, monotonic: when the last enqueued operation ends
+    private var lateWake: UInt64 = 0     // ns the last wait overran its deadline
     private var busyNanoseconds: UInt64 = 0
 
     public init(name: String, costs: TimingCosts) {
@@ -20,27 +23,39 @@ public final class TimingDevice: @unchecked Sendable {
         self.costs = costs
     }
 
-    /// Seconds the device has spent on operations since it was made or `resetBusy()`.
+    /// Seconds of operations enqueued since the device was made or `resetBusy()`.
     public var busySeconds: Double { lock.withLock { Double(busyNanoseconds) * 1e-9 } }
 
     public func resetBusy() { lock.withLock { busyNanoseconds = 0 } }
 
-    /// Holds the device for `seconds` (nothing for 0).
-    func spend(_ seconds: Double) {
+    /// Enqueues `seconds` of work (nothing for 0) and returns at once.
+    func enqueue(_ seconds: Double) {
         // Costs come from a checked table; anything else is clamped rather than trapped on.
         guard seconds > 0, seconds.isFinite else { return }
         let duration = UInt64(min(seconds, 3600) * 1e9)
         lock.withLock {
             let now = Self.monotonicNanoseconds()
-            // Straight after the previous operation, start at its deadline, not at the late wake-up.
+            // An idle device starts now, less the last wait's late wake-up (charged once).
             let start = max(now - min(lateWake, now), due)
-            let end = start + duration
-            due = end
+            lateWake = 0
+            due = start + duration
             busyNanoseconds += duration
-            Self.sleep(until: end)
-            let woke = Self.monotonicNanoseconds()
-            lateWake = woke > end ? woke - end : 0
         }
+    }
+
+    /// Sleeps until everything enqueued so far is done.
+    func wait() {
+        let deadline = lock.withLock { due }
+        guard deadline > Self.monotonicNanoseconds() else { return }
+        Self.sleep(until: deadline)
+        let woke = Self.monotonicNanoseconds()
+        lock.withLock { lateWake = woke > deadline ? woke - deadline : 0 }
+    }
+
+    /// A blocking operation: waits for the queue, then for `seconds` more.
+    func blocking(_ seconds: Double) {
+        enqueue(seconds)
+        wait()
     }
 
     static func monotonicNanoseconds() -> UInt64 {
