@@ -82,16 +82,23 @@ public final class TimingBackend: Backend {
     public func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32, losses: Tensor,
                                     gradient: Tensor?, gradientScale: Float) throws {
         try owned([logits, targets.tensor, losses] + (gradient.map { [$0] } ?? []), "softmaxCrossEntropy")
+        _ = try OperationChecks.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex, losses: losses,
+                                                    gradient: gradient)
     }
 
     public func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
                                   targetLogits: Tensor) throws {
         try owned([logits, targets.tensor, maxima, sumExp, targetLogits], "softmaxStatistics")
+        _ = try OperationChecks.softmaxShard(logits: logits, targets: targets,
+                                             rowVectors: [(maxima, "maxima"), (sumExp, "sumExp"), (targetLogits, "targetLogits")],
+                                             gradient: nil, "softmaxStatistics")
     }
 
     public func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
                                             gradientScale: Float, gradient: Tensor) throws {
         try owned([logits, targets.tensor, logNormalizers, gradient], "softmaxCrossEntropyGradient")
+        _ = try OperationChecks.softmaxShard(logits: logits, targets: targets, rowVectors: [(logNormalizers, "logNormalizers")],
+                                             gradient: gradient, "softmaxCrossEntropyGradient")
     }
 
     // MARK: LSTM cell
@@ -117,10 +124,13 @@ public final class TimingBackend: Backend {
 
     public func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws {
         try owned([table, indices.tensor, output], "embeddingForward")
+        _ = try OperationChecks.embedding(table: table, indices: indices, rows: output, rowsName: "output", "embeddingForward")
     }
 
     public func embeddingBackward(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor) throws {
         try owned([outputGradient, indices.tensor, tableGradient], "embeddingBackward")
+        _ = try OperationChecks.embedding(table: tableGradient, indices: indices, rows: outputGradient,
+                                          rowsName: "outputGradient", "embeddingBackward")
     }
 
     // MARK: Optimizer and elementwise
