@@ -81,7 +81,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CLTrainTests",
-            dependencies: ["CLTrain", .product(name: "PropertyBased", package: "swift-property-based")]
+            // cltrain-bench: its bench-only code (OperationCost) is tested here too.
+            dependencies: ["CLTrain", "cltrain-bench", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )
