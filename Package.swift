@@ -16,7 +16,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        // 1.16.2: LogHandler.log(event:) (CommandLineLogging); the CMake build pins the same.
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // The pipeline simulator's event queue (HeapModule).
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // Tests only: property-based fuzzing of the checkpoint reader.
@@ -34,6 +35,13 @@ let package = Package(
             name: "CBLAS",
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
+        ),
+        // Open MPI (libopenmpi-dev), for data parallelism across processes; its handles are macros,
+        // re-exported as functions by the shim.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
         ),
         // The OpenCL C sources in Kernels/, compiled into the binary so a copied executable
         // still finds them. SwiftPM needs each file named here (CMake globs Kernels/*.cl): add a
@@ -60,10 +68,17 @@ let package = Package(
             ],
             exclude: ["CMakeLists.txt"]
         ),
+        // MPI for CLTrain: the world, its collectives and their errors. A module of its own, so the
+        // CLTrain library links no MPI; `cltrain` does.
+        .target(
+            name: "CLTrainMPI",
+            dependencies: ["CMPI", "CLTrain"],
+            exclude: ["CMakeLists.txt"]
+        ),
         .executableTarget(
             name: "cltrain",
             dependencies: [
-                "CLTrain",
+                "CLTrain", "CLTrainMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

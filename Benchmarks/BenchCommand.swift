@@ -11,6 +11,12 @@ struct BenchCommand: ParsableCommand {
         defaultSubcommand: MeasureCommand.self
     )
 
+    /// Logging first: the registry that reads CLTRAIN_DEVICES logs.
+    static func main() {
+        CommandLineLogging.bootstrap()
+        main(nil)
+    }
+
     /// CLTRAIN_DEVICES is read first, for every subcommand: a malformed value fails at once.
     func validate() throws {
         do { _ = try DeviceRegistry.shared.visibility() } catch { throw ValidationError("\(error)") }
@@ -34,6 +40,8 @@ struct MeasureCommand: ParsableCommand {
             computes a different result.
             """
     )
+
+    @OptionGroup var logging: LoggingOptions
 
     @Option(name: .customLong("device"), help: ArgumentHelp(
         "Devices as `cltrain devices` lists them: OpenCL indices and/or 'cpu', e.g. '0,cpu'. Default: CLTRAIN_DEVICES, else every OpenCL device and the CPU backend.",

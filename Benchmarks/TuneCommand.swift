@@ -25,6 +25,8 @@ struct TuneCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(name: .customLong("device"), help: ArgumentHelp(
         "OpenCL devices as `cltrain devices` lists them, e.g. '0,1'. Default: the OpenCL devices of CLTRAIN_DEVICES, else every OpenCL device.",
         valueName: "LIST"))

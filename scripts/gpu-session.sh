@@ -69,6 +69,21 @@ elif [ "$mode" = rehearsal ]; then
   newer=$(find Sources Benchmarks Kernels Package.swift -newer .gpu/bin/cltrain -type f 2>/dev/null | head -n 3)
   [ -n "$newer" ] && echo "gpu-session.sh: warning: .gpu/ is older than the sources ($(echo $newer)); --stage rebuilds it"
 fi
+# The system libraries the staged binaries load from outside the Swift runtime (OpenBLAS and its
+# Fortran runtime, the OpenCL ICD loader, Open MPI and what it pulls in): the GPU machine's image has
+# NVIDIA's driver, CUDA and PyTorch, and may lack any of them. Packed here, where they exist, under
+# their sonames; supplied there only where that machine lacks them (see `supply_system_libraries`).
+if command -v ldd >/dev/null && { [ ! -f .gpu/syslibs.tar.xz ] || [ .gpu/bin/cltrain -nt .gpu/syslibs.tar.xz ]; }; then
+  syslibs=$(mktemp -d)
+  for f in .gpu/bin/*; do ldd "$f" 2>/dev/null; done | awk '$2 == "=>" && $3 ~ /^\// {print $1, $3}' | sort -u |
+    while read -r soname path; do
+      case "$path" in /opt/swift/*) continue ;; esac
+      case "$soname" in libc.so.*|libm.so.*|libstdc++.so.*|libgcc_s.so.*|ld-linux*|libpthread.so.*|libdl.so.*|librt.so.*|libutil.so.*) continue ;; esac
+      cp -L "$path" "$syslibs/$soname"
+    done
+  tar -C "$syslibs" -cJf .gpu/syslibs.tar.xz . && echo "gpu-session.sh: packed the system libraries: $(ls "$syslibs" | paste -sd' ')"
+  rm -rf "$syslibs"
+fi
 stage_kib=$(du -sk .gpu | cut -f1)
 echo "gpu-session.sh: .gpu/ is $(( (stage_kib + 512) / 1024 )) MiB (limit $stage_limit_mib MiB; the device tool carries 64 MiB with the working tree)"
 if [ "$stage_kib" -gt $(( stage_limit_mib * 1024 )) ]; then
@@ -88,6 +103,34 @@ out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/cltrain-gpu-session.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# Puts on LD_LIBRARY_PATH the packed system libraries this machine lacks, transitively (OpenBLAS
+# found, say, but not its libgfortran), and only those: a library the machine has stays its own. The
+# rehearsal supplies every packed one instead, so CI runs the binaries on the packed copies.
+supply_system_libraries() {
+  [ -f .gpu/syslibs.tar.xz ] || { echo "gpu-session.sh: no .gpu/syslibs.tar.xz: the binaries rely on this machine's libraries"; return 0; }
+  local packed=$work/syslibs-packed supplied=$work/syslibs missing name round
+  mkdir -p "$packed" "$supplied" && tar -C "$packed" -xJf .gpu/syslibs.tar.xz
+  if [ "$mode" = rehearsal ]; then
+    cp "$packed"/* "$supplied"/
+  else
+    for round in 1 2 3 4; do
+      missing=$(for f in .gpu/bin/*; do LD_LIBRARY_PATH="$supplied" ldd "$f" 2>/dev/null; done |
+                awk '/not found/ {print $1}' | sort -u)
+      local added=0
+      for name in $missing; do
+        [ -f "$packed/$name" ] && [ ! -f "$supplied/$name" ] && cp "$packed/$name" "$supplied/" && added=1
+      done
+      [ "$added" = 1 ] || break
+    done
+  fi
+  if [ -n "$(ls -A "$supplied")" ]; then
+    export LD_LIBRARY_PATH="$supplied${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "gpu-session.sh: supplied from .gpu/syslibs.tar.xz: $(ls "$supplied" | paste -sd' ')"
+  else
+    echo "gpu-session.sh: this machine has every system library the binaries load"
+  fi
+}
+
 main() {
   local start deadline gpu pattern
   start=$(date +%s)
@@ -102,6 +145,7 @@ main() {
   # How the staged binaries run. On the device: on-device.sh registers NVIDIA's OpenCL driver and
   # unpacks the Swift runtime. In rehearsal the same runtime is unpacked here, but the ICD file is
   # not written: this machine's /etc must not gain an NVIDIA entry.
+  supply_system_libraries
   if [ "$mode" = gpu ]; then
     runner=(bash .gpu/on-device.sh)
     pattern=NVIDIA

@@ -4,7 +4,9 @@
 #           OpenCL CPU devices to test on.
 #   CPU backend: OpenBLAS through its CBLAS interface, found with pkg-config.
 #   CMake build (beside SwiftPM): cmake and the Ninja generator.
+#   scripts/tensorboard-check.sh (a test): python3-venv, for its virtual environment.
 #   cltrain-bench's reference column on OpenCL devices: CLBlast, loaded at run time if present.
+#   Data parallelism across processes: Open MPI (libmpi to link, mpirun to start jobs and tests).
 # Swift itself is not installed here: see README.md.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
@@ -16,6 +18,7 @@ apt-get update -q
 apt-get install -y -q --no-install-recommends \
   ocl-icd-opencl-dev ocl-icd-libopencl1 opencl-headers pocl-opencl-icd clinfo \
   libopenblas-dev pkg-config ca-certificates \
-  cmake ninja-build git python3 python3-pip
+  cmake ninja-build git python3 python3-pip python3-venv \
+  libopenmpi-dev openmpi-bin
 apt-get install -y -q --no-install-recommends libclblast-dev \
   || echo "install-deps.sh: libclblast-dev is not available; cltrain-bench leaves its CLBlast column empty" >&2

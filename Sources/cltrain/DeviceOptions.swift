@@ -2,17 +2,55 @@ import ArgumentParser
 import CLTrain
 import Foundation
 
+/// A device list flag's value, each device once: `--device` of `verify` and `plan`, and inside
+/// `DeviceRequest`. The one syntax of `DeviceSelection.parseList`.
+///
+/// The options declare `transform: DeviceList.parse`: ArgumentParser then prints the reason
+/// ("The value '1,,2' is invalid for '--device <LIST>': entry 2 of 3 is empty; …"), which the
+/// failable `init?(argument:)` of `ExpressibleByArgument` cannot carry.
+struct DeviceList: ExpressibleByArgument, Equatable, CustomStringConvertible {
+    let devices: [DeviceSelection]
+
+    static func parse(_ text: String) throws -> DeviceList {
+        DeviceList(devices: try DeviceSelection.parseList(text, repeats: .refused))
+    }
+
+    init(devices: [DeviceSelection]) { self.devices = devices }
+    init?(argument: String) {
+        guard let list = try? Self.parse(argument) else { return nil }
+        self = list
+    }
+
+    var description: String { devices.map(\.description).joined(separator: ",") }
+}
+
+/// `--layer-devices` and `--softmax-devices`: one entry per layer or softmax shard, each with a
+/// command queue of its own, so a device may repeat. Parsed as `DeviceList` is.
+struct QueueDeviceList: ExpressibleByArgument, Equatable, CustomStringConvertible {
+    let devices: [DeviceSelection]
+
+    static func parse(_ text: String) throws -> QueueDeviceList {
+        QueueDeviceList(devices: try DeviceSelection.parseList(text, repeats: .allowed))
+    }
+
+    init(devices: [DeviceSelection]) { self.devices = devices }
+    init?(argument: String) {
+        guard let list = try? Self.parse(argument) else { return nil }
+        self = list
+    }
+
+    var description: String { devices.map(\.description).joined(separator: ",") }
+}
+
 /// `--device LIST`, shared by the commands that run on several devices (`plan`, `verify`).
 struct DeviceOptions: ParsableArguments {
     @Option(name: .customLong("device"), help: ArgumentHelp(
         "Devices as `cltrain devices` lists them: OpenCL indices and/or 'cpu', each once, e.g. '0,1'. Default: CLTRAIN_DEVICES, else every OpenCL device.",
-        valueName: "LIST"), transform: DeviceOptions.parse)
-    var list: [DeviceSelection]?
+        valueName: "LIST"), transform: DeviceList.parse)
+    var devices: DeviceList?
 
-    /// A device list as `--device` takes it; malformed lists fail while the flags are parsed.
-    static func parse(_ text: String) throws -> [DeviceSelection] {
-        try DeviceSelection.parseList(text)
-    }
+    /// The listed devices, as given.
+    var list: [DeviceSelection]? { devices?.devices }
 
     /// The selected devices, each checked to exist and not hidden by CLTRAIN_DEVICES.
     func selection(in registry: DeviceRegistry) throws -> [DeviceSelection] {
@@ -22,18 +60,24 @@ struct DeviceOptions: ParsableArguments {
 
 /// `--device` of the commands that run one model (`train`, `sample`, `eval`): `auto`, or devices
 /// as `cltrain devices` lists them (one for a single device; `train --placement auto` takes a list).
-enum DeviceRequest: Equatable, CustomStringConvertible {
+enum DeviceRequest: ExpressibleByArgument, Equatable, CustomStringConvertible {
     case auto
     case list([DeviceSelection])
 
+    /// As `DeviceList.parse`, or `auto` (any case).
     static func parse(_ text: String) throws -> DeviceRequest {
-        text.trimmingCharacters(in: .whitespaces).lowercased() == "auto" ? .auto : .list(try DeviceSelection.parseList(text))
+        text.trimmingCharacters(in: .whitespaces).lowercased() == "auto" ? .auto : .list(try DeviceList.parse(text).devices)
+    }
+
+    init?(argument: String) {
+        guard let request = try? Self.parse(argument) else { return nil }
+        self = request
     }
 
     var description: String {
         switch self {
         case .auto: "auto"
-        case .list(let devices): devices.map(\.description).joined(separator: ",")
+        case .list(let devices): DeviceList(devices: devices).description
         }
     }
 }

@@ -12,6 +12,8 @@ struct DevicesCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     func run() throws {
         let registry = DeviceRegistry.shared
         let visibility = try registry.visibility()

@@ -12,6 +12,8 @@ struct EvalCommand: ParsableCommand {
             Loss is the mean cross-entropy per token in nats, perplexity its exp, both at full precision.
             """)
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(help: "A checkpoint folder or its model.safetensors.") var checkpoint: String
     @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
     @Option(help: "test, validation, train, or all (every document, unsplit).") var split: DataSplit = .test

@@ -19,6 +19,8 @@ struct PlanCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
     @Option(parsing: .unconditional, help: "Units per LSTM layer.") var hidden: Int = 512
     @Option(parsing: .unconditional, help: "Embedding width (default: --hidden).") var embedding: Int?
@@ -28,10 +30,10 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var devices: DeviceOptions
     @Option(help: "auto (balance the measured costs) or manual (default: manual when --layer-devices is given, else auto).")
     var placement: PlacementMode?
-    @Option(help: ArgumentHelp("One device per LSTM layer, e.g. '0,1,2,3'; the embedding goes with the first.", valueName: "LIST"))
-    var layerDevices: String?
-    @Option(help: ArgumentHelp("Devices of the vocabulary shards, e.g. '4,5,6,7' (default: the last layer's device).", valueName: "LIST"))
-    var softmaxDevices: String?
+    @Option(help: ArgumentHelp("One device per LSTM layer, e.g. '0,1,2,3'; the embedding goes with the first.", valueName: "LIST"), transform: QueueDeviceList.parse)
+    var layerDevices: QueueDeviceList?
+    @Option(help: ArgumentHelp("Devices of the vocabulary shards, e.g. '4,5,6,7' (default: the last layer's device).", valueName: "LIST"), transform: QueueDeviceList.parse)
+    var softmaxDevices: QueueDeviceList?
     @Option(parsing: .unconditional,
             help: ArgumentHelp("Each device's host link, which every transfer between devices crosses (the runtime stages them through host memory): pcie4 (25 GB/s), nvlink4 (450 GB/s, as NVLink-C2C), or GB/s per direction.",
                                valueName: "pcie4|nvlink4|GBPS"),
@@ -108,8 +110,7 @@ struct PlanCommand: ParsableCommand {
         var placementRequest = PlacementRequest.auto
         if mode == .manual {
             guard let layerDevices else { throw ValidationError("--placement manual needs --layer-devices") }
-            placementRequest = .manual(layers: try Placement.parseDeviceList(layerDevices, option: "--layer-devices"),
-                                       softmax: try softmaxDevices.map { try Placement.parseDeviceList($0, option: "--softmax-devices") })
+            placementRequest = .manual(layers: layerDevices.devices, softmax: softmaxDevices?.devices)
         }
         let planDevices: PlanDevices = simulateDevices.map { .simulated(count: $0, costs: costs == .h100 ? .pytorchH100 : .copyOf(devices.list)) }
             ?? .selected(devices.list)

@@ -2,50 +2,58 @@ import CLTrain
 import Foundation
 import Logging
 
-/// The live progress line: rewritten in place on a terminal, a log line every N steps otherwise.
-///
-/// Tokens per second is a moving average over the last `averagedSteps` steps (`MovingRate`); it
-/// shows as "-" until some time has passed.
+/// The command line's one live progress line, for every command that shows progress (`train`,
+/// `verify`): on a terminal, one line on stderr rewritten in place; otherwise nothing in place
+/// (a log file should not fill with carriage returns), only the updates the caller marks as
+/// worth a line, logged at info level.
 final class ProgressLine {
     private let logger: Logger
-    private let logEvery: Int
-    private let tokensPerStep: Double
-    private let interactive = isatty(STDERR_FILENO) != 0
+    /// Whether stderr is a terminal (the line is then rewritten in place).
+    let interactive: Bool
     private var open = false
-    private var rate = MovingRate(window: ProgressLine.averagedSteps)
-    static let averagedSteps = 20
 
-    init(logger: Logger, logEvery: Int, tokensPerStep: Double) {
+    init(logger: Logger, interactive: Bool = isatty(STDERR_FILENO) != 0) {
         self.logger = logger
-        self.logEvery = logEvery
-        self.tokensPerStep = tokensPerStep
+        self.interactive = interactive
     }
 
-    /// Tokens per second over the recent steps; nil before any measurable time has passed.
-    var tokensPerSecond: Double? { rate.rate }
-
-    func update(_ r: StepReport) {
-        record(r)
-        let rate = tokensPerSecond.map { String(format: "%.0f", $0) } ?? "-"
-        let text = "epoch \(r.epoch) step \(r.window)/\(r.windowsPerEpoch) loss \(format(r.loss)) ppl \(format(r.perplexity)) "
-            + "lr \(r.learningRate) \(rate) tok/s ETA \(Self.duration(r.secondsRemaining))"
+    /// Shows `text` in place of the previous update on a terminal; elsewhere logs it when `log`.
+    func show(_ text: String, log: Bool = false) {
         if interactive {
-            try? FileHandle.standardError.write(contentsOf: Data("\r\u{1B}[K\(text)".utf8))
+            Self.writeStandardError("\r\u{1B}[K\(text)")
             open = true
-        } else if r.step % logEvery == 0 || r.window == r.windowsPerEpoch {
+        } else if log {
             logger.info("\(text)")
         }
     }
 
-    /// The step's time, from its rate (infinite for a step the clock saw as instant: no time).
-    func record(_ r: StepReport) {
-        let seconds = r.tokensPerSecond > 0 && r.tokensPerSecond.isFinite ? tokensPerStep / r.tokensPerSecond : 0
-        rate.record(units: tokensPerStep, seconds: seconds)
+    /// Ends the line, keeping its last text, so that what follows starts on a line of its own.
+    func finishLine() {
+        if open { Self.writeStandardError("\n") }
+        open = false
     }
 
-    func finishLine() {
-        if open { try? FileHandle.standardError.write(contentsOf: Data("\n".utf8)) }
+    /// Erases the line (what follows takes its place).
+    func clear() {
+        if open { Self.writeStandardError("\r\u{1B}[K") }
         open = false
+    }
+
+    private static func writeStandardError(_ text: String) {
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
+    }
+}
+
+extension ProgressLine {
+    /// Updates averaged for the tokens/s of `train`'s line (`MovingRate`).
+    static let averagedSteps = 20
+
+    /// `train`'s line: "epoch 1 step 20/100 loss 4.123 ppl 61.75 lr 0.7 12345 tok/s ETA 3m07s";
+    /// the rate shows as "-" until some time has passed.
+    static func training(_ r: StepReport, tokensPerSecond: Double?) -> String {
+        let rate = tokensPerSecond.map { String(format: "%.0f", $0) } ?? "-"
+        return "epoch \(r.epoch) step \(r.window)/\(r.windowsPerEpoch) loss \(format(r.loss)) ppl \(format(r.perplexity)) "
+            + "lr \(r.learningRate) \(rate) tok/s ETA \(duration(r.secondsRemaining))"
     }
 
     /// "3m07s", "2h05m"; "-" for a time not yet known or beyond a year (no Int conversion can trap).

@@ -8,6 +8,8 @@ struct SampleCommand: ParsableCommand {
         abstract: "Generate text from a trained checkpoint.",
         discussion: "The text is written as it is generated. Numbers may be negative where a value is expected (--temperature -1 is read as a value, and refused).")
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(help: "A checkpoint folder or its model.safetensors.") var checkpoint: String
     @Option(parsing: .unconditional, help: "Text to start from.") var prompt: String = ""
     @Option(parsing: .unconditional, help: "Tokens to generate (at most \(Sampler.maxLength)).") var length: Int = 300

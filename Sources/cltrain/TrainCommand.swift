@@ -14,6 +14,8 @@ struct TrainCommand: ParsableCommand {
             """
     )
 
+    @OptionGroup var logging: LoggingOptions
+
     @Option(help: "shakespeare, a text file or folder, or synthetic.") var data: String = "shakespeare"
     @Option(help: "Tokens: char or word.") var level: TokenLevel = .char
     @Option(parsing: .unconditional, help: "Vocabulary size: the number of tokens for synthetic data; a cap for word-level text (the rarest words become <unk>).")
@@ -36,11 +38,11 @@ struct TrainCommand: ParsableCommand {
             transform: DeviceRequest.parse)
     var device: DeviceRequest = .auto
     @Option(help: "One device per LSTM layer (the embedding goes with the first), e.g. 0,1,2,3; a device may repeat (each layer gets a queue of its own). Overrides --device.",
-            transform: { try DeviceSelection.parseList($0, repeats: .allowed) })
-    var layerDevices: [DeviceSelection]?
+            transform: QueueDeviceList.parse)
+    var layerDevices: QueueDeviceList?
     @Option(help: "Devices for the output projection + softmax, split by vocabulary rows, e.g. 4,5,6,7 (default: the last layer's device).",
-            transform: { try DeviceSelection.parseList($0, repeats: .allowed) })
-    var softmaxDevices: [DeviceSelection]?
+            transform: QueueDeviceList.parse)
+    var softmaxDevices: QueueDeviceList?
     @Option(help: "auto: place the layers and softmax shards over the selected devices (--device LIST or CLTRAIN_DEVICES) by their calibrated costs, as `cltrain plan --placement auto` does.")
     var placement: PlacementMode?
     enum PlacementMode: String, ExpressibleByArgument { case auto }
@@ -53,6 +55,8 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Also checkpoint every N steps.") var checkpointEvery: Int?
     @Flag(help: "Continue the run saved in --checkpoint.") var resume = false
     @Option(help: "Append one JSON object per logged step and per validation to FILE.") var metrics: String?
+    @Option(help: ArgumentHelp("Write the logged steps' and validations' scalars to a new TensorBoard event file in DIR (`tensorboard --logdir DIR`).", valueName: "DIR"))
+    var tensorboard: String?
     @Option(parsing: .unconditional, help: "Log a line every N steps (when stderr is not a terminal).") var logEvery: Int = 50
     @Option(parsing: .unconditional, help: "Characters or words to generate at the end.") var sampleLength: Int = 300
     @Option(parsing: .unconditional, help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
@@ -150,7 +154,7 @@ struct TrainCommand: ParsableCommand {
         logger.info("data \(dataset.source): \(dataset.trainTokens) training tokens, vocabulary \(dataset.vocabulary.count) (\(dataset.vocabulary.level.rawValue)-level)")
         let model: LanguageModel
         if placed {
-            let chosen = try DeviceChoice.placement(auto: placement == .auto, layers: layerDevices, softmax: softmaxDevices,
+            let chosen = try DeviceChoice.placement(auto: placement == .auto, layers: layerDevices?.devices, softmax: softmaxDevices?.devices,
                                                     devices: self.device, configuration: configuration, batch: batch, bptt: bptt)
             for reason in chosen.reasons { logger.info("placement: \(reason)") }
             // Each device's part of the model and window, before any is allocated (a device
@@ -177,20 +181,31 @@ struct TrainCommand: ParsableCommand {
         }
 
         let metricsLog = try metrics.map { try MetricsLog(path: $0) }
-        let progress = ProgressLine(logger: logger, logEvery: logEvery, tokensPerStep: Double(batch) * Double(bptt))
+        let tensorboardLog = try tensorboard.map { try TensorBoardLog(directory: $0) }
+        if let tensorboardLog { logger.info("TensorBoard events: \(tensorboardLog.path)") }
+        // The step a validation follows (its records carry it, as the steps' do).
+        var lastStep = trainer.position.step
+        let progress = ProgressLine(logger: logger)
+        let tokensPerStep = Double(batch) * Double(bptt)
+        var rate = MovingRate(window: ProgressLine.averagedSteps)
         trainer.onStep = { report in
-            progress.update(report)
-            if report.step % logEvery == 0 || report.window == report.windowsPerEpoch {
+            rate.record(units: tokensPerStep, seconds: report.seconds)
+            let logged = report.step % logEvery == 0 || report.window == report.windowsPerEpoch
+            progress.show(ProgressLine.training(report, tokensPerSecond: rate.rate), log: logged)
+            if logged {
                 metricsLog?.write(["type": "step", "epoch": report.epoch, "step": report.step, "loss": report.loss,
                                    "learning_rate": Double(report.learningRate), "tokens_per_second": report.tokensPerSecond,
                                    "gradient_norm": report.gradientNorm, "device": deviceLabel])
+                tensorboardLog?.step(report)
             }
+            lastStep = report.step
         }
         trainer.onValidation = { report in
             progress.finishLine()
             logger.info("epoch \(report.epoch): validation loss \(format(report.loss)), perplexity \(format(report.perplexity))")
-            metricsLog?.write(["type": "validation", "epoch": report.epoch, "loss": report.loss,
+            metricsLog?.write(["type": "validation", "epoch": report.epoch, "step": lastStep, "loss": report.loss,
                                "perplexity": report.perplexity, "device": deviceLabel])
+            tensorboardLog?.validation(report, step: lastStep)
         }
         trainer.onCheckpoint = { url in logger.debug("checkpoint written: \(url.path)") }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLTrain
 import Foundation
+import Logging
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,6 +13,8 @@ struct VerifyCommand: ParsableCommand {
             The exit status is non-zero if any case fails.
             """
     )
+
+    @OptionGroup var logging: LoggingOptions
 
     @OptionGroup var devices: DeviceOptions
 
@@ -90,29 +93,23 @@ struct VerifyCommand: ParsableCommand {
     }
 }
 
-/// "[12/110] gemm 7×33×129 NN" on one self-overwriting line, when stderr is a terminal.
+/// "[12/110] gemm 7×33×129 NN" on the progress line, after a line naming the device.
 private final class Progress {
     let total: Int
     let device: String
     private var done = 0
-    private let interactive = isatty(STDERR_FILENO) != 0
+    private let line = ProgressLine(logger: Logger(label: "cltrain.verify"))
 
     init(total: Int, device: String) {
         self.total = total
         self.device = device
-        standardError("verifying \(total) cases on \(device)\n")
+        try? FileHandle.standardError.write(contentsOf: Data("verifying \(total) cases on \(device)\n".utf8))
     }
 
     func step(_ result: VerificationResult) {
         done += 1
-        if interactive { standardError("\r\u{1B}[K[\(done)/\(total)] \(result.operation) \(result.shape)") }
+        line.show("[\(done)/\(total)] \(result.operation) \(result.shape)")
     }
 
-    func finish() {
-        if interactive { standardError("\r\u{1B}[K") }
-    }
-}
-
-private func standardError(_ text: String) {
-    FileHandle.standardError.write(Data(text.utf8))
+    func finish() { line.clear() }
 }

@@ -143,6 +143,26 @@ struct CLIBadInputDevicesTests {
         expectCleanFailure(tune, mentioning: ["no OpenCL device selected"])
     }
 
+    /// Every device list flag fails while the flags are parsed (a usage error, exit 64, before any
+    /// device is touched), naming the flag and the entry; `plan`'s layer and shard lists too.
+    static let listsFailingAtParseTime: [BadInput] = [
+        BadInput(tinyTrain + ["--layer-devices", "0,x"], mentions: ["--layer-devices", "'x'"]),
+        BadInput(tinyTrain + ["--layer-devices", "cpu", "--softmax-devices", "1,-2"], mentions: ["--softmax-devices", "'-2'"]),
+        BadInput(["plan", "--vocab", "16", "--layers", "1", "--layer-devices", "0,,1"], mentions: ["--layer-devices", "entry 2"]),
+        BadInput(["plan", "--vocab", "16", "--layers", "1", "--layer-devices", "cpu", "--softmax-devices", "gpu"],
+                 mentions: ["--softmax-devices", "'gpu'"]),
+        BadInput(["plan", "--vocab", "16", "--device", "cpu,cpu"], mentions: ["--device", "'cpu' is listed twice"]),
+        BadInput(["verify", "--device", "1,,2"], mentions: ["--device", "entry 2"]),
+        BadInput(["sample", "--checkpoint", "no-such-checkpoint", "--device", "x"], mentions: ["--device", "'x'"]),
+    ]
+
+    @Test("a device list fails at parse time", arguments: listsFailingAtParseTime)
+    func deviceListFailsAtParseTime(_ input: BadInput) throws {
+        let result = try CLI.run(input.arguments, environment: input.environment)
+        expectCleanFailure(result, mentioning: input.mentions)
+        #expect(result.status == 64 && result.standardError.contains("Usage:"), "not refused as a usage error: \(result)")
+    }
+
     // MARK: Helpers
 
     /// A checkpoint of the tiny model, trained on the CPU backend.

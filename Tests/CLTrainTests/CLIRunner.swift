@@ -47,9 +47,11 @@ enum CLI {
 
     /// Runs `cltrain arguments…` with `environment` added to this process's, in `directory`
     /// (default: a fresh temporary folder), feeding `input` on standard input. Kills it after
-    /// `timeout` seconds, which the result reports.
+    /// `timeout` seconds, which the result reports. `launcher` turns the executable's path into the
+    /// start of the command line, for a job started by another program (`mpirun … cltrain`).
     static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-                    input: Data? = nil, timeout: TimeInterval = 180) throws -> CLIResult {
+                    input: Data? = nil, timeout: TimeInterval = 180,
+                    launcher: (_ cltrain: String) -> [String] = { [$0] }) throws -> CLIResult {
         guard let executable else {
             throw CLIRunnerError("the cltrain executable was not found beside the test bundle (\(CommandLine.arguments[0])); build it with `swift build` or set CLTRAIN_EXECUTABLE")
         }
@@ -64,8 +66,9 @@ enum CLI {
         defer { try? out.close(); try? err.close() }
 
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        let command = launcher(executable.path) + arguments
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         // No backtracer: a crash is seen from the signal, and symbolicating one takes seconds.
         process.environment = ProcessInfo.processInfo.environment
             .merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }.merging(environment) { $1 }

@@ -28,9 +28,10 @@ struct OpenCLRuntimeTests {
         }
     }
 
-    @Test func tensorOfAnotherDeviceIsRefused() throws {
-        let devices = DeviceRegistry.shared.openCLDevices
-        guard devices.count >= 2 else { return }   // needs two devices (POCL_DEVICES="pthread pthread")
+    // A tensor of another device needs a second device: POCL_DEVICES="pthread pthread" gives two.
+    @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2,
+                   "one OpenCL device: a tensor of another device cannot be made (POCL_DEVICES=\"pthread pthread\" gives two)"))
+    func tensorOfAnotherDeviceIsRefused() throws {
         let first = try OpenCLBackend(context: context)
         let second = try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: 1))
         let foreign = try second.makeTensor(shape: [2, 2], elementType: .float32)
@@ -38,6 +39,17 @@ struct OpenCLRuntimeTests {
         #expect(throws: CLTrainError.wrongDevice(operation: "gemm", tensorLocation: foreign.location, backend: first.name)) {
             try first.gemm(transposeA: false, transposeB: false, alpha: 1, local, foreign, beta: 0, local)
         }
+    }
+
+    /// A gemm part given to the tiled kernel on a backend without one is an error, never skipped
+    /// (which would leave that block of C unwritten). The launch plan cannot produce it from
+    /// input, so the pieces are called directly.
+    @Test func aTiledPartWithoutATiledKernelThrows() throws {
+        let backend = try OpenCLBackend(context: context, tiledGemm: nil, dispatch: .directOnly)
+        let error = #expect(throws: CLTrainError.self) { _ = try backend.tiledGemmKernel(index: 0, vectorLoads: true) }
+        #expect(error.map { "\($0)" }?.contains("gemm on \(backend.name): no tiled kernel") == true)
+        let part = GemmLaunch(kernel: .tiled, rows: 0..<64, columns: 0..<32)
+        #expect("\(backend.tiledPartWithoutTiledKernel(part))".contains("rows 0..<64 and columns 0..<32"))
     }
 
     @Test func twoQueuesOnOneDeviceShareTensors() throws {

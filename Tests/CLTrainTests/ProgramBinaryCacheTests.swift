@@ -184,7 +184,7 @@ struct ProgramBinaryCacheDriverTests {
         var values: [Float] = [1, 2, 3, 4]
         try values.withUnsafeBytes { try queue.write($0, to: buffer, byteOffset: 0) }
         try kernel.setArguments([.buffer(buffer)])
-        try queue.launch(kernel, global: [4], local: nil)
+        try queue.launch(kernel, global: [4], local: [4])
         try values.withUnsafeMutableBytes { try queue.read(buffer, byteOffset: 0, into: $0) }
         return values
     }

@@ -6,14 +6,23 @@
 ///
 /// Operations are enqueued in order and may run asynchronously; `download`, `sumOfSquares`,
 /// `synchronize` and anything else that returns host values wait for the work before them.
-/// Each method checks its operands first (see `OperationChecks`) and throws `CLTrainError` for
-/// bad shapes, foreign tensors or out-of-range indices, before any work is enqueued.
+/// Each operation checks its operands first and throws `CLTrainError` for bad shapes, foreign
+/// tensors, out-of-range indices or an operation the backend declines (`supports(_:)`), before
+/// any work is enqueued. A backend that computes implements the unchecked kernels of
+/// `KernelBackend`, whose extension is the one checked front over them (`KernelBackend+Checks`);
+/// a wrapper (`ProfilingBackend`) implements these methods by calling another backend's.
 ///
-/// A backend object is used by one thread at a time (one host worker per device); tensors may be
-/// shared between backends on the same OpenCL device, which share its context.
+/// A backend object is used by one thread at a time: the pipelined schedule runs one host worker
+/// per backend object (each layer's, and each further one among the softmax shards), and several
+/// backend objects may drive one device, each with its own queue. Tensors may be shared between
+/// backends on the same OpenCL device, which share its context.
 public protocol Backend: AnyObject {
     /// Human-readable identity, e.g. "cpu" or "opencl:0 (NVIDIA H100 80GB HBM3)".
     var name: String { get }
+    /// Whether this backend runs `operation`; one that does not throws
+    /// `CLTrainError.unsupportedOperation` naming both, so the caller can fall back to another
+    /// backend. Every operation, unless a backend says otherwise.
+    func supports(_ operation: BackendOperation) -> Bool
 
     // MARK: Memory
 
@@ -118,4 +127,8 @@ public protocol Backend: AnyObject {
     /// The caller advances its generator by `mask.count` (`SplitMix64.skip`). `scale` is passed
     /// in (normally 1 / keepProbability) because OpenCL's division need not be correctly rounded.
     func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws
+}
+
+extension Backend {
+    public func supports(_ operation: BackendOperation) -> Bool { true }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Operand checks shared by every backend, so that bad input fails the same way everywhere and
-/// before any work is enqueued. Each returns the dimensions the kernels need.
+/// Operand checks of the checked front (`KernelBackend+Checks`), the same for every backend, so
+/// that bad input fails the same way everywhere and before any work is enqueued. Each returns the
+/// dimensions the kernels need. (Ownership and `supports` are the front's own checks.)
 enum OperationChecks {
     struct GemmDimensions: Equatable { let m, n, k: Int }
 
@@ -172,7 +173,7 @@ enum OperationChecks {
         return (1 - pow(beta1, Float(step)), 1 - pow(beta2, Float(step)))
     }
 
-    /// Sizes passed to kernels as 32-bit ints must fit.
+    /// A mask (float32) and its keep probability in (0, 1] with a finite scale.
     static func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float) throws {
         try float32([mask], "dropoutMask")
         guard keepProbability > 0, keepProbability <= 1, scale.isFinite else {
@@ -181,6 +182,7 @@ enum OperationChecks {
         }
     }
 
+    /// Sizes passed to kernels as 32-bit ints must fit.
     static func fitsKernelInt(_ values: Int..., operation: String) throws {
         for v in values where v > Int(Int32.max) {
             throw CLTrainError.invalidArgument("\(operation): size \(v) exceeds the 32-bit range kernels index with")

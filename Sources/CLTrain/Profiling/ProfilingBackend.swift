@@ -5,7 +5,8 @@ import Foundation
 /// Each operation is followed by `synchronize()`, so on an asynchronous device the time is the
 /// operation's own (and the device runs one thing at a time, which slows it down); on the CPU
 /// backend, which is synchronous, the profile is faithful. Used by `cltrain train --profile` to
-/// report, for instance, the share of a training step spent inside sgemm.
+/// report, for instance, the share of a training step spent inside sgemm. A wrapper, not a
+/// `KernelBackend`: each operation is `base`'s, checks included.
 public final class ProfilingBackend: Backend {
     public let base: Backend
     public private(set) var profile = OperationProfile()
@@ -13,6 +14,7 @@ public final class ProfilingBackend: Backend {
     public init(_ base: Backend) { self.base = base }
 
     public var name: String { base.name }
+    public func supports(_ operation: BackendOperation) -> Bool { base.supports(operation) }
 
     private func timed<T>(_ operation: String, _ body: () throws -> T) throws -> T {
         let start = WallClock.now

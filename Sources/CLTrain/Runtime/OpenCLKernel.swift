@@ -15,6 +15,10 @@ final class OpenCLKernel {
     let name: String
     let handle: cl_kernel
     let program: OpenCLProgram   // kept alive as long as its kernels
+    /// CL_KERNEL_WORK_GROUP_SIZE and CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE on the program's
+    /// device, read once: the 2-D launches choose their groups from them (`LocalWorkSize`).
+    let workGroupLimit: Int
+    let preferredWorkGroupMultiple: Int
 
     init(program: OpenCLProgram, name: String) throws(OpenCLError) {
         self.program = program
@@ -24,6 +28,19 @@ final class OpenCLKernel {
             throw OpenCLError(call: "clCreateKernel(\(name))", code: status)
         }
         handle = kernel
+        workGroupLimit = try Self.workGroupInfo(kernel, program, CL_KERNEL_WORK_GROUP_SIZE, "CL_KERNEL_WORK_GROUP_SIZE", name)
+        preferredWorkGroupMultiple = try Self.workGroupInfo(kernel, program, CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE,
+                                                            "CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE", name)
+    }
+
+    private static func workGroupInfo(_ kernel: cl_kernel, _ program: OpenCLProgram, _ info: Int32, _ infoName: String,
+                                      _ name: String) throws(OpenCLError) -> Int {
+        var value = 0
+        let status = clGetKernelWorkGroupInfo(kernel, program.context.device.id, cl_kernel_work_group_info(info),
+                                              MemoryLayout<Int>.size, &value, nil)
+        if status != CL_SUCCESS { clReleaseKernel(kernel) }
+        try checkCL(status, "clGetKernelWorkGroupInfo(\(name), \(infoName))")
+        return value
     }
 
     deinit { clReleaseKernel(handle) }

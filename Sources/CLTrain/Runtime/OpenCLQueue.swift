@@ -24,23 +24,22 @@ public final class OpenCLQueue: @unchecked Sendable {
         try checkCL(clFinish(handle), "clFinish(\(context.device.name))")
     }
 
-    /// Launches `kernel` over `global` work-items in groups of `local` (nil: the driver chooses).
-    /// `global` is rounded up to a multiple of `local`, as OpenCL 1.2 requires; kernels guard
-    /// against the extra items. Returns the event when `wantEvent` (for profiling).
+    /// Launches `kernel` over `global` work-items in groups of `local`, always given: a size the
+    /// driver picks may differ between runs and devices. `global` is rounded up to a multiple of
+    /// `local`, as OpenCL 1.2 requires; kernels guard against the extra items. Returns the event
+    /// when `wantEvent` (for profiling).
     @discardableResult
-    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int]?, wantEvent: Bool = false) throws(OpenCLError) -> OpenCLEvent? {
-        precondition(global.count == (local?.count ?? global.count) && (1...3).contains(global.count))
+    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], wantEvent: Bool = false) throws(OpenCLError) -> OpenCLEvent? {
+        precondition(global.count == local.count && (1...3).contains(global.count) && !local.contains { $0 < 1 })
         if global.contains(0) { return nil }
         var globalSize = global
-        if let local {
-            for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
-        }
+        for d in global.indices { globalSize[d] = (global[d] + local[d] - 1) / local[d] * local[d] }
         var event: cl_event? = nil
         let status = withUnsafeMutablePointer(to: &event) { eventPointer in
             globalSize.withUnsafeBufferPointer { g in
-                (local ?? []).withUnsafeBufferPointer { l in
+                local.withUnsafeBufferPointer { l in
                     clEnqueueNDRangeKernel(handle, kernel.handle, cl_uint(g.count), nil, g.baseAddress,
-                                           local == nil ? nil : l.baseAddress, 0, nil, wantEvent ? eventPointer : nil)
+                                           l.baseAddress, 0, nil, wantEvent ? eventPointer : nil)
                 }
             }
         }

@@ -8,6 +8,8 @@ public enum CLTrainError: Error, CustomStringConvertible, Equatable {
     case wrongDevice(operation: String, tensorLocation: String, backend: String)
     /// A tensor of the wrong element type (e.g. floats where indices are expected).
     case wrongElementType(operation: String, expected: ElementType, got: ElementType)
+    /// An operation the backend declines (`Backend.supports(_:)` is false): run it on another one.
+    case unsupportedOperation(operation: String, backend: String)
     /// A device index or name that matches no device.
     case deviceNotFound(String)
     /// Any other argument that cannot be used, with the reason.
@@ -25,6 +27,8 @@ public enum CLTrainError: Error, CustomStringConvertible, Equatable {
             "\(operation): tensor lives on \(tensorLocation) but the operation runs on \(backend); copy it there first"
         case .wrongElementType(let operation, let expected, let got):
             "\(operation): expected a \(expected.rawValue) tensor, got \(got.rawValue)"
+        case .unsupportedOperation(let operation, let backend):
+            "\(operation): not supported by \(backend); run it on a backend that supports it"
         case .deviceNotFound(let detail):
             "device not found: \(detail)"
         case .invalidArgument(let detail):

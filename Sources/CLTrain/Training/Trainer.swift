@@ -11,6 +11,8 @@ public struct StepReport: Sendable {
     public let gradientNorm: Double
     public let learningRate: Float
     public let tokensPerSecond: Double
+    /// The step's host time (`WallClock`, monotonic), from before its update until the device is done.
+    public let seconds: Double
     public let secondsRemaining: Double
     public var perplexity: Double { exp(loss) }
 }
@@ -112,7 +114,7 @@ public final class Trainer {
         while position.epoch < options.epochs {
             if position.window == 0 { try model.resetState(batch: options.batch) }
             while position.window < windows {
-                let start = Date()
+                let start = WallClock.now
                 let lr = options.schedule.rate(atEpoch: Double(position.epoch) + Double(position.window) / Double(windows))
                 try model.zeroGradients()
                 let loss: Double
@@ -139,13 +141,13 @@ public final class Trainer {
                 position.step = try Checked.increment(position.step, what: "the training step count")
 
                 try model.synchronize()
-                let seconds = Date().timeIntervalSince(start)
+                let seconds = WallClock.seconds(since: start)
                 timedSteps += 1
                 timedSeconds += seconds
                 let mean = timedSeconds / Double(timedSteps)
                 onStep(StepReport(epoch: position.epoch + 1, window: position.window, windowsPerEpoch: windows,
                                   step: position.step, totalSteps: totalSteps, loss: loss, gradientNorm: norm,
-                                  learningRate: lr, tokensPerSecond: tokensPerWindow / seconds,
+                                  learningRate: lr, tokensPerSecond: tokensPerWindow / seconds, seconds: seconds,
                                   secondsRemaining: mean * max(Double(totalSteps) - Double(position.step), 0)))
                 if let every = options.checkpointEvery, position.step % every == 0, position.window < windows {
                     try encodeCheckpoint()

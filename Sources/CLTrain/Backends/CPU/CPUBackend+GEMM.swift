@@ -1,11 +1,9 @@
 import CBLAS
 
 extension CPUBackend {
-    public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
-                     beta: Float, _ c: Tensor) throws {
+    public func gemmKernel(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
+                           beta: Float, _ c: Tensor, m M: Int, n N: Int, k K: Int) throws {
         let op = "gemm"
-        let dimensions = try OperationChecks.gemm(transposeA: transposeA, transposeB: transposeB, a, b, c)
-        let (M, N, K) = (dimensions.m, dimensions.n, dimensions.k)
         // BLAS takes 32-bit sizes.
         try OperationChecks.fitsKernelInt(M, N, K, a.shape[1], b.shape[1], operation: op)
         let A = try floats(a, op)  // (M, K), stored (K, M) when transposeA
@@ -29,9 +27,8 @@ extension CPUBackend {
                     beta, C, blasint(N))
     }
 
-    public func addBias(_ bias: Tensor, to x: Tensor) throws {
+    public func addBiasKernel(_ bias: Tensor, to x: Tensor, rows R: Int, columns C: Int) throws {
         let op = "addBias"
-        let (R, C) = try OperationChecks.rowsAndVector(x, bias, ("x", "bias"), op)
         let xs = try floats(x, op)       // (R, C)
         let bs = try floats(bias, op)    // (C)
         for r in 0..<R {
@@ -39,9 +36,8 @@ extension CPUBackend {
         }
     }
 
-    public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws {
+    public func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows R: Int, columns C: Int) throws {
         let op = "sumRows"
-        let (R, C) = try OperationChecks.rowsAndVector(x, out, ("x", "out"), op)
         let xs = try floats(x, op)     // (R, C)
         let os = try floats(out, op)   // (C)
         // Double, so the reference's own rounding stays far below float32 resolution; rows in

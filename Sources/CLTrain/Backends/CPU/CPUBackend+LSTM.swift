@@ -8,10 +8,9 @@ import Foundation
 // the same lane of the inputs, so the results do not depend on H's remainder modulo 8.
 
 extension CPUBackend {
-    public func lstmCellForward(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor) throws {
+    public func lstmCellForwardKernel(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor,
+                                      batch B: Int, hiddenSize H: Int) throws {
         let op = "lstmCellForward"
-        let (B, H) = try OperationChecks.lstmCell(
-            gates: gates, states: [(cellPrevious, "cellPrevious"), (cell, "cell"), (hidden, "hidden")], op)
         let gate = try floats(gates, op)          // (B, 4H): pre-activations in, activations out
         let cPrev = try floats(cellPrevious, op)  // (B, H)
         let c = try floats(cell, op)              // (B, H)
@@ -37,13 +36,11 @@ extension CPUBackend {
         } }
     }
 
-    public func lstmCellBackward(gates: Tensor, cellPrevious: Tensor, cell: Tensor,
-                                 hiddenGradient: Tensor, cellGradient: Tensor?,
-                                 gatesGradient: Tensor, cellPreviousGradient: Tensor) throws {
+    public func lstmCellBackwardKernel(gates: Tensor, cellPrevious: Tensor, cell: Tensor,
+                                       hiddenGradient: Tensor, cellGradient: Tensor?,
+                                       gatesGradient: Tensor, cellPreviousGradient: Tensor,
+                                       batch B: Int, hiddenSize H: Int) throws {
         let op = "lstmCellBackward"
-        let (B, H) = try OperationChecks.lstmCellBackward(
-            gates: gates, cellPrevious: cellPrevious, cell: cell, hiddenGradient: hiddenGradient,
-            cellGradient: cellGradient, gatesGradient: gatesGradient, cellPreviousGradient: cellPreviousGradient)
         let gate = try floats(gates, op)                    // (B, 4H) activations σ(i), σ(f), tanh(g), σ(o)
         let cPrev = try floats(cellPrevious, op)            // (B, H)
         let c = try floats(cell, op)                        // (B, H)

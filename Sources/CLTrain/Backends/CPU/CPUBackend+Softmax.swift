@@ -10,9 +10,8 @@ import Foundation
 // deterministic.
 
 extension CPUBackend {
-    public func softmax(_ x: Tensor, into y: Tensor) throws {
+    public func softmaxKernel(_ x: Tensor, into y: Tensor, rows R: Int, columns C: Int) throws {
         let op = "softmax"
-        let (R, C) = try OperationChecks.softmax(x, y)
         let xs = try floats(x, op)  // (R, C)
         let ys = try floats(y, op)  // (R, C), may be xs
         for r in 0..<R {
@@ -24,15 +23,12 @@ extension CPUBackend {
         }
     }
 
-    public func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
-                                    losses: Tensor, gradient: Tensor?, gradientScale: Float) throws {
+    public func softmaxCrossEntropyKernel(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32, losses: Tensor,
+                                          gradient: Tensor?, gradientScale: Float, rows R: Int, columns C: Int) throws {
         let op = "softmaxCrossEntropy"
-        let (R, C) = try OperationChecks.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex,
-                                                            losses: losses, gradient: gradient)
         let xs = try floats(logits, op)                   // (R, C)
         let loss = try floats(losses, op)                 // (R)
-        let gs = try gradient.map { try floats($0, op) }  // (R, C), may be xs
-        try requireOwned(targets, op)                     // (R)
+        let gs = try gradient.map { try floats($0, op) }  // (R, C), may be xs; targets (R) from the host copy
 
         for r in 0..<R {
             let xRow = xs + r * C
@@ -66,16 +62,13 @@ extension CPUBackend {
         Float(log(sum) + Double(maxValue) - Double(xTarget))
     }
 
-    public func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
-                                  targetLogits: Tensor) throws {
+    public func softmaxStatisticsKernel(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
+                                        targetLogits: Tensor, rows R: Int, columns C: Int) throws {
         let op = "softmaxStatistics"
-        let (R, C) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
-            rowVectors: [(maxima, "maxima"), (sumExp, "sumExp"), (targetLogits, "targetLogits")], gradient: nil, op)
         let xs = try floats(logits, op)         // (R, C)
         let m = try floats(maxima, op)          // (R)
         let s = try floats(sumExp, op)          // (R)
-        let tl = try floats(targetLogits, op)   // (R)
-        try requireOwned(targets, op)           // (R), outside 0..<C: in another shard
+        let tl = try floats(targetLogits, op)   // (R); targets (R) from the host copy, outside 0..<C: in another shard
         for r in 0..<R {
             let xRow = xs + r * C
             let maxValue = rowMaximum(xRow, C)
@@ -86,15 +79,12 @@ extension CPUBackend {
         }
     }
 
-    public func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
-                                            gradientScale: Float, gradient: Tensor) throws {
+    public func softmaxCrossEntropyGradientKernel(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                                  gradientScale: Float, gradient: Tensor, rows R: Int, columns C: Int) throws {
         let op = "softmaxCrossEntropyGradient"
-        let (R, C) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
-            rowVectors: [(logNormalizers, "logNormalizers")], gradient: gradient, op)
         let xs = try floats(logits, op)          // (R, C)
         let z = try floats(logNormalizers, op)   // (R): log Σ exp over every shard; +∞ on ignored rows
-        let gs = try floats(gradient, op)        // (R, C), may be xs
-        try requireOwned(targets, op)            // (R)
+        let gs = try floats(gradient, op)        // (R, C), may be xs; targets (R) from the host copy
         for r in 0..<R {
             let xRow = xs + r * C
             let gRow = gs + r * C

@@ -8,31 +8,32 @@ import Foundation
 /// Work runs synchronously: `synchronize` has nothing to wait for. The LSTM cell's rows are split
 /// over the cores (`RowParallel`) when large, with results bit for bit those of one thread.
 /// Shapes are written beside each buffer with the letters of `Backend` (B, H, R, C, V, E, N).
+/// The methods here are the unchecked kernels of `KernelBackend`: the operations' checks are the
+/// one front every backend shares (`KernelBackend+Checks`).
 /// Files: this one (memory, optimizer and elementwise), `+GEMM`, `+Softmax`, `+LSTM`, `+Embedding`,
 /// and `VectorMath`.
-public final class CPUBackend: Backend {
+public final class CPUBackend: KernelBackend {
     public init() {}
 
     public var name: String { "cpu" }
 
     // MARK: Memory
 
-    public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor {
-        let count = try OperationChecks.elementCount(shape, "makeTensor")
+    /// Any CPU backend may use any CPU tensor: they all share host memory.
+    public func owns(_ tensor: Tensor) -> Bool { tensor.storage is CPUStorage }
+
+    public func makeTensorKernel(shape: [Int], elementType: ElementType, elementCount count: Int) throws -> Tensor {
         let storage = CPUStorage(elementCount: count, elementType: elementType)
         return Tensor(shape: shape, elementType: elementType, storage: storage)
     }
 
-    public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try OperationChecks.upload(values.count, into: tensor)
+    public func uploadKernel(_ values: [Float], to tensor: Tensor) throws {
         let x = try floats(tensor, "upload")  // (count)
         for (i, value) in values.enumerated() { x[i] = value }
     }
 
-    public func download(_ tensor: Tensor) throws -> [Float] {
-        let op = "download"
-        try OperationChecks.float32([tensor], op)
-        let x = try floats(tensor, op)  // (count)
+    public func downloadKernel(_ tensor: Tensor) throws -> [Float] {
+        let x = try floats(tensor, "download")  // (count)
         return Array(UnsafeBufferPointer(start: x, count: tensor.count))
     }
 
@@ -47,21 +48,18 @@ public final class CPUBackend: Backend {
 
     // MARK: Optimizer and elementwise
 
-    public func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
+    public func sgdUpdateKernel(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
         let op = "sgdUpdate"
-        try OperationChecks.float32([parameter, gradient], op)
-        try OperationChecks.sameCount(parameter, gradient, ("parameter", "gradient"), op)
         let p = try floats(parameter, op)  // (count)
         let g = try floats(gradient, op)   // (count)
         for i in 0..<parameter.count { p[i] -= learningRate * g[i] }
     }
 
-    public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
-                           learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
+    public func adamUpdateKernel(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                                 learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+                                 biasCorrections: (first: Float, second: Float)) throws {
         let op = "adamUpdate"
-        let (correction1, correction2) = try OperationChecks.adam(
-            [(parameter, "parameter"), (gradient, "gradient"), (firstMoment, "firstMoment"), (secondMoment, "secondMoment")],
-            beta1: beta1, beta2: beta2, step: step)
+        let (correction1, correction2) = biasCorrections
         let p = try floats(parameter, op)     // (count)
         let g = try floats(gradient, op)      // (count)
         let m = try floats(firstMoment, op)   // (count)
@@ -73,9 +71,8 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
+    public func sumOfSquaresKernel(_ tensors: [Tensor]) throws -> Double {
         let op = "sumOfSquares"
-        try OperationChecks.float32(tensors, op)
         let pointers = try tensors.map { try floats($0, op) }
         var sum = 0.0
         for (tensor, x) in zip(tensors, pointers) {
@@ -87,16 +84,13 @@ public final class CPUBackend: Backend {
         return sum
     }
 
-    public func fill(_ tensor: Tensor, with value: Float) throws {
-        let op = "fill"
-        try OperationChecks.float32([tensor], op)
-        let x = try floats(tensor, op)  // (count)
+    public func fillKernel(_ tensor: Tensor, with value: Float) throws {
+        let x = try floats(tensor, "fill")  // (count)
         for i in 0..<tensor.count { x[i] = value }
     }
 
-    public func copy(_ source: Tensor, to destination: Tensor) throws {
+    public func copyKernel(_ source: Tensor, to destination: Tensor) throws {
         let op = "copy"
-        try OperationChecks.copy(source, destination)
         let from = try storage(of: source, op)
         let to = try storage(of: destination, op)
         // `update(from:count:)` is a memmove: overlapping views of one allocation are fine.
@@ -108,34 +102,27 @@ public final class CPUBackend: Backend {
         }
     }
 
-    public func scale(_ tensor: Tensor, by factor: Float) throws {
-        let op = "scale"
-        try OperationChecks.float32([tensor], op)
-        let x = try floats(tensor, op)  // (count)
+    public func scaleKernel(_ tensor: Tensor, by factor: Float) throws {
+        let x = try floats(tensor, "scale")  // (count)
         for i in 0..<tensor.count { x[i] *= factor }
     }
 
-    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
+    public func axpyKernel(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
         let op = "axpy"
-        try OperationChecks.float32([x, y], op)
-        try OperationChecks.sameCount(x, y, ("x", "y"), op)
         let xs = try floats(x, op)  // (count)
         let ys = try floats(y, op)  // (count)
         for i in 0..<y.count { ys[i] += alpha * xs[i] }
     }
 
-    public func multiply(_ x: Tensor, by y: Tensor) throws {
+    public func multiplyKernel(_ x: Tensor, by y: Tensor) throws {
         let op = "multiply"
-        try OperationChecks.sameShape([(x, "x"), (y, "y")], op)
         let xs = try floats(x, op)  // (count)
         let ys = try floats(y, op)  // (count)
         for i in 0..<x.count { xs[i] *= ys[i] }
     }
 
-    public func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
-        let op = "dropoutMask"
-        try OperationChecks.dropoutMask(mask, keepProbability: keepProbability, scale: scale)
-        let m = try floats(mask, op)  // (count)
+    public func dropoutMaskKernel(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
+        let m = try floats(mask, "dropoutMask")  // (count)
         var generator = SplitMix64(seed: generatorState)
         for i in 0..<mask.count { m[i] = generator.unitFloat() < keepProbability ? scale : 0 }
     }
@@ -143,8 +130,8 @@ public final class CPUBackend: Backend {
     // MARK: Resolving tensors to host memory
     // Internal rather than private: the `CPUBackend+…` files use them too.
 
-    /// The host allocation behind `tensor`, or `wrongDevice` when another kind of backend owns it.
-    /// Any CPU backend may use any CPU tensor: they all share host memory.
+    /// The host allocation behind `tensor`, or `wrongDevice` when another kind of backend owns it
+    /// (which the checked front has already refused).
     func storage(of tensor: Tensor, _ operation: String) throws -> CPUStorage {
         guard let storage = tensor.storage as? CPUStorage else {
             throw CLTrainError.wrongDevice(operation: operation, tensorLocation: tensor.location, backend: name)
@@ -152,15 +139,10 @@ public final class CPUBackend: Backend {
         return storage
     }
 
-    /// The elements of a float32 `tensor`, starting at its offset. Call after the operand checks,
-    /// which have already rejected other element types.
+    /// The elements of a float32 `tensor`, starting at its offset. For the kernels, which run
+    /// after the checked front has rejected other element types. Kernels read indices from the
+    /// validated host copy `IndexTensor.values`, which holds the same numbers as the tensor.
     func floats(_ tensor: Tensor, _ operation: String) throws -> UnsafeMutablePointer<Float> {
         try storage(of: tensor, operation).floats(at: tensor.offset)
-    }
-
-    /// Throws `wrongDevice` unless the index tensor is ours. The operations read the indices from
-    /// the validated host copy `IndexTensor.values`, which holds the same numbers as the tensor.
-    func requireOwned(_ indices: IndexTensor, _ operation: String) throws {
-        _ = try storage(of: indices.tensor, operation)
     }
 }

@@ -1,22 +1,19 @@
 extension OpenCLBackend {
-    public func embeddingForward(table: Tensor, indices: IndexTensor, output: Tensor) throws {
+    public func embeddingForwardKernel(table: Tensor, indices: IndexTensor, output: Tensor, width e: Int) throws {
         let op = "embeddingForward"
-        let (_, e) = try OperationChecks.embedding(table: table, indices: indices, rows: output, rowsName: "output", op)
         // Group the indices for the backward pass now: the groups' uploads block until the queue
         // drains, which here costs nothing and after the forward pass would stall the host.
         _ = try indexGroups(indices)
-        try launch(kernels.embeddingForward, global: [e, indices.count], local: nil,
+        try launch2D(kernels.embeddingForward, columns: e, rows: indices.count,
                    [.int(Int32(indices.count)), .int(Int32(e))] + operand(table, op)
                    + operand(indices.tensor, op) + operand(output, op))
     }
 
-    public func embeddingBackward(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor) throws {
+    public func embeddingBackwardKernel(outputGradient: Tensor, indices: IndexTensor, tableGradient: Tensor,
+                                        width e: Int) throws {
         let op = "embeddingBackward"
-        let (_, e) = try OperationChecks.embedding(table: tableGradient, indices: indices, rows: outputGradient,
-                                                    rowsName: "outputGradient", op)
-        _ = try operand(indices.tensor, op)
         let groups = try indexGroups(indices)
-        try launch(kernels.embeddingBackward, global: [e, groups.uniqueCount], local: nil,
+        try launch2D(kernels.embeddingBackward, columns: e, rows: groups.uniqueCount,
                    [.int(Int32(groups.uniqueCount)), .int(Int32(e)),
                     .buffer(groups.uniqueIDs), .buffer(groups.starts), .buffer(groups.positions)]
                    + operand(outputGradient, op) + operand(tableGradient, op))

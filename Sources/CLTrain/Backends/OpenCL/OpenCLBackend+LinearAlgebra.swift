@@ -1,17 +1,15 @@
 extension OpenCLBackend {
-    public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
-                     beta: Float, _ c: Tensor) throws {
-        let d = try OperationChecks.gemm(transposeA: transposeA, transposeB: transposeB, a, b, c)
-        if d.k == 0 || alpha == 0 {
+    public func gemmKernel(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
+                           beta: Float, _ c: Tensor, m: Int, n: Int, k: Int) throws {
+        if k == 0 || alpha == 0 {
             // No product term: C = beta · C without reading A and B (nor C when beta == 0).
-            _ = try [a, b, c].map { try buffer($0, "gemm") }
-            return beta == 0 ? try fill(c, with: 0) : try scale(c, by: beta)
+            return beta == 0 ? try fillKernel(c, with: 0) : try scaleKernel(c, by: beta)
         }
         // Checks that offsets fit the kernels' int arguments; the buffers are the operands' own.
         let (bufferA, bufferB, bufferC) = (try operand(a, "gemm")[0], try operand(b, "gemm")[0], try operand(c, "gemm")[0])
         let lda = a.shape[1], ldb = b.shape[1], ldc = c.shape[1]
         let index = (transposeA ? 2 : 0) + (transposeB ? 1 : 0)
-        let launches = GemmLaunchPlan.launches(m: d.m, n: d.n, k: d.k, tiled: tiledGemm?.parameters,
+        let launches = GemmLaunchPlan.launches(m: m, n: n, k: k, tiled: tiledGemm?.parameters,
                                                directTile: (parameters.tileM, parameters.tileN),
                                                computeUnits: context.device.computeUnits, dispatch: gemmDispatch)
         for part in launches {
@@ -22,9 +20,11 @@ extension OpenCLBackend {
             let kernel: OpenCLKernel, global: [Int], local: [Int]
             switch part.kernel {
             case .tiled:
-                guard let p = tiledGemm?.parameters else { continue }   // the plan only says tiled when there are
+                // The plan says tiled only when there are tiled parameters; skipping the part would
+                // leave its block of C unwritten, so a plan that disagrees is an error.
+                guard let p = tiledGemm?.parameters else { throw tiledPartWithoutTiledKernel(part) }
                 let aligned = p.vectorLoadsAligned(offsetA: offsetA, lda: lda, offsetB: offsetB, ldb: ldb)
-                guard let tiledKernel = try tiledGemmKernel(index: index, vectorLoads: aligned) else { continue }
+                let tiledKernel = try tiledGemmKernel(index: index, vectorLoads: aligned)
                 // One work-group per whole mwg × nwg tile; dimension 0 runs along N.
                 kernel = tiledKernel
                 global = [part.columns.count / p.nwg * p.ndimc, part.rows.count / p.mwg * p.mdimc]
@@ -38,22 +38,27 @@ extension OpenCLBackend {
                 local = [group.n, group.m]
             }
             try launch(kernel, global: global, local: local,
-                       [.int(Int32(part.rows.count)), .int(Int32(part.columns.count)), .int(Int32(d.k)), .float(alpha),
+                       [.int(Int32(part.rows.count)), .int(Int32(part.columns.count)), .int(Int32(k)), .float(alpha),
                         bufferA, .int(Int32(offsetA)), .int(Int32(lda)),
                         bufferB, .int(Int32(offsetB)), .int(Int32(ldb)),
                         .float(beta), bufferC, .int(Int32(offsetC)), .int(Int32(ldc))])
         }
     }
 
-    public func addBias(_ bias: Tensor, to x: Tensor) throws {
-        let (r, c) = try OperationChecks.rowsAndVector(x, bias, ("x", "bias"), "addBias")
-        try launch(kernels.addBias, global: [c, r], local: nil,
+    public func addBiasKernel(_ bias: Tensor, to x: Tensor, rows r: Int, columns c: Int) throws {
+        try launch2D(kernels.addBias, columns: c, rows: r,
                    [.int(Int32(r)), .int(Int32(c))] + operand(x, "addBias") + operand(bias, "addBias"))
     }
 
-    public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws {
-        let (r, c) = try OperationChecks.rowsAndVector(x, out, ("x", "out"), "sumRows")
+    public func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows r: Int, columns c: Int) throws {
         try launch1D(kernels.sumRows, count: c,
                      [.int(Int32(r)), .int(Int32(c))] + operand(x, "sumRows") + operand(out, "sumRows") + [.float(beta)])
+    }
+
+    /// The error for a launch plan that gives the tiled kernel rows and columns of C on a backend
+    /// without one: thrown rather than skipped, which would leave that block of C unwritten.
+    func tiledPartWithoutTiledKernel(_ part: GemmLaunch) -> CLTrainError {
+        .invalidArgument("gemm on \(name): the launch plan gives rows \(part.rows) and columns \(part.columns) of C "
+                         + "to the tiled kernel, but this backend has none")
     }
 }

@@ -20,20 +20,17 @@ extension OpenCLBackend {
         return (chunks, partials)
     }
 
-    public func softmax(_ x: Tensor, into y: Tensor) throws {
+    public func softmaxKernel(_ x: Tensor, into y: Tensor, rows r: Int, columns c: Int) throws {
         let op = "softmax"
-        let (r, c) = try OperationChecks.softmax(x, y)
         let (chunks, partials) = try softmaxPartials(x, rows: r, columns: c, targets: nil, op)
         let wgs = parameters.reductionGroupSize
         try launch(kernels.softmaxWrite, global: [chunks * wgs, r], local: [wgs, 1],
                    [.int(Int32(c))] + operand(x, op) + operand(y, op) + [.buffer(partials)])
     }
 
-    public func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32,
-                                    losses: Tensor, gradient: Tensor?, gradientScale: Float) throws {
+    public func softmaxCrossEntropyKernel(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32, losses: Tensor,
+                                          gradient: Tensor?, gradientScale: Float, rows r: Int, columns c: Int) throws {
         let op = "softmaxCrossEntropy"
-        let (r, c) = try OperationChecks.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: ignoreIndex,
-                                                             losses: losses, gradient: gradient)
         let (chunks, partials) = try softmaxPartials(logits, rows: r, columns: c, targets: targets, op)
         let wgs = parameters.reductionGroupSize
         // Without a gradient the kernel skips its writes; logits stands in for the unused buffer.
@@ -44,23 +41,19 @@ extension OpenCLBackend {
                    + [.float(gradientScale), .buffer(partials)])
     }
 
-    public func softmaxStatistics(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
-                                  targetLogits: Tensor) throws {
+    public func softmaxStatisticsKernel(logits: Tensor, targets: IndexTensor, maxima: Tensor, sumExp: Tensor,
+                                        targetLogits: Tensor, rows r: Int, columns c: Int) throws {
         let op = "softmaxStatistics"
-        let (r, c) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
-            rowVectors: [(maxima, "maxima"), (sumExp, "sumExp"), (targetLogits, "targetLogits")], gradient: nil, op)
         let (chunks, partials) = try softmaxPartials(logits, rows: r, columns: c, targets: targets, op)
         try launch1D(kernels.softmaxStatistics, count: r,
                      [.int(Int32(r)), .int(Int32(c)), .int(Int32(chunks))] + operand(targets.tensor, op)
                      + operand(maxima, op) + operand(sumExp, op) + operand(targetLogits, op) + [.buffer(partials)])
     }
 
-    public func softmaxCrossEntropyGradient(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
-                                            gradientScale: Float, gradient: Tensor) throws {
+    public func softmaxCrossEntropyGradientKernel(logits: Tensor, targets: IndexTensor, logNormalizers: Tensor,
+                                                  gradientScale: Float, gradient: Tensor, rows r: Int, columns c: Int) throws {
         let op = "softmaxCrossEntropyGradient"
-        let (r, c) = try OperationChecks.softmaxShard(logits: logits, targets: targets,
-            rowVectors: [(logNormalizers, "logNormalizers")], gradient: gradient, op)
-        try launch(kernels.softmaxCrossEntropyGradient, global: [c, r], local: nil,
+        try launch2D(kernels.softmaxCrossEntropyGradient, columns: c, rows: r,
                    [.int(Int32(r)), .int(Int32(c))] + operand(logits, op) + operand(targets.tensor, op)
                    + operand(logNormalizers, op) + [.float(gradientScale)] + operand(gradient, op))
     }

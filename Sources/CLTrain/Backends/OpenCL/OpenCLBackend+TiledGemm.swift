@@ -59,8 +59,10 @@ extension OpenCLBackend {
     }
 
     /// The tiled kernel for one transpose case, with vector loads when the operands allow them.
-    func tiledGemmKernel(index: Int, vectorLoads: Bool) throws -> OpenCLKernel? {
-        guard let tiled = tiledGemm else { return nil }
+    func tiledGemmKernel(index: Int, vectorLoads: Bool) throws -> OpenCLKernel {
+        guard let tiled = tiledGemm else {
+            throw CLTrainError.invalidArgument("gemm on \(name): no tiled kernel (the direct kernel computes every gemm)")
+        }
         if vectorLoads { return tiled.vector[index] }
         if let scalar = tiled.scalar { return scalar[index] }
         let scalar = try TiledGemmKernels.build(tiled.parameters.scalarLoads, context: context)

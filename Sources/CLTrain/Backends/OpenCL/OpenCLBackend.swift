@@ -8,7 +8,9 @@ import Logging
 /// own kernel objects, so host workers can drive them from different threads. Tensors allocated
 /// by any backend of the context may be used by the others; ordering across queues is the
 /// caller's business (call `synchronize()` on the producer before the consumer reads).
-public final class OpenCLBackend: Backend {
+/// The methods here and in `OpenCLBackend+…` are the unchecked kernels of `KernelBackend`; the
+/// operations' checks are the front every backend shares (`KernelBackend+Checks`).
+public final class OpenCLBackend: KernelBackend {
     public let context: OpenCLContext
     public let queue: OpenCLQueue
     /// The parameters in use: `tiledGemm` is nil when the tiled kernel fell back to the direct one.
@@ -119,7 +121,13 @@ public final class OpenCLBackend: Backend {
 
     // MARK: Operand access
 
-    /// The device buffer behind `tensor`, if it lives in this backend's context.
+    /// Any buffer of this backend's context: every backend of one device shares it.
+    public func owns(_ tensor: Tensor) -> Bool {
+        (tensor.storage as? OpenCLBuffer)?.context === context
+    }
+
+    /// The device buffer behind `tensor`, if it lives in this backend's context (which the
+    /// checked front has already made sure of).
     func buffer(_ tensor: Tensor, _ operation: String) throws -> OpenCLBuffer {
         guard let buffer = tensor.storage as? OpenCLBuffer, buffer.context === context else {
             throw CLTrainError.wrongDevice(operation: operation, tensorLocation: tensor.location, backend: name)
@@ -133,9 +141,17 @@ public final class OpenCLBackend: Backend {
         return [.buffer(try buffer(tensor, operation)), .int(Int32(tensor.offset))]
     }
 
-    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int]?, _ arguments: [KernelArgument]) throws {
+    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], _ arguments: [KernelArgument]) throws {
         try kernel.setArguments(arguments)
         try queue.launch(kernel, global: global, local: local)
+    }
+
+    /// A 2-D launch with one work-item per element of a `columns` × `rows` grid, in the groups
+    /// `LocalWorkSize` chooses for this kernel on this device.
+    func launch2D(_ kernel: OpenCLKernel, columns: Int, rows: Int, _ arguments: [KernelArgument]) throws {
+        let local = LocalWorkSize.twoDimensional(columns: columns, rows: rows, maxItems: kernel.workGroupLimit,
+                                                 preferredMultiple: kernel.preferredWorkGroupMultiple)
+        try launch(kernel, global: [columns, rows], local: local, arguments)
     }
 
     /// The scratch buffer, with room for at least `floats` elements.
@@ -148,20 +164,17 @@ public final class OpenCLBackend: Backend {
 
     // MARK: Memory
 
-    public func makeTensor(shape: [Int], elementType: ElementType) throws -> Tensor {
-        let count = try OperationChecks.elementCount(shape, "makeTensor")
+    public func makeTensorKernel(shape: [Int], elementType: ElementType, elementCount count: Int) throws -> Tensor {
         try OperationChecks.fitsKernelInt(count, operation: "makeTensor")
         return Tensor(shape: shape, elementType: elementType, storage: try context.makeBuffer(byteCount: count * 4))
     }
 
-    public func upload(_ values: [Float], to tensor: Tensor) throws {
-        try OperationChecks.upload(values.count, into: tensor)
+    public func uploadKernel(_ values: [Float], to tensor: Tensor) throws {
         let destination = try buffer(tensor, "upload")
         try values.withUnsafeBytes { try queue.write($0, to: destination, byteOffset: tensor.offset * 4) }
     }
 
-    public func download(_ tensor: Tensor) throws -> [Float] {
-        try OperationChecks.float32([tensor], "download")
+    public func downloadKernel(_ tensor: Tensor) throws -> [Float] {
         let source = try buffer(tensor, "download")
         var values = [Float](repeating: 0, count: tensor.count)
         try values.withUnsafeMutableBytes { try queue.read(source, byteOffset: tensor.offset * 4, into: $0) }
@@ -186,50 +199,41 @@ public final class OpenCLBackend: Backend {
         try launch(kernel, global: [count], local: [min(parameters.reductionGroupSize, max(count, 1))], arguments)
     }
 
-    public func fill(_ tensor: Tensor, with value: Float) throws {
-        try OperationChecks.float32([tensor], "fill")
+    public func fillKernel(_ tensor: Tensor, with value: Float) throws {
         try launch1D(kernels.fill, count: tensor.count, [.int(Int32(tensor.count))] + operand(tensor, "fill") + [.float(value)])
     }
 
-    public func scale(_ tensor: Tensor, by factor: Float) throws {
-        try OperationChecks.float32([tensor], "scale")
+    public func scaleKernel(_ tensor: Tensor, by factor: Float) throws {
         try launch1D(kernels.scale, count: tensor.count, [.int(Int32(tensor.count))] + operand(tensor, "scale") + [.float(factor)])
     }
 
-    public func axpy(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
-        try OperationChecks.float32([x, y], "axpy")
-        try OperationChecks.sameCount(x, y, ("x", "y"), "axpy")
+    public func axpyKernel(alpha: Float, _ x: Tensor, _ y: Tensor) throws {
         try launch1D(kernels.axpy, count: y.count,
                      [.int(Int32(y.count)), .float(alpha)] + operand(x, "axpy") + operand(y, "axpy"))
     }
 
-    public func sgdUpdate(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
-        try OperationChecks.float32([parameter, gradient], "sgdUpdate")
-        try OperationChecks.sameCount(parameter, gradient, ("parameter", "gradient"), "sgdUpdate")
+    public func sgdUpdateKernel(parameter: Tensor, gradient: Tensor, learningRate: Float) throws {
         try launch1D(kernels.axpy, count: parameter.count,
                      [.int(Int32(parameter.count)), .float(-learningRate)]
                      + operand(gradient, "sgdUpdate") + operand(parameter, "sgdUpdate"))
     }
 
-    public func multiply(_ x: Tensor, by y: Tensor) throws {
-        try OperationChecks.sameShape([(x, "x"), (y, "y")], "multiply")
+    public func multiplyKernel(_ x: Tensor, by y: Tensor) throws {
         try launch1D(kernels.multiply, count: x.count,
                      [.int(Int32(x.count))] + operand(x, "multiply") + operand(y, "multiply"))
     }
 
-    public func dropoutMask(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
-        try OperationChecks.dropoutMask(mask, keepProbability: keepProbability, scale: scale)
+    public func dropoutMaskKernel(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {
         try launch1D(kernels.dropoutMask, count: mask.count,
                      [.int(Int32(mask.count))] + operand(mask, "dropoutMask")
                      + [.ulong(generatorState), .float(keepProbability), .float(scale)])
     }
 
-    public func adamUpdate(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
-                           learningRate: Float, beta1: Float, beta2: Float, epsilon: Float, step: Int) throws {
+    public func adamUpdateKernel(parameter: Tensor, gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor,
+                                 learningRate: Float, beta1: Float, beta2: Float, epsilon: Float,
+                                 biasCorrections: (first: Float, second: Float)) throws {
         let op = "adamUpdate"
-        let (correction1, correction2) = try OperationChecks.adam(
-            [(parameter, "parameter"), (gradient, "gradient"), (firstMoment, "firstMoment"), (secondMoment, "secondMoment")],
-            beta1: beta1, beta2: beta2, step: step)
+        let (correction1, correction2) = biasCorrections
         try launch1D(kernels.adam, count: parameter.count,
                      [.int(Int32(parameter.count))] + operand(parameter, op) + operand(gradient, op)
                      + operand(firstMoment, op) + operand(secondMoment, op)
@@ -237,15 +241,13 @@ public final class OpenCLBackend: Backend {
                         .float(correction1), .float(correction2)])
     }
 
-    public func copy(_ source: Tensor, to destination: Tensor) throws {
-        try OperationChecks.copy(source, destination)
+    public func copyKernel(_ source: Tensor, to destination: Tensor) throws {
         try queue.copy(buffer(source, "copy"), byteOffset: source.offset * 4,
                        to: buffer(destination, "copy"), destinationByteOffset: destination.offset * 4,
                        byteCount: source.count * 4)
     }
 
-    public func sumOfSquares(_ tensors: [Tensor]) throws -> Double {
-        try OperationChecks.float32(tensors, "sumOfSquares")
+    public func sumOfSquaresKernel(_ tensors: [Tensor]) throws -> Double {
         let groupSize = parameters.reductionGroupSize
         // Enough groups to fill the device, few enough that the host sums little.
         let groupsPerTensor = tensors.map { max(1, min(($0.count + groupSize - 1) / groupSize, 4 * context.device.computeUnits, 1024)) }
