@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // 1.16.2: LogHandler.log(event:) (CommandLineLogging); the CMake build pins the same.
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The pipeline simulator's event queue (HeapModule).
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // Tests only: property-based fuzzing of the checkpoint reader.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -62,6 +64,7 @@ let package = Package(
             dependencies: [
                 "COpenCL", "CBLAS", "CLTrainKernels",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HeapModule", package: "swift-collections"),
             ],
             exclude: ["CMakeLists.txt"]
         ),
@@ -94,7 +97,8 @@ let package = Package(
         ),
         .testTarget(
             name: "CLTrainTests",
-            dependencies: ["CLTrain", .product(name: "PropertyBased", package: "swift-property-based")]
+            // cltrain-bench: its bench-only code (OperationCost) is tested here too.
+            dependencies: ["CLTrain", "cltrain-bench", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
     ]
 )

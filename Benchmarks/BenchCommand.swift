@@ -34,7 +34,7 @@ struct MeasureCommand: ParsableCommand {
             GB/s for memory-bound operations), its share of the device's measured peak, and the same \
             gemm in a reference library on the same device: CLBlast on OpenCL devices (when libclblast \
             is installed), OpenBLAS's cblas_sgemm called directly on the CPU. FLOP and byte counts are \
-            defined in Sources/CLTrain/Benchmarking/OperationCost.swift.
+            defined in Benchmarks/OperationCost.swift.
 
             The exit status is non-zero if any device, case or reference run fails, or if a reference \
             computes a different result.

@@ -8,7 +8,7 @@ enum DeviceChoice {
         let registry = DeviceRegistry.shared
         switch request {
         case .auto:
-            return try registry.makeBackend(registry.automaticDevice())
+            return try registry.makeBackend(Planner.automaticDevice(registry: registry))
         case .list(let devices):
             guard devices.count == 1, let only = devices.first else {
                 throw CLTrainError.invalidArgument(
@@ -22,26 +22,21 @@ enum DeviceChoice {
 
 extension DeviceChoice {
     /// The placement `train` runs: `--layer-devices` / `--softmax-devices` as given, or with
-    /// `--placement auto` balanced over the selected devices (`--device LIST` or CLTRAIN_DEVICES)
-    /// by their calibrated costs.
+    /// `--placement auto` what `Planner` balances over the selected devices (`--device LIST` or
+    /// CLTRAIN_DEVICES) by their calibrated costs.
     static func placement(auto: Bool, layers: [DeviceSelection]?, softmax: [DeviceSelection]?, devices: DeviceRequest,
                           configuration: ModelConfiguration, batch: Int, bptt: Int) throws -> Placement {
-        let registry = DeviceRegistry.shared
+        let shape = WorkloadShape(batch: batch, hidden: configuration.hiddenSize, embedding: configuration.embeddingSize,
+                                  vocabulary: configuration.vocabularySize, steps: bptt)
+        let request: PlacementRequest
         if auto {
-            let listed: [DeviceSelection]? = if case .list(let devices) = devices { devices } else { nil }
-            let pool = try registry.requestedSelection(listed, option: "--device") ?? registry.defaultSelection()
-            let shape = WorkloadShape(batch: batch, hidden: configuration.hiddenSize, embedding: configuration.embeddingSize,
-                                      vocabulary: configuration.vocabularySize, steps: bptt)
-            let costs = try DeviceCalibration.costs(of: pool, shape: shape, registry: registry)
-            let poolCosts = try pool.map { device in
-                guard let entry = costs[device] else { throw CLTrainError.deviceNotFound("device \(device) was not calibrated") }
-                return entry.costs
-            }
-            return try Placement.auto(costs: poolCosts, devices: pool, layers: configuration.layers,
-                                      vocabularySize: configuration.vocabularySize)
+            request = .auto
+        } else {
+            guard let layers else { throw CLTrainError.invalidArgument("a placement needs --layer-devices LIST or --placement auto") }
+            request = .manual(layers: layers, softmax: softmax)
         }
-        guard let layers else { throw CLTrainError.invalidArgument("a placement needs --layer-devices LIST or --placement auto") }
-        return try Placement.manual(layerDevices: layers, softmaxDevices: softmax, layers: configuration.layers, vocabularySize: configuration.vocabularySize, registry: registry)
+        let listed: [DeviceSelection]? = if case .list(let devices) = devices { devices } else { nil }
+        return try Planner.trainingPlacement(request, devices: listed, shape: shape, layers: configuration.layers)
     }
 }
 

@@ -94,9 +94,7 @@ struct TrainCommand: ParsableCommand {
             try options.validate()
         }
         if microBatches != 1 && !pipeline { throw ValidationError("--micro-batches interleaves micro-batches in the pipeline: add --pipeline") }
-        if batch % microBatches != 0 {
-            throw ValidationError("--micro-batches must be a positive divisor of --batch: \(batch) sequences cannot be split into \(microBatches)")
-        }
+        do { try checkMicroBatches(microBatches, batch: batch) } catch { throw ValidationError("\(error)") }
         if pipeline && dropout > 0 && (dropoutSites ?? []).contains(.output) {
             throw ValidationError("--dropout-at output is not pipelined yet: leave out --pipeline, or the output site")
         }

@@ -77,7 +77,8 @@ struct PlacementCalibrationTests {
             let text = String(decoding: valid, as: UTF8.self)
 
             // Another format version.
-            let older = text.replacingOccurrences(of: "\"formatVersion\" : 1", with: "\"formatVersion\" : 0")
+            let older = text.replacingOccurrences(of: "\"formatVersion\" : \(CalibrationCache.formatVersion)",
+                                                 with: "\"formatVersion\" : \(CalibrationCache.formatVersion - 1)")
             #expect(older != text)
             try Data(older.utf8).write(to: url)
             #expect(cache.load(identity: identity, shape: shape) == nil)
@@ -112,10 +113,14 @@ struct PlacementCalibrationTests {
         #expect(CalibrationCache.standard(environment: ["XDG_CACHE_HOME": "/tmp/y"])?.directory.path == "/tmp/y/cltrain/calibration")
     }
 
-    @Test func measuringTheCPUBackendGivesPlausibleCostsQuickly() throws {
-        let start = Date()
-        let measured = try DeviceCalibration.measure(on: CPUBackend(), shape: shape, budgetSeconds: 0.2)
-        #expect(Date().timeIntervalSince(start) < 2)
+    @Test func measuringTheCPUBackendGivesPlausibleCostsWithinItsBudget() throws {
+        // No wall-clock bound (it would flake on a loaded machine): the budget's contract is counted
+        // instead. Spent at once, every section runs its warm-up and one timed run, no more: for
+        // each of the two layers timed (H wide, and layer 0 at E ≠ H), 2 passes of 2 steps.
+        let profiled = ProfilingBackend(CPUBackend())
+        let measured = try DeviceCalibration.measure(on: profiled, shape: shape, budgetSeconds: 0)
+        #expect(profiled.profile.calls["lstmCellForward"] == 2 * 2 * 2)
+        #expect(profiled.profile.calls["lstmCellBackward"] == 2 * 2 * 2)
         #expect(measured.isPlausible)
         for value in [measured.layerForward, measured.layerBackward, measured.layerWeightGradient, measured.firstLayerForward,
                       measured.decoderForwardPerRow, measured.decoderBackwardPerRow, measured.decoderWeightGradientPerRow] {

@@ -6,6 +6,13 @@ struct SimulatorTests {
     /// A link whose transfers take no time at all.
     static let instant = PipelineLink(name: "instant", bandwidth: 1e30, latency: 0)
 
+    /// A model whose host link and device copies are both `link` (default: instant).
+    static func model(layers: [PipelineModel.Stage], shards: [PipelineModel.Stage], steps: Int, activationBytes: Double = 0,
+                      rowBytes: Double = 0, link: PipelineLink = instant) -> PipelineModel {
+        PipelineModel(layers: layers, shards: shards, steps: steps, activationBytes: activationBytes, rowBytes: rowBytes,
+                      link: link, deviceCopy: link)
+    }
+
     /// `count` stages on devices 0..<count (or all on `sharedDevice`), each with the same costs.
     static func stages(_ count: Int, forward: Double, backward: Double, weightGradient: Double = 0,
                        firstDevice: Int = 0, sharedDevice: Int? = nil) -> [PipelineModel.Stage] {
@@ -20,15 +27,18 @@ struct SimulatorTests {
                       PipelineModel.Stage(device: 0, forward: 0.2, backward: 0.3, weightGradient: 0.1)]
         let shards = [PipelineModel.Stage(device: 0, forward: 1.5, backward: 0.9, weightGradient: 0.8),
                       PipelineModel.Stage(device: 0, forward: 0.5, backward: 0.4, weightGradient: 0.3)]
-        let model = PipelineModel(layers: layers, shards: shards, steps: 7, activationBytes: 4096, exchangeBytes: 64,
-                                  link: Presets.pcie4)
+        // Free transfers: the step is the work alone, in every schedule.
+        let model = Self.model(layers: layers, shards: shards, steps: 7, activationBytes: 4096, rowBytes: 64)
         let expected = 7 * (1.0 + 2.2 + 0.6 + 3.2 + 1.2)
         #expect(abs(model.totalWork - expected) < 1e-9)
-        for microBatches in [1, 3] {
-            let prediction = try PipelineSimulator.simulate(model, microBatches: microBatches)
-            #expect(abs(prediction.stepTime - expected) < 1e-9, "M = \(microBatches)")
+        let schedules: [ExecutionSchedule] = [.sequential, .wavefront(stepsPerRun: 1), .wavefront(stepsPerRun: 3, microBatches: 3)]
+        for schedule in schedules {
+            let prediction = try PipelineSimulator.simulate(model, schedule: schedule)
+            #expect(abs(prediction.stepTime - expected) < 1e-9, "\(schedule)")
             #expect(abs(prediction.totalWork - expected) < 1e-9)
-            #expect(prediction.transferBytes == 0)
+            // The parts share the device's memory: only the split softmax's three statistics
+            // per shard and step go to the host, as the runtime combines them there.
+            #expect(abs(prediction.transferBytes - 2 * 3 * 64 * 7) < 1e-6, "\(schedule)")
             #expect(abs(prediction.busyFraction[0] - 1) < 1e-12)
             #expect(abs(prediction.bubbleFraction) < 1e-12)
         }
@@ -37,8 +47,8 @@ struct SimulatorTests {
     @Test func forwardWavefrontOfKEqualStagesTakesTPlusKMinusOneSteps() throws {
         // By hand, K = 3, T = 10, one unit per step: layer l does step t in [t + l, t + l + 1),
         // so the last one ends at T + K − 1 = 12; one device would take K·T = 30: speedup 2.5.
-        let model = PipelineModel(layers: Self.stages(3, forward: 1, backward: 0), shards: [], steps: 10,
-                                  activationBytes: 1000, exchangeBytes: 0, link: Self.instant)
+        let model = Self.model(layers: Self.stages(3, forward: 1, backward: 0), shards: [], steps: 10,
+                                  activationBytes: 1000, rowBytes: 0, link: Self.instant)
         let prediction = try PipelineSimulator.simulate(model)
         #expect(prediction.stepTime == 12)
         #expect(prediction.totalWork == 30)
@@ -46,8 +56,8 @@ struct SimulatorTests {
         #expect(abs(prediction.totalWork / prediction.stepTime - 2.5) < 1e-12)
 
         // T ≫ K: the speedup approaches K = 3 (T = 1000: 3000 / 1002).
-        let long = PipelineModel(layers: Self.stages(3, forward: 1, backward: 0), shards: [], steps: 1000,
-                                 activationBytes: 1000, exchangeBytes: 0, link: Self.instant)
+        let long = Self.model(layers: Self.stages(3, forward: 1, backward: 0), shards: [], steps: 1000,
+                                 activationBytes: 1000, rowBytes: 0, link: Self.instant)
         let longPrediction = try PipelineSimulator.simulate(long)
         #expect(longPrediction.stepTime == 1002)
         #expect(longPrediction.totalWork / longPrediction.stepTime > 2.99)
@@ -55,8 +65,8 @@ struct SimulatorTests {
 
     @Test func forwardAndBackwardWavefrontMirrorEachOther() throws {
         // The backward starts at the top once the forward ends there, and takes (T + K − 1)·b.
-        let model = PipelineModel(layers: Self.stages(4, forward: 1, backward: 2), shards: [], steps: 6,
-                                  activationBytes: 1000, exchangeBytes: 0, link: Self.instant)
+        let model = Self.model(layers: Self.stages(4, forward: 1, backward: 2), shards: [], steps: 6,
+                                  activationBytes: 1000, rowBytes: 0, link: Self.instant)
         let prediction = try PipelineSimulator.simulate(model)
         #expect(prediction.stepTime == Double(6 + 4 - 1) * 3)
     }
@@ -68,9 +78,9 @@ struct SimulatorTests {
         // shard does A(t), S(t), G(t) for t = 0…3 in [0, 4·(2 + g)); the layer's backward starts
         // when the last G ends (the runtime's forward phase is over) and takes 4: the step ends at
         // 12 (g = 0) or 16 (g = 1).
-        let model = PipelineModel(layers: [PipelineModel.Stage(device: 0, forward: 0, backward: 1, weightGradient: 0)],
+        let model = Self.model(layers: [PipelineModel.Stage(device: 0, forward: 0, backward: 1, weightGradient: 0)],
                                   shards: [PipelineModel.Stage(device: 1, forward: 1, backward: 1, weightGradient: weightGradient)],
-                                  steps: 4, activationBytes: 0, exchangeBytes: 0, link: Self.instant)
+                                  steps: 4, activationBytes: 0, rowBytes: 0, link: Self.instant)
         let prediction = try PipelineSimulator.simulate(model)
         #expect(prediction.stepTime == 4 * (2 + weightGradient) + 4)
         #expect(prediction.busy == [4, 4 * (2 + weightGradient)])
@@ -80,8 +90,8 @@ struct SimulatorTests {
     func microBatchesReproduceTheGPipeBubble(microBatches: Int) throws {
         // K equal stages, one step (T = 1), no transfer cost: (M + K − 1)·(f + b)/M, bubble (K − 1)/(M + K − 1).
         let k = 4
-        let model = PipelineModel(layers: Self.stages(k, forward: 1, backward: 2), shards: [], steps: 1,
-                                  activationBytes: 0, exchangeBytes: 0, link: Self.instant)
+        let model = Self.model(layers: Self.stages(k, forward: 1, backward: 2), shards: [], steps: 1,
+                                  activationBytes: 0, rowBytes: 0, link: Self.instant)
         let prediction = try PipelineSimulator.simulate(model, microBatches: microBatches)
         let m = Double(microBatches), kk = Double(k)
         #expect(abs(prediction.stepTime - (m + kk - 1) * 3 / m) < 1e-12)
@@ -91,9 +101,9 @@ struct SimulatorTests {
 
     @Test func slowerOrLaterLinksNeverSpeedUpTheStep() throws {
         func model(_ link: PipelineLink) -> PipelineModel {
-            PipelineModel(layers: Self.stages(3, forward: 1e-4, backward: 2e-4, weightGradient: 1e-4),
+            Self.model(layers: Self.stages(3, forward: 1e-4, backward: 2e-4, weightGradient: 1e-4),
                           shards: Self.stages(2, forward: 3e-4, backward: 1e-4, weightGradient: 1e-4, firstDevice: 3),
-                          steps: 12, activationBytes: 512 * 1024, exchangeBytes: 1024, link: link)
+                          steps: 12, activationBytes: 512 * 1024, rowBytes: 1024, link: link)
         }
         var previous = 0.0
         for bandwidth in [1e13, 1e11, 1e10, 1e9, 1e8] {
@@ -114,16 +124,16 @@ struct SimulatorTests {
 
     @Test func transfersCountEveryBoundaryInBothDirections() throws {
         // Two layers on 0 and 1, two shards on 1 and 2: per step, 0→1 and back (2 activations),
-        // layer 1 → shard on 2 and back (2), the shards' statistics both ways (2 × 64 bytes);
-        // the shard on device 1 sits with layer 1 and costs nothing.
+        // layer 1 → shard on 2 and back (2), and each shard's three statistics (3 × 64 bytes) go
+        // to the host; the shard on device 1 shares layer 1's memory and sends no activation.
         let layers = Self.stages(2, forward: 1, backward: 1)
         let shards = [PipelineModel.Stage(device: 1, forward: 1, backward: 1, weightGradient: 0),
                       PipelineModel.Stage(device: 2, forward: 1, backward: 1, weightGradient: 0)]
-        let model = PipelineModel(layers: layers, shards: shards, steps: 5, activationBytes: 1000, exchangeBytes: 64,
+        let model = Self.model(layers: layers, shards: shards, steps: 5, activationBytes: 1000, rowBytes: 64,
                                   link: Presets.nvlink4)
         let prediction = try PipelineSimulator.simulate(model)
-        #expect(prediction.transferBytes == 5 * (4 * 1000 + 2 * 64))
-        let sent: [Double] = [5 * 1000, 5 * (1000 + 1000 + 64), 5 * (1000 + 64)]
+        #expect(prediction.transferBytes == 5 * (4 * 1000 + 6 * 64))
+        let sent: [Double] = [5 * 1000, 5 * (1000 + 1000 + 3 * 64), 5 * (1000 + 3 * 64)]
         #expect(prediction.bytesSent == sent)
         // Micro-batches move the same bytes in smaller pieces.
         #expect(abs(try PipelineSimulator.simulate(model, microBatches: 4).transferBytes - prediction.transferBytes) < 1e-6)
@@ -132,7 +142,7 @@ struct SimulatorTests {
     @Test func sharingADeviceSerializesItsStages() throws {
         // Four layers, two per device: each device does 2 units per step.
         let layers = [0, 0, 1, 1].map { PipelineModel.Stage(device: $0, forward: 1, backward: 0, weightGradient: 0) }
-        let model = PipelineModel(layers: layers, shards: [], steps: 20, activationBytes: 0, exchangeBytes: 0,
+        let model = Self.model(layers: layers, shards: [], steps: 20, activationBytes: 0, rowBytes: 0,
                                   link: Self.instant)
         let prediction = try PipelineSimulator.simulate(model)
         #expect(prediction.busy == [40, 40])
@@ -153,33 +163,39 @@ struct SimulatorTests {
         #expect(abs(model.shards[0].forward - 0.4) < 1e-12)   // rows 0..<4
         #expect(abs(model.shards[1].weightGradient - 0.9) < 1e-12)   // rows 4..<7
         #expect(model.activationBytes == 8 * 16 * 4)
-        #expect(model.exchangeBytes == 2 * 8 * 4)
+        #expect(model.rowBytes == 8 * 4)
         #expect(model.steps == 3)
     }
 
-    @Test func the2014LayoutOnEightH100sBeatsThe2014Speedup() throws {
-        // The question: 4 × 1000 layers, one per device, the 80 000-word softmax over 4 more.
+    @Test func the2014LayoutOnEightH100sWithHostStagedTransfers() throws {
+        // The question: 4 × 1000 layers, one per device, the 80 000-word softmax over 4 more,
+        // as the runtime runs it: every activation is downloaded and uploaded, blocking its thread.
         let shape = Presets.shape2014
         let devices = (0..<8).map { DeviceSelection.openCL($0) }
         let placement = try Placement.manual(layerDevices: Array(devices[0..<4]), softmaxDevices: Array(devices[4..<8]),
                                              layers: 4, vocabularySize: shape.vocabulary, availableDevices: devices)
         let one = try Placement.singleDevice(devices[0], layers: 4, vocabularySize: shape.vocabulary)
+        var speedups: [Double] = []
         for link in [Presets.pcie4, Presets.nvlink4] {
             let costs = { (_: DeviceSelection) in Presets.h100Costs2014 }
-            let serial = try PipelineSimulator.simulate(PipelineModel(placement: one, costs: costs, shape: shape, link: link))
+            let serial = try PipelineSimulator.simulate(PipelineModel(placement: one, costs: costs, shape: shape, link: link),
+                                                        schedule: .sequential)
             let pipelined = try PipelineSimulator.simulate(PipelineModel(placement: placement, costs: costs, shape: shape, link: link))
-            // One device: 4 × 10.3 ms of LSTM + 66.3 ms of softmax and the rest.
-            #expect(abs(serial.stepTime - 107.5e-3) < 1e-6)
+            // One device: 4 × 10.3 ms of LSTM + 66.3 ms of softmax and the rest, plus its few transfers.
+            #expect(abs(serial.totalWork - 107.5e-3) < 1e-6)
+            #expect(serial.stepTime > serial.totalWork && serial.stepTime < 1.01 * serial.totalWork)
             let speedup = serial.stepTime / pipelined.stepTime
-            #expect(speedup >= Presets.speedup2014, "\(link.name): \(speedup)")
             // The busiest device (a softmax shard, 66.3 / 4 ms) bounds it from above.
-            #expect(speedup < 107.5 / (66.3 / 4))
+            #expect(speedup > 2 && speedup < 107.5 / (66.3 / 4), "\(link.name): \(speedup)")
+            speedups.append(speedup)
         }
+        // Blocking transfers sit on the critical path: a slower host link costs speed.
+        #expect(speedups[0] < speedups[1])
     }
 
     @Test func rejectsImpossibleInput() {
-        let model = PipelineModel(layers: Self.stages(2, forward: 1, backward: 1), shards: [], steps: 3,
-                                  activationBytes: 0, exchangeBytes: 0, link: Self.instant)
+        let model = Self.model(layers: Self.stages(2, forward: 1, backward: 1), shards: [], steps: 3,
+                                  activationBytes: 0, rowBytes: 0, link: Self.instant)
         #expect(throws: CLTrainError.self) { try PipelineSimulator.simulate(model, microBatches: 0) }
         var negative = model
         negative.layers[1].backward = -1

@@ -1,3 +1,13 @@
+/// The one check that `batch` sequences split into `microBatches` equal groups (`cltrain train
+/// --micro-batches`, `cltrain plan --micro-batches`, and every `MicroBatchLayout`).
+/// - Throws: `invalidArgument` naming B and M unless M is positive and divides B.
+public func checkMicroBatches(_ microBatches: Int, batch: Int) throws {
+    guard microBatches > 0, batch % microBatches == 0 else {
+        throw CLTrainError.invalidArgument(
+            "--micro-batches must be a positive divisor of --batch: a batch of \(batch) sequences cannot be split into \(microBatches)")
+    }
+}
+
 /// Where a window's rows live on the devices when its B sequences are split into M micro-batches
 /// of B' = B/M (GPipe, Huang et al. 2019): micro-batch-major, row m·T·B' + t·B' + b' holds
 /// sequence m·B' + b' at step t. So micro-batch m's rows of a run of steps t0..<t1 are contiguous,
@@ -13,10 +23,7 @@ struct MicroBatchLayout: Equatable {
 
     /// - Throws: `invalidArgument` naming B and M unless M is positive and divides B.
     init(steps: Int, batch: Int, microBatches: Int = 1) throws {
-        guard microBatches > 0, batch % microBatches == 0 else {
-            throw CLTrainError.invalidArgument(
-                "micro-batches must be a positive divisor of the batch: a batch of \(batch) sequences cannot be split into \(microBatches)")
-        }
+        try checkMicroBatches(microBatches, batch: batch)
         self.steps = steps
         self.batch = batch
         self.microBatches = microBatches

@@ -11,8 +11,15 @@ public enum Presets {
     public static let pcie4 = PipelineLink(name: "PCIe 4.0 x16", bandwidth: 25e9, latency: 10e-6)
 
     /// NVLink 4 (H100 SXM, 18 links): 450 GB/s per direction. The 5 µs latency is an assumption
-    /// (dominated by the copy's launch and event, not by the wire), not a measurement.
+    /// (dominated by the copy's launch and event, not by the wire), not a measurement. The runtime
+    /// stages every transfer between devices through host memory, so as `PipelineModel.link` this
+    /// is a what-if: a host link of NVLink's speed (NVLink-C2C, as on a GH200, is 450 GB/s per
+    /// direction), not peer copies, which the runtime does not make.
     public static let nvlink4 = PipelineLink(name: "NVLink 4", bandwidth: 450e9, latency: 5e-6)
+
+    /// A copy within one GPU's memory: H100 HBM3 reads and writes 3.35 TB/s at its peak, so a copy
+    /// moves about half that; 1.5 TB/s and a 5 µs launch are assumptions, not measurements.
+    public static let deviceCopy = PipelineLink(name: "device copy (HBM3)", bandwidth: 1.5e12, latency: 5e-6)
 
     // MARK: The 2014 shape
 

@@ -1,9 +1,10 @@
-/// A link between two devices: bytes per second in each direction and a fixed latency per message.
+/// A link a transfer crosses (a device's link to host memory, or a copy within a device): bytes
+/// per second in each direction and a fixed latency per transfer.
 public struct PipelineLink: Codable, Equatable, Sendable, CustomStringConvertible {
     public var name: String
     /// Bytes per second, per direction.
     public var bandwidth: Double
-    /// Seconds from the end of a send until the receiver may use the data, on top of bytes / bandwidth.
+    /// Seconds each transfer costs on top of bytes / bandwidth (set-up and the wait for its end).
     public var latency: Double
 
     public init(name: String, bandwidth: Double, latency: Double) {
@@ -17,6 +18,26 @@ public struct PipelineLink: Codable, Equatable, Sendable, CustomStringConvertibl
         PipelineLink(name: "\(gigabytesPerSecond) GB/s", bandwidth: gigabytesPerSecond * 1e9, latency: latency)
     }
 
+    /// 10⁶ GB/s: over a thousand times NVLink 4's 450 GB/s; keeps the simulation's sums in range.
+    public static let maxGigabytesPerSecond = 1e6
+
+    /// `--link`: `pcie4`, `nvlink4`, or a bandwidth in GB/s per direction (with PCIe's latency).
+    /// - Throws: `invalidArgument` for an unknown name, `invalidNumber` for a bandwidth out of range,
+    ///   both naming `option`.
+    public static func parse(_ text: String, option: String = "--link") throws -> PipelineLink {
+        switch text.lowercased() {
+        case "pcie4": return Presets.pcie4
+        case "nvlink4": return Presets.nvlink4
+        default:
+            guard let gigabytes = Double(text) else {
+                throw CLTrainError.invalidArgument("\(option) '\(text)': expected pcie4, nvlink4, or a bandwidth in GB/s such as 50")
+            }
+            try InputNumber.check(gigabytes, option, in: .positive(atMost: maxGigabytesPerSecond),
+                                  why: "GB/s per direction; NVLink 4 is 450")
+            return .custom(gigabytesPerSecond: gigabytes, latency: Presets.pcie4.latency)
+        }
+    }
+
     public var description: String {
         let gigabytes = bandwidth / 1e9
         // Whole numbers without ".0"; Int(_:) only where it cannot trap.
@@ -25,11 +46,14 @@ public struct PipelineLink: Codable, Equatable, Sendable, CustomStringConvertibl
     }
 }
 
-/// What the pipeline simulator runs: per-stage costs on numbered devices, the window length and
-/// the sizes that cross device boundaries.
+/// What the pipeline simulator runs: per-part costs on numbered devices, the window's shape and
+/// what a transfer costs.
 ///
-/// Devices are numbered 0..<deviceCount. Stages on the same number share that device (one task at
-/// a time); stages on different numbers run concurrently and exchange data over `link`.
+/// Devices are numbered 0..<deviceCount. Every part (layer or softmax shard) has a backend, and so
+/// a worker thread and a command queue, of its own, as `ModelDevices(placement:)` makes them; parts
+/// on one device number share its time. Every transfer is one the runtime makes: a blocking
+/// download to host memory on the producer's thread and a blocking upload on the consumer's
+/// (`link`), or a copy on the device where both parts share its memory (`deviceCopy`).
 public struct PipelineModel: Sendable {
     /// One LSTM layer or one softmax shard: its device and its seconds per time step at the full
     /// batch B (forward; the backward the next stage waits for; weight gradients).
@@ -57,30 +81,48 @@ public struct PipelineModel: Sendable {
     public var steps: Int
     /// Bytes of one B×H activation or its gradient (per time step, per boundary).
     public var activationBytes: Double
-    /// Bytes each softmax shard sends every other shard per time step: its row maxima and sums of
-    /// exponentials (2·B floats).
-    public var exchangeBytes: Double
+    /// Bytes of one value per sequence and time step (B floats or int32s): a softmax shard's row
+    /// maxima, sums of exponentials, target logits and log normalizers, and the targets and token
+    /// ids uploaded as indices, are each this per step.
+    public var rowBytes: Double
+    /// Each device's link to host memory: every staged download and upload crosses it.
     public var link: PipelineLink
+    /// A copy within one device's memory (between two queues of one OpenCL context, and the top
+    /// layer's gathering of the softmax gradient).
+    public var deviceCopy: PipelineLink
+    /// Per device number: whether its parts' queues share its memory (queues of one OpenCL
+    /// context). False for the CPU backend, whose backends stage through the host, and for timing
+    /// devices. Missing entries count as true.
+    public var sharesMemory: [Bool]
 
-    public init(layers: [Stage], shards: [Stage], steps: Int, activationBytes: Double, exchangeBytes: Double,
-                link: PipelineLink) {
+    public init(layers: [Stage], shards: [Stage], steps: Int, activationBytes: Double, rowBytes: Double,
+                link: PipelineLink, deviceCopy: PipelineLink = Presets.deviceCopy, sharesMemory: [Bool] = []) {
         self.layers = layers
         self.shards = shards
         self.steps = steps
         self.activationBytes = activationBytes
-        self.exchangeBytes = exchangeBytes
+        self.rowBytes = rowBytes
         self.link = link
+        self.deviceCopy = deviceCopy
+        self.sharesMemory = sharesMemory
     }
 
     public var deviceCount: Int { ((layers + shards).map(\.device).max() ?? -1) + 1 }
 
-    /// Σ of every task's time: the step time if all of it ran on one device, one thing at a time.
+    /// Σ of every part's compute time: the step time if all of it ran on one device, one thing at
+    /// a time, with no transfer.
     public var totalWork: Double { Double(steps) * (layers + shards).reduce(0) { $0 + $1.work } }
 
+    /// Whether parts on devices `a` and `b` exchange data in device memory (no host staging).
+    func shareMemory(_ a: Int, _ b: Int) -> Bool {
+        a == b && (a < sharesMemory.count ? sharesMemory[a] : true)
+    }
+
     /// The model of `placement`: device numbers follow `placement.devices`, each part costs what
-    /// `costs` says for its device.
+    /// `costs` says for its device; `sharesMemory(device)` says whether its queues share memory.
     public init(placement: Placement, costs: (DeviceSelection) throws -> DeviceCosts, shape: WorkloadShape,
-                link: PipelineLink) throws {
+                link: PipelineLink, deviceCopy: PipelineLink = Presets.deviceCopy,
+                sharesMemory: (DeviceSelection) -> Bool = { $0 != .cpu }) throws {
         try shape.validate()
         guard placement.layers.count >= 1, placement.vocabularySize == shape.vocabulary else {
             throw CLTrainError.invalidArgument(
@@ -98,6 +140,7 @@ public struct PipelineModel: Sendable {
                          backward: rows * c.decoderBackwardPerRow, weightGradient: rows * c.decoderWeightGradientPerRow)
         }
         self.init(layers: layers, shards: shards, steps: shape.steps, activationBytes: Double(shape.activationBytes),
-                  exchangeBytes: Double(2 * shape.batch * 4), link: link)
+                  rowBytes: Double(shape.batch * 4), link: link, deviceCopy: deviceCopy,
+                  sharesMemory: devices.map(sharesMemory))
     }
 }

@@ -63,7 +63,8 @@ public struct DeviceCosts: Codable, Equatable, Sendable {
     /// Per vocabulary row: ∂W = ∂logitsᵀ·h and the bias sum.
     public var decoderWeightGradientPerRow: Double
     /// Host ↔ device bandwidth in bytes per second (mean of upload and download of B×H floats);
-    /// for the CPU backend, whose tensors live in host memory, that is a memory copy.
+    /// for the CPU backend, whose tensors live in host memory, that is a memory copy. Recorded for
+    /// reference: the simulator costs transfers by `PipelineModel.link`.
     public var hostBandwidth: Double
 
     public init(layerForward: Double, layerBackward: Double, layerWeightGradient: Double,
@@ -97,11 +98,6 @@ public struct DeviceCosts: Codable, Equatable, Sendable {
 
     /// All the decoder and softmax work of one vocabulary row for one step.
     public var rowWork: Double { decoderForwardPerRow + decoderBackwardPerRow + decoderWeightGradientPerRow }
-
-    /// The whole model on this device alone, one step: `layers` layers and all `vocabulary` rows.
-    public func modelWork(layers: Int, vocabulary: Int) -> Double {
-        (0..<layers).reduce(0) { $0 + layerWork($1) } + Double(vocabulary) * rowWork
-    }
 
     /// Every per-step cost multiplied by `factor` (the host bandwidth is left alone).
     public func scaled(by factor: Double) -> DeviceCosts {

@@ -4,11 +4,11 @@ import Foundation
 ///
 /// For a workload shape (B, H, E, V, T) it times, at a reduced window of `min(T, 2)` steps and
 /// divided by those steps:
-/// - one LSTM layer as a pipeline runs it, step by step: the forward (x_t·W_ihᵀ and h·W_hhᵀ, both
-///   B×4H×In/H, the bias, the cell), the backward the layer below waits for (cell backward,
-///   ∂h_{t−1} = ∂gates_t·W_hh, ∂x_t = ∂gates_t·W_ih), and the weight gradients (∂W_ih, ∂W_hh over
-///   all rows, the bias sums); layer 0 again at input width E when E ≠ H, plus the embedding
-///   lookup and its gradient;
+/// - one `LSTMLayer` itself, as the runtime runs it: its forward over the window (X·W_ihᵀ for the
+///   window's rows at once, then each step's h·W_hhᵀ and cell), the backward the layer below waits
+///   for (each step's cell backward and ∂h_{t−1} = ∂gates_t·W_hh, then ∂X = ∂gates·W_ih), and the
+///   weight gradients (∂W_ih, ∂W_hh, both bias sums); layer 0 again at input width E when E ≠ H,
+///   plus the embedding lookup and its gradient;
 /// - the decoder and softmax on a chunk of the vocabulary (1 024 rows, or V if smaller; a fast
 ///   device is re-measured at 8× the chunk, up to 16 384 rows, so launch overheads do not
 ///   dominate): the logits gemm, bias and softmax cross-entropy with its gradient; the ∂h gemm;
@@ -148,73 +148,42 @@ private struct SectionTimer {
     }
 }
 
-/// One LSTM layer, T' steps of B rows, as a pipeline stage runs it (no hoisted input gemm).
+/// One `LSTMLayer` over a window of T' steps of B rows, through the passes the runtime calls:
+/// `forward(steps:…)` (the input product hoisted over the run, then each step's recurrent product
+/// and cell), `backward(steps:…)` (each step's cell backward and ∂h product, the run's ∂x
+/// product) and `finishBackward` (the weight and bias gradients).
 private struct LayerBench {
-    let backend: Backend
-    let batch: Int, steps: Int
-    let input, weightIH, weightHH, bias, gates, cells, hiddens, h0, c0: Tensor
-    let gatesGradient, hiddenGradient, inputGradient, weightIHGradient, weightHHGradient, biasGradient: Tensor
-    let cellGradients: [Tensor]
+    let layer: LSTMLayer
+    let steps: Int
+    let input, h0, c0, outputGradient, inputGradient: Tensor
 
     init(backend: Backend, shape: WorkloadShape, inputWidth: Int, steps: Int) throws {
-        self.backend = backend
-        batch = shape.batch
         self.steps = steps
-        let (rows, h, h4) = (steps * shape.batch, shape.hidden, 4 * shape.hidden)
-        input = try backend.makeTensor([rows, inputWidth], filledWith: 0.01)             // (T'·B×In)
-        weightIH = try backend.makeTensor([h4, inputWidth], filledWith: 0.01)           // (4H×In)
-        weightHH = try backend.makeTensor([h4, h], filledWith: 0.01)                    // (4H×H)
-        bias = try backend.makeTensor([h4], filledWith: 0)                              // (4H)
-        gates = try backend.makeTensor([rows, h4], filledWith: 0)                       // (T'·B×4H)
-        cells = try backend.makeTensor([rows, h], filledWith: 0)                        // (T'·B×H)
-        hiddens = try backend.makeTensor([rows, h], filledWith: 0)                      // (T'·B×H)
-        h0 = try backend.makeTensor([batch, h], filledWith: 0)                          // (B×H)
-        c0 = try backend.makeTensor([batch, h], filledWith: 0)                          // (B×H)
-        gatesGradient = try backend.makeTensor([rows, h4], filledWith: 0)               // (T'·B×4H)
-        hiddenGradient = try backend.makeTensor([rows, h], filledWith: 0.01)            // (T'·B×H)
-        inputGradient = try backend.makeTensor([rows, inputWidth], filledWith: 0)       // (T'·B×In)
-        weightIHGradient = try backend.makeTensor([h4, inputWidth], filledWith: 0)      // (4H×In)
-        weightHHGradient = try backend.makeTensor([h4, h], filledWith: 0)               // (4H×H)
-        biasGradient = try backend.makeTensor([h4], filledWith: 0)                      // (4H)
-        cellGradients = [try backend.makeTensor([batch, h], filledWith: 0), try backend.makeTensor([batch, h], filledWith: 0)]
+        let rows = steps * shape.batch
+        layer = try LSTMLayer(index: 0, inputSize: inputWidth, hiddenSize: shape.hidden, backend: backend)
+        for parameter in layer.parameters {
+            try backend.fill(parameter.value, with: 0.01)
+            try backend.fill(parameter.gradient, with: 0)
+        }
+        try layer.prepare(steps: steps, batch: shape.batch)
+        input = try backend.makeTensor([rows, inputWidth], filledWith: 0.01)              // (T'·B×In)
+        h0 = try backend.makeTensor([shape.batch, shape.hidden], filledWith: 0)           // (B×H)
+        c0 = try backend.makeTensor([shape.batch, shape.hidden], filledWith: 0)           // (B×H)
+        outputGradient = try backend.makeTensor([rows, shape.hidden], filledWith: 0.01)   // (T'·B×H)
+        inputGradient = try backend.makeTensor([rows, inputWidth], filledWith: 0)         // (T'·B×In)
     }
 
-    private func step(_ t: Int) -> Range<Int> { t * batch..<(t + 1) * batch }
-
     func forward() throws {
-        for t in 0..<steps {
-            let gatesT = try gates.rows(step(t))
-            let hPrevious = t == 0 ? h0 : try hiddens.rows(step(t - 1))
-            let cPrevious = t == 0 ? c0 : try cells.rows(step(t - 1))
-            try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input.rows(step(t)), weightIH, beta: 0, gatesT)
-            try backend.gemm(transposeA: false, transposeB: true, alpha: 1, hPrevious, weightHH, beta: 1, gatesT)
-            try backend.addBias(bias, to: gatesT)
-            try backend.lstmCellForward(gates: gatesT, cellPrevious: cPrevious, cell: cells.rows(step(t)),
-                                        hidden: hiddens.rows(step(t)))
-        }
+        try layer.forward(steps: 0..<steps, input: input, initialHidden: h0, initialCell: c0)
     }
 
     func backward() throws {
-        for t in stride(from: steps - 1, through: 0, by: -1) {
-            let dGatesT = try gatesGradient.rows(step(t))
-            try backend.lstmCellBackward(gates: gates.rows(step(t)), cellPrevious: t == 0 ? c0 : cells.rows(step(t - 1)),
-                                         cell: cells.rows(step(t)), hiddenGradient: hiddenGradient.rows(step(t)),
-                                         cellGradient: t == steps - 1 ? nil : cellGradients[(t + 1) % 2],
-                                         gatesGradient: dGatesT, cellPreviousGradient: cellGradients[t % 2])
-            if t > 0 {
-                try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightHH, beta: 1,
-                                 hiddenGradient.rows(step(t - 1)))
-            }
-            try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightIH, beta: 0,
-                             inputGradient.rows(step(t)))
-        }
+        try layer.backward(steps: 0..<steps, windowSteps: steps, initialCell: c0, outputGradient: outputGradient,
+                           inputGradient: inputGradient)
     }
 
     func weightGradient() throws {
-        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient, input, beta: 1, weightIHGradient)
-        try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient, hiddens, beta: 1, weightHHGradient)
-        try backend.sumRows(gatesGradient, into: biasGradient, beta: 1)
-        try backend.sumRows(gatesGradient, into: biasGradient, beta: 1)
+        try layer.finishBackward(windowSteps: steps, input: input, initialHidden: h0)
     }
 }
 

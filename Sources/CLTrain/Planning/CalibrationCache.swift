@@ -41,7 +41,8 @@ public struct CalibrationCache: Sendable {
     public let directory: URL
 
     /// Bumped whenever the measurement changes meaning, so older entries are re-measured.
-    static let formatVersion = 1
+    /// 2: the layer is timed through `LSTMLayer` itself (hoisted input product, both biases).
+    static let formatVersion = 2
 
     public init(directory: URL) {
         self.directory = directory

@@ -1,0 +1,79 @@
+/// One schedule of `PlanValidation`: the simulator's prediction and the runtime's measurement
+/// on timing devices with the same costs.
+public struct ValidationRow: Sendable {
+    public var schedule: ExecutionSchedule
+    /// On the timing model (seconds of sleep, as measured).
+    public var predicted: PipelinePrediction
+    /// The median measured step.
+    public var measuredStepTime: Double
+    /// The fastest measured step.
+    public var fastestStepTime: Double
+    /// Per device of the placement: seconds busy in the measured step.
+    public var measuredBusy: [Double]
+    /// e.g. "B 128, H 16, E 16, V 80000, T 50; costs × 2.79, host link 26.8 MB/s + 27.9 µs".
+    public var modelDescription: String
+
+    /// (measured − predicted) / predicted, in %.
+    public var errorPercent: Double { predicted.stepTime > 0 ? (measuredStepTime - predicted.stepTime) / predicted.stepTime * 100 : 0 }
+    public var measuredBusyFraction: [Double] { measuredBusy.map { measuredStepTime > 0 ? $0 / measuredStepTime : 0 } }
+}
+
+/// Checks the simulator against the runtime it models: the plan's placement runs on the real
+/// executors over timing devices (`TimingBackend`) that sleep what the plan's costs say, and each
+/// schedule's measured step is compared with the simulator's prediction for the same costs.
+///
+/// The timing model keeps the plan's B, V, T and placement and shrinks H and E to at most 16
+/// (timing tensors hold no data, but the host still draws the initial weights and allocates
+/// what downloads return), so an activation is H'/H as large: the host link's bandwidth is scaled
+/// by the same ratio, keeping each activation's transfer as long as in the plan. Every time is then
+/// multiplied by one factor so that the sequential step sleeps `targetSequentialSeconds`: long
+/// enough that thread wake-ups (tens of µs) are small against each task. The B-float transfers
+/// (statistics, indices) do not shrink, so they cost H/H' times the plan's: the same in prediction
+/// and measurement.
+public enum PlanValidation {
+    public static func validate(_ plan: Plan, targetSequentialSeconds: Double = 0.3, measuredSteps: Int = 3) throws -> [ValidationRow] {
+        let shape = plan.request.shape
+        guard let sequential = plan.predictions.first(where: { $0.schedule == .sequential }), sequential.stepTime > 0,
+              targetSequentialSeconds > 0, targetSequentialSeconds.isFinite else {
+            throw CLTrainError.invalidArgument("validation needs a plan with a positive sequential step and a positive target")
+        }
+        let factor = targetSequentialSeconds / sequential.stepTime
+        // H' ≤ 16, and never 4H' rows in a shard: the timing table tells a layer's products by their 4H side.
+        var hidden = min(shape.hidden, 16)
+        while plan.placement.softmaxShards.contains(where: { $0.rows.count == 4 * hidden }) { hidden += 1 }
+        let ratio = Double(hidden) / Double(shape.hidden)
+        let scaled = { (link: PipelineLink) in
+            PipelineLink(name: link.name, bandwidth: link.bandwidth * ratio / factor, latency: link.latency * factor)
+        }
+        let (link, deviceCopy) = (scaled(plan.model.link), scaled(plan.model.deviceCopy))
+        var tables: [DeviceSelection: TimingCosts] = [:], devices: [DeviceSelection: TimingDevice] = [:]
+        for device in plan.placement.devices {
+            let table = try TimingCosts(costs: plan.pool.costs(of: device).scaled(by: factor), batch: shape.batch, hidden: hidden,
+                                        link: link, deviceCopy: deviceCopy)
+            tables[device] = table
+            devices[device] = TimingDevice(name: device.description, costs: table)
+        }
+        let miniature = WorkloadShape(batch: shape.batch, hidden: hidden, embedding: hidden, vocabulary: shape.vocabulary, steps: shape.steps)
+        let model = try PipelineModel(placement: plan.placement, costs: { device in
+            guard let table = tables[device] else { throw CLTrainError.deviceNotFound("no timing device for \(device)") }
+            return table.realizedCosts
+        }, shape: miniature, link: link, deviceCopy: deviceCopy, sharesMemory: { _ in false })
+        let configuration = ModelConfiguration(vocabularySize: shape.vocabulary, embeddingSize: hidden, hiddenSize: hidden,
+                                               layers: plan.placement.layers.count)
+        let description = "\(miniature); costs × \(String(format: "%.3g", factor)), host link \(formatBandwidth(link.bandwidth)) + "
+            + "\(formatSeconds(link.latency)) per transfer"
+        return try plan.predictions.map(\.schedule).map { schedule in
+            let predicted = try PipelineSimulator.simulate(model, schedule: schedule)
+            let measured = try TimingRun.measure(placement: plan.placement, on: devices, configuration: configuration,
+                                                 batch: shape.batch, steps: shape.steps, schedule: schedule,
+                                                 measuredSteps: measuredSteps)
+            return ValidationRow(schedule: schedule, predicted: predicted, measuredStepTime: measured.stepSeconds,
+                                 fastestStepTime: measured.fastestSeconds,
+                                 measuredBusy: measured.busySeconds, modelDescription: description)
+        }
+    }
+
+    private static func formatBandwidth(_ bytesPerSecond: Double) -> String {
+        bytesPerSecond >= 1e9 ? String(format: "%.1f GB/s", bytesPerSecond / 1e9) : String(format: "%.1f MB/s", bytesPerSecond / 1e6)
+    }
+}

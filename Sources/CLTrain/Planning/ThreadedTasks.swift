@@ -1,0 +1,109 @@
+internal import HeapModule
+
+/// The event loop behind `PipelineSimulator`: host threads that each run a fixed list of tasks in
+/// order, as the runtime's calling thread and workers do, on devices that run one task at a time.
+///
+/// A task is issued once its thread's previous task has been (a blocking one: has ended) and every
+/// task it depends on has ended (a `Signal` fired); it starts once its device is free, as an
+/// in-order queue serves its work first come, first served. A blocking task (a transfer, or a
+/// group of ops that ends in `synchronize`) holds its thread until it ends; an enqueued one (a
+/// kernel, a device copy) lets the thread go on at once, as OpenCL's asynchronous queues do.
+/// Tasks are taken in the order of the time they become ready (swift-collections' `Heap`), so a
+/// device shared by several threads goes to the one that asked first.
+struct ThreadedTasks {
+    struct Task {
+        let device: Int
+        let duration: Double
+        let dependencies: [Int]
+        /// Bytes this task downloads to the host (sent by its device).
+        let bytesSent: Double
+        /// Whether its thread waits for its end (else only for its issue).
+        let blocking: Bool
+    }
+
+    private(set) var tasks: [Task] = []
+    private(set) var threads: [[Int]] = []
+    let deviceCount: Int
+
+    init(deviceCount: Int) { self.deviceCount = deviceCount }
+
+    /// A new, empty thread; returns its number.
+    mutating func addThread() -> Int {
+        threads.append([])
+        return threads.count - 1
+    }
+
+    /// Appends a task to `thread`'s list; returns its id.
+    @discardableResult
+    mutating func add(on thread: Int, device: Int, duration: Double, after dependencies: [Int] = [],
+                      bytesSent: Double = 0, blocking: Bool = true) -> Int {
+        tasks.append(Task(device: device, duration: duration, dependencies: dependencies, bytesSent: bytesSent,
+                          blocking: blocking))
+        threads[thread].append(tasks.count - 1)
+        return tasks.count - 1
+    }
+
+    /// The last task on `thread`, if any.
+    func last(on thread: Int) -> Int? { threads[thread].last }
+
+    struct Outcome {
+        var end: Double
+        var finish: [Double]
+        var busy: [Double]
+        var bytesSent: [Double]
+    }
+
+    private struct Ready: Comparable {
+        let time: Double
+        let thread: Int
+        static func < (a: Ready, b: Ready) -> Bool { (a.time, a.thread) < (b.time, b.thread) }
+    }
+
+    /// Runs every thread to its end.
+    /// - Throws: `invalidArgument` if the threads wait for each other in a circle.
+    func run() throws -> Outcome {
+        var finish = [Double?](repeating: nil, count: tasks.count)
+        var next = [Int](repeating: 0, count: threads.count)
+        var threadFree = [Double](repeating: 0, count: threads.count)
+        var queued = [Bool](repeating: false, count: threads.count)
+        var deviceFree = [Double](repeating: 0, count: deviceCount)
+        var busy = [Double](repeating: 0, count: deviceCount)
+        var sent = [Double](repeating: 0, count: deviceCount)
+        var ready = Heap<Ready>()
+
+        func offer(_ thread: Int) {
+            guard !queued[thread], next[thread] < threads[thread].count else { return }
+            let task = tasks[threads[thread][next[thread]]]
+            var time = threadFree[thread]
+            for dependency in task.dependencies {
+                guard let end = finish[dependency] else { return }
+                time = max(time, end)
+            }
+            queued[thread] = true
+            ready.insert(Ready(time: time, thread: thread))
+        }
+
+        for thread in threads.indices { offer(thread) }
+        var end = 0.0
+        while let entry = ready.popMin() {
+            let thread = entry.thread
+            let id = threads[thread][next[thread]]
+            let task = tasks[id]
+            let start = max(entry.time, deviceFree[task.device])
+            let done = start + task.duration
+            deviceFree[task.device] = done
+            busy[task.device] += task.duration
+            sent[task.device] += task.bytesSent
+            finish[id] = done
+            threadFree[thread] = task.blocking ? done : entry.time
+            end = max(end, done)
+            next[thread] += 1
+            queued[thread] = false
+            for other in threads.indices { offer(other) }
+        }
+        guard next.indices.allSatisfy({ next[$0] == threads[$0].count }) else {
+            throw CLTrainError.invalidArgument("the simulated threads wait for each other in a circle")
+        }
+        return Outcome(end: end, finish: finish.map { $0 ?? 0 }, busy: busy, bytesSent: sent)
+    }
+}
