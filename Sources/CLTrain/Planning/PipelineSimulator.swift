@@ -26,8 +26,8 @@ public struct PipelinePrediction: Sendable {
     public var transferBytes: Double { bytesSent.reduce(0, +) }
 }
 
-/// A simulation of one training step of a placed LSTM language model as `LanguageModel` runs it
-/// (LanguageModel.swift, LanguageModel+Wavefront.swift): the same threads, each with the same
+/// A simulation of one training step of a placed LSTM language model as its executors run it
+/// (Execution/SequentialExecutor.swift, Execution/WavefrontExecutor.swift): the same threads, each with the same
 /// fixed list of tasks in the same order, and the same transfers.
 ///
 /// **Sequential.** One thread (the caller's) does everything in turn: each layer's whole window,
