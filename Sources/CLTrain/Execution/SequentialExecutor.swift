@@ -1,9 +1,10 @@
 /// Runs a window on the calling thread, one part after another.
 ///
 /// Per-device task order (what `PipelineSimulator` models as the serial step): the embedding and
-/// the dropout masks (and, with dropout at the output, the top layer's masked copy); layer 0's forward over all T steps, then layer 1's, …, layer L−1's; each
-/// softmax shard's logits and loss over the whole window (T·B×V_s, in shard order), the host
-/// combining a split softmax's statistics; then, when training, each shard's ∂L/∂logits, weight
+/// the dropout masks (and, with dropout at the output, the top layer's masked copy); layer 0's
+/// forward over all T steps, then layer 1's, …, layer L−1's; every softmax shard's logits over the
+/// whole window (T·B×V_s, in shard order, all enqueued before any is read back), then each
+/// shard's loss or statistics, the host combining a split softmax's statistics; then, when training, each shard's ∂L/∂logits, weight
 /// gradients and part of ∂L/∂h_top (in shard order) and their sum on the top layer's backend;
 /// layer L−1's backward over all steps and its weight gradients, then layer L−2's, …, layer 0's;
 /// the embedding's gradient. Parts on different queues of one context meet on the device
@@ -31,7 +32,10 @@ public final class SequentialExecutor: Executor {
         let top = try topShipment(pass, rows: 0..<rows)
         try loss.prepare(blocks: [0..<rows], windowRows: rows, targets: window.targets, training: training,
                          gradientSum: pass.outputGradients.last)
-        let statistics = try loss.shards.indices.compactMap { s in try loss.forward(s, block: 0, from: top) }
+        // Every shard's logits first, so the shards' devices compute them side by side; then each
+        // one's loss or statistics (a split softmax's are read back, which waits for that queue).
+        let logits = try loss.shards.indices.map { s in try loss.logits(s, block: 0, from: top) }
+        let statistics = try loss.shards.indices.compactMap { s in try loss.reduce(s, block: 0, logits: logits[s]) }
         let combined = loss.isSplit ? ShardedSoftmaxLoss.combine(statistics) : nil
         if training { try backward(pass, top: top, logNormalizers: combined?.logNormalizers) }
         let sum = try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? [])

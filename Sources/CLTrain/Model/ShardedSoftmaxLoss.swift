@@ -120,8 +120,14 @@ final class ShardedSoftmaxLoss {
     /// Step 1 for shard s and block k. Returns the shard's statistics for a split softmax (nil for
     /// a whole one, whose losses stay on the device until `windowLoss`).
     func forward(_ s: Int, block k: Int, from top: Shipment) throws -> ShardStatistics? {
+        try reduce(s, block: k, logits: logits(s, block: k, from: top))
+    }
+
+    /// Step 1 without the logits: the cross-entropy (whole softmax) or the statistics (split) of
+    /// shard s's `logits` for block k. Apart from `logits`, so an executor can enqueue every
+    /// shard's logits before it reads any shard's statistics back (a read waits for its queue).
+    func reduce(_ s: Int, block k: Int, logits: Tensor) throws -> ShardStatistics? {
         let window = try current(), buffers = window.shards[s], b = shards[s].backend
-        let logits = try self.logits(s, block: k, from: top)
         if let losses = buffers.losses {
             try b.softmaxCrossEntropy(logits: logits, targets: buffers.targets[k], ignoreIndex: -1,
                                       losses: losses.rows(window.blocks[k]), gradient: window.training ? logits : nil,
