@@ -45,6 +45,17 @@ public final class TimingBackend: KernelBackend {
         return IndexTensor(values: values, tensor: tensor)
     }
 
+    /// In place, as OpenCL's blocking write: a host transfer after the queue's work, no device copy
+    /// (the protocol's default would make a fresh tensor and copy it, charging a copy per unit).
+    public func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws {
+        try OperationChecks.indexCount(values, into: indices, "uploadIndices")
+        guard owns(indices.tensor) else {
+            throw CLTrainError.wrongDevice(operation: "uploadIndices", tensorLocation: indices.tensor.location, backend: name)
+        }
+        device.blocking(costs.hostTransfer(bytes: 4 * values.count))
+        indices.replaceValues(values)
+    }
+
     public func synchronize() throws { device.wait() }
 
     // MARK: Linear algebra
