@@ -31,7 +31,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-mode=gpu total=400 restage=0 stage_limit_mib=${GPU_STAGE_LIMIT_MIB:-48}
+mode=gpu total=400 restage=0 stage_limit_mib=${GPU_STAGE_LIMIT_MIB:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --rehearse) mode=rehearsal ;;
@@ -79,10 +79,18 @@ if command -v ldd >/dev/null && { [ ! -f .gpu/syslibs.tar.xz ] || [ .gpu/bin/clt
     while read -r soname path; do
       case "$path" in /opt/swift/*) continue ;; esac
       case "$soname" in libc.so.*|libm.so.*|libstdc++.so.*|libgcc_s.so.*|ld-linux*|libpthread.so.*|libdl.so.*|librt.so.*|libutil.so.*) continue ;; esac
+      # ICU's data alone is 30 MB, more than the carry can spare; only FoundationXML would pull it
+      # in (libxml2), and none of the staged binaries links that (PlotTests parses with Python).
+      case "$soname" in libicu*|libxml2.so.*) echo "gpu-session.sh: warning: not packing $soname (too large); the machine must have it" >&2; continue ;; esac
       cp -L "$path" "$syslibs/$soname"
     done
   tar -C "$syslibs" -cJf .gpu/syslibs.tar.xz . && echo "gpu-session.sh: packed the system libraries: $(ls "$syslibs" | paste -sd' ')"
   rm -rf "$syslibs"
+fi
+# The device tool carries 64 MiB in all: .gpu/ gets what the tracked tree leaves, less 2 MiB of room.
+if [ -z "$stage_limit_mib" ]; then
+  tree_kib=$(git ls-files -z 2>/dev/null | xargs -0 du -ck 2>/dev/null | tail -n 1 | cut -f1)
+  stage_limit_mib=$(( 64 - (${tree_kib:-4096} + 1023) / 1024 - 2 ))
 fi
 stage_kib=$(du -sk .gpu | cut -f1)
 echo "gpu-session.sh: .gpu/ is $(( (stage_kib + 512) / 1024 )) MiB (limit $stage_limit_mib MiB; the device tool carries 64 MiB with the working tree)"

@@ -1,46 +1,59 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
 @testable import CLTrain
 
-/// `cltrain plot`'s SVGs: well-formed XML (read by Foundation's XMLParser), one mark per case or
-/// logged record, and the refusals of files that are not what they should be.
+/// `cltrain plot`'s SVGs: well-formed XML (read by Python's ElementTree, a real XML parser), one mark
+/// per case or logged record, and the refusals of files that are not what they should be.
 @Suite("SVG plots")
 struct PlotTests {
-    /// Parses `svg`, failing the test on any XML error; counts the elements of each `class`.
-    final class ClassCounter: NSObject, XMLParserDelegate {
+    /// What an XML parser read from an SVG: the root element's name, the number of elements of
+    /// each `class`, and the character data of each `text` element.
+    struct ParsedSVG: Decodable {
+        var root = ""
         var counts: [String: Int] = [:]
         var texts: [String] = []
-        var root: String?
-        private var inText = false
-
-        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                    attributes: [String: String] = [:]) {
-            if root == nil { root = name }
-            if let kind = attributes["class"] { counts[kind, default: 0] += 1 }
-            inText = name == "text"
-            if inText { texts.append("") }
-        }
-
-        func parser(_ parser: XMLParser, foundCharacters string: String) {
-            if inText, !texts.isEmpty { texts[texts.count - 1] += string }
-        }
-
-        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
-            if name == "text" { inText = false }
-        }
     }
 
-    static func parse(_ svg: String, sourceLocation: SourceLocation = #_sourceLocation) -> ClassCounter {
-        let counter = ClassCounter()
-        let parser = XMLParser(data: Data(svg.utf8))
-        parser.delegate = counter
-        let parsed = parser.parse()
-        #expect(parsed, "not well-formed XML: \(String(describing: parser.parserError))", sourceLocation: sourceLocation)
-        #expect(counter.root == "svg", sourceLocation: sourceLocation)
-        return counter
+    /// Parses `svg` with Python's ElementTree (expat), failing the test on any XML error. Not
+    /// Foundation's XMLParser: FoundationXML would link libxml2 and ICU into the test bundle, which
+    /// the GPU machine may lack (scripts/gpu-session.sh runs this bundle there).
+    static func parse(_ svg: String, sourceLocation: SourceLocation = #_sourceLocation) -> ParsedSVG {
+        let script = """
+            import json, sys, xml.etree.ElementTree as E
+            root = E.parse(sys.argv[1]).getroot()
+            name = lambda element: element.tag.rsplit('}', 1)[-1]
+            counts = {}
+            for element in root.iter():
+                kind = element.get('class')
+                if kind is not None: counts[kind] = counts.get(kind, 0) + 1
+            texts = [''.join(element.itertext()) for element in root.iter() if name(element) == 'text']
+            print(json.dumps({'root': name(root), 'counts': counts, 'texts': texts}))
+            """
+        do {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("cltrain-plot-\(UUID().uuidString).svg")
+            try Data(svg.utf8).write(to: file)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", "-c", script, file.path]
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            let data = output.fileHandleForReading.readDataToEndOfFile()
+            let message = errors.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            guard process.terminationStatus == 0 else {
+                Issue.record("not well-formed XML (or no python3): \(String(decoding: message, as: UTF8.self))", sourceLocation: sourceLocation)
+                return ParsedSVG()
+            }
+            let parsed = try JSONDecoder().decode(ParsedSVG.self, from: data)
+            #expect(parsed.root == "svg", sourceLocation: sourceLocation)
+            return parsed
+        } catch {
+            Issue.record("could not run python3 to parse the SVG: \(error)", sourceLocation: sourceLocation)
+            return ParsedSVG()
+        }
     }
 
     static func metrics(_ records: [[String: Any]]) throws -> Data {
