@@ -29,8 +29,8 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         }
         try InputNumber.check(halvingInterval, "--lr-halve-every", in: .positive, why: "epochs between halvings")
         if let decayFactor {
-            try InputNumber.check(decayFactor, "--lr-decay", in: RealBounds(lower: 1, lowerClosed: true, upper: .infinity, upperClosed: false),
-                                  why: "what each decay divides the rate by; below 1 it would grow")
+            try InputNumber.check(decayFactor, "--lr-decay", in: .closed(1, 1000),
+                                  why: "what each decay divides the rate by; below 1 it would grow, and beyond 1000 one decay all but stops training")
         }
     }
 

@@ -79,7 +79,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if let m = maxStepsPerEpoch { try InputNumber.check(m, "--steps-per-epoch", in: 1...Int.max) }
         if let c = checkpointEvery { try InputNumber.check(c, "--checkpoint-every", in: 1...Int.max) }
         if let v = maxValidationSteps { try InputNumber.check(v, "--validation-steps", in: 1...Int.max) }
-        if let initScale { try InputNumber.check(initScale, "--init-scale", in: .positive, why: "weights start uniform in ±this") }
+        if let initScale { try InputNumber.check(initScale, "--init-scale", in: .positive(atMost: 1),
+                                                     why: "weights start uniform in ±this; beyond ±1 every gate starts saturated") }
     }
 }
 
