@@ -77,17 +77,7 @@ public struct LossCurvePlot {
         let all = training + validation
         let x = PlotScale(covering: all.map { Double($0.step) }, from: left, to: right, logarithmic: false)
         let y = PlotScale(covering: all.map(\.loss), from: bottom, to: top, logarithmic: false)
-        for tick in x.ticks {
-            guard let px = x.position(tick) else { continue }
-            canvas.line(px, top, px, bottom, stroke: "#e4e4e4")
-            canvas.text(PlotScale.label(tick), x: px, y: bottom + 16, size: 10, anchor: .middle)
-        }
-        for tick in y.ticks {
-            guard let py = y.position(tick) else { continue }
-            canvas.line(left, py, right, py, stroke: "#e4e4e4")
-            canvas.text(PlotScale.label(tick), x: left - 6, y: py + 4, size: 10, anchor: .end)
-        }
-        canvas.rect(x: left, y: top, width: right - left, height: bottom - top, fill: "none", stroke: "#888")
+        canvas.grid(x: x, y: y, left: left, right: right, top: top, bottom: bottom)
         canvas.text("step", x: (left + right) / 2, y: bottom + 36, size: 11, anchor: .middle)
         canvas.text("loss (nats/token)", x: 22, y: (top + bottom) / 2, size: 11, anchor: .middle, rotated: true)
 

@@ -128,17 +128,7 @@ public struct RooflinePlot {
                     + "\(Self.rate(device.peakBytesPerSecond, "B/s")), ridge at \(String(format: "%.3g", ridge)) FLOP/byte",
                     x: 16, y: top + 16, size: 13, bold: true)
         // Grid and axes.
-        for tick in x.ticks {
-            guard let px = x.position(tick) else { continue }
-            canvas.line(px, plotTop, px, bottom, stroke: "#e4e4e4")
-            canvas.text(PlotScale.label(tick), x: px, y: bottom + 16, size: 10, anchor: .middle)
-        }
-        for tick in yScale.ticks {
-            guard let position = yScale.position(tick) else { continue }
-            canvas.line(left, position, right, position, stroke: "#e4e4e4")
-            canvas.text(PlotScale.label(tick), x: left - 6, y: position + 4, size: 10, anchor: .end)
-        }
-        canvas.rect(x: left, y: plotTop, width: right - left, height: bottom - plotTop, fill: "none", stroke: "#888")
+        canvas.grid(x: x, y: yScale, left: left, right: right, top: plotTop, bottom: bottom)
         canvas.text("arithmetic intensity (FLOP per byte moved)", x: (left + right) / 2, y: bottom + 34, size: 11, anchor: .middle)
         canvas.text("GFLOP/s", x: 20, y: (plotTop + bottom) / 2, size: 11, anchor: .middle, rotated: true)
 
