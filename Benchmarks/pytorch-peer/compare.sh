@@ -29,15 +29,7 @@ case "$shape" in
   *) echo "compare.sh: --shape is 1, 2, 3, 4 or all" >&2; exit 2 ;;
 esac
 
-venv="${PEER_VENV:-.build/pytorch-peer-venv}"
-if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch" 2>/dev/null; then
-  python3 -m venv "$venv"
-  # The CPU wheel alone from PyTorch's index, then its dependencies from the usual index, the
-  # version pinned so that pip cannot trade it for PyPI's (CUDA) build.
-  "$venv/bin/pip" install --quiet --no-deps torch --index-url https://download.pytorch.org/whl/cpu
-  version="$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("torch"))')"
-  "$venv/bin/pip" install --quiet "torch==$version"
-fi
+source Benchmarks/pytorch-peer/venv.sh
 swift build -c release --product cltrain >&2
 bin="$(swift build -c release --show-bin-path)/cltrain"
 export OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads"
