@@ -85,11 +85,14 @@ let package = Package(
             exclude: ["CMakeLists.txt"]
         ),
         // The microbenchmarks, built by SwiftPM only (the CMake build leaves them out). COpenCL
-        // and CBLAS: CLBlast is called on the backend's raw handles, OpenBLAS directly.
+        // and CBLAS: CLBlast is called on the backend's raw handles, OpenBLAS directly. The gemm
+        // tuner and the roofline measurement live here, not in the library; the runtime pieces
+        // they drive (programs, kernels, launches) are CLTrain's `package` declarations, visible
+        // to this package's targets and to no client of the library. CLTrainKernels: roofline.cl.
         .executableTarget(
             name: "cltrain-bench",
             dependencies: [
-                "CLTrain", "COpenCL", "CBLAS",
+                "CLTrain", "CLTrainKernels", "COpenCL", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks",

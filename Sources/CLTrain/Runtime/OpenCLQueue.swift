@@ -29,7 +29,7 @@ public final class OpenCLQueue: @unchecked Sendable {
     /// `local`, as OpenCL 1.2 requires; kernels guard against the extra items. Returns the event
     /// when `wantEvent` (for profiling).
     @discardableResult
-    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], wantEvent: Bool = false) throws(OpenCLError) -> OpenCLEvent? {
+    package func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], wantEvent: Bool = false) throws(OpenCLError) -> OpenCLEvent? {
         precondition(global.count == local.count && (1...3).contains(global.count) && !local.contains { $0 < 1 })
         if global.contains(0) { return nil }
         var globalSize = global
