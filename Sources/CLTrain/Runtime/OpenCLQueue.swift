@@ -63,6 +63,29 @@ public final class OpenCLQueue: @unchecked Sendable {
                     "clEnqueueReadBuffer(\(destination.count) bytes)")
     }
 
+    /// Starts copying `buffer` from `byteOffset` into host memory and returns at once; the
+    /// returned event ends when the data has arrived (nil for no bytes). The memory must stay
+    /// valid until then.
+    func readAsync(_ buffer: OpenCLBuffer, byteOffset: Int, into destination: UnsafeMutableRawPointer,
+                   byteCount: Int) throws(OpenCLError) -> OpenCLEvent? {
+        guard byteCount > 0 else { return nil }
+        var event: cl_event?
+        try checkCL(clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_FALSE), byteOffset, byteCount, destination, 0, nil, &event),
+                    "clEnqueueReadBuffer(\(byteCount) bytes, non-blocking)")
+        return event.map(OpenCLEvent.init)
+    }
+
+    /// Starts copying host memory into `buffer` at `byteOffset` and returns at once; the returned
+    /// event ends when the host memory may be reused (nil for no bytes).
+    func writeAsync(from source: UnsafeRawPointer, byteCount: Int, to buffer: OpenCLBuffer,
+                    byteOffset: Int) throws(OpenCLError) -> OpenCLEvent? {
+        guard byteCount > 0 else { return nil }
+        var event: cl_event?
+        try checkCL(clEnqueueWriteBuffer(handle, buffer.handle, cl_bool(CL_FALSE), byteOffset, byteCount, source, 0, nil, &event),
+                    "clEnqueueWriteBuffer(\(byteCount) bytes, non-blocking)")
+        return event.map(OpenCLEvent.init)
+    }
+
     /// Copies between two buffers of this queue's context, on the device.
     func copy(_ source: OpenCLBuffer, byteOffset: Int, to destination: OpenCLBuffer, destinationByteOffset: Int,
               byteCount: Int) throws(OpenCLError) {
@@ -100,6 +123,15 @@ public final class OpenCLEvent: @unchecked Sendable {
     public func wait() throws(OpenCLError) {
         var event: cl_event? = handle
         try checkCL(clWaitForEvents(1, &event), "clWaitForEvents")
+    }
+
+    /// Whether the command has ended, asked without waiting; a command that failed throws.
+    func isComplete() throws(OpenCLError) -> Bool {
+        var status: cl_int = 0
+        try checkCL(clGetEventInfo(handle, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size, &status, nil),
+                    "clGetEventInfo(CL_EVENT_COMMAND_EXECUTION_STATUS)")
+        if status < 0 { throw OpenCLError(call: "a command's execution status", code: status) }
+        return status == CL_COMPLETE
     }
 
     /// The device clock, in nanoseconds, when the command reached `point` (waits for it to finish).

@@ -24,6 +24,8 @@ public final class OpenCLBackend: KernelBackend {
     /// buffer serves every operation: the queue runs in order, and a buffer replaced while a
     /// kernel still reads it stays alive until that kernel is done (OpenCL retains it).
     private var scratchBuffer: OpenCLBuffer?
+    /// Pinned host buffers for host staging (`OpenCLBackend+Staging`), reused per size.
+    let staging = HostStagingPool()
 
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
     public var device: OpenCLDeviceDescription { context.device }
