@@ -86,6 +86,24 @@ struct TransportTests {
         #expect(try cpu.download(host) == Array(Self.values.prefix(8)))
     }
 
+    /// The wavefront chains its tasks by the transport's events: with every part on its own queue
+    /// of one context, a training step of five runs drains each queue once (its worker's end),
+    /// not once a task, and trains as one backend does.
+    @Test(.enabled(if: !DeviceRegistry.shared.openCLDevices.isEmpty, "no OpenCL device: wavefront drains skipped"))
+    func theWavefrontDrainsEachQueueOncePerStep() throws {
+        let context = try DeviceRegistry.shared.context(ofOpenCLDevice: 0)
+        let run = try SmallRun(batch: 2, bptt: 5, hidden: 8, layers: 2)
+        let backends = try (0..<3).map { _ in DrainCountingBackend(try OpenCLBackend(context: context)) }
+        let model = try LanguageModel(configuration: run.configuration,
+                                      devices: ModelDevices(layers: [backends[0], backends[1]],
+                                                            softmaxShards: [(backends[2], 0..<run.vocabulary.count)]))
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 1)
+        _ = try executor.trainingStep(run.train.window(0))
+        // Per task, layer 0 alone would have drained 5 + 5 + 1 times.
+        #expect(backends.allSatisfy { $0.drains <= 2 }, "drains: \(backends.map(\.drains))")
+        executor.close()
+    }
+
     /// A consumer that was not named when the tensor was sent is refused, not given stale data.
     @Test func anUnnamedConsumerIsRefused() throws {
         let (a, b) = (CPUBackend(), CPUBackend())

@@ -32,3 +32,23 @@ extension TimingBackend {
         device.enqueue(device.costs.hostTransfer(bytes: 4 * tensor.count))
     }
 }
+
+/// A point in a timing device's queue: when the work enqueued before it is done.
+final class TimingMarker: QueueMarker {
+    let due: UInt64
+    init(due: UInt64) { self.due = due }
+    func waitOnHost() throws { TimingDevice.sleep(until: due) }
+}
+
+extension TimingBackend {
+    /// A marker, as OpenCL's: the wavefront bounds how far a worker runs ahead of its queue with
+    /// them. Timing backends share no memory domain, so no other queue waits for one.
+    public func enqueueMarker() throws -> QueueMarker? { TimingMarker(due: device.enqueue(0)) }
+
+    public func enqueueWait(for marker: QueueMarker) throws {
+        guard let marker = marker as? TimingMarker else {
+            throw CLTrainError.invalidArgument("\(name) cannot wait for a marker of another kind of backend")
+        }
+        device.delay(until: marker.due)
+    }
+}

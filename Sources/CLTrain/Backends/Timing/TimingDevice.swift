@@ -46,6 +46,12 @@ public final class TimingDevice: @unchecked Sendable {
         }
     }
 
+    /// Work enqueued after this starts no earlier than `deadline` (a barrier on a marker); the
+    /// host does not wait.
+    func delay(until deadline: UInt64) {
+        lock.withLock { due = max(due, deadline) }
+    }
+
     /// Sleeps until `deadline` (another device's work, e.g. a staged read), then charges the
     /// wake-up's lateness to the next work enqueued here, as `wait()` does.
     func wait(until deadline: UInt64) {
