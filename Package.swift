@@ -2,7 +2,8 @@
 // CLTrain: a training backend for deep LSTM models on OpenCL devices, with an OpenBLAS CPU backend
 // as the reference. Layering, bottom to top:
 //   COpenCL, CBLAS (C interop) → CLTrainKernels (OpenCL C sources, embedded) → CLTrain (runtime,
-//   backends, verification) → cltrain (CLI) and cltrain-bench (Benchmarks/, microbenchmarks).
+//   backends, verification) → CLTrainCommandLine (what both executables parse) → cltrain (CLI) and
+//   cltrain-bench (Benchmarks/, microbenchmarks).
 // The CMakeLists.txt files beside the sources are the CMake build of the same targets; SwiftPM
 // targets exclude them.
 import PackageDescription
@@ -75,21 +76,35 @@ let package = Package(
             dependencies: ["CMPI", "CLTrain"],
             exclude: ["CMakeLists.txt"]
         ),
+        // What both executables parse: `--log-level` and device lists (ArgumentParser types, which
+        // the library itself does not depend on).
+        .target(
+            name: "CLTrainCommandLine",
+            dependencies: [
+                "CLTrain",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            exclude: ["CMakeLists.txt"]
+        ),
         .executableTarget(
             name: "cltrain",
             dependencies: [
-                "CLTrain", "CLTrainMPI",
+                "CLTrain", "CLTrainMPI", "CLTrainCommandLine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["CMakeLists.txt"]
         ),
         // The microbenchmarks, built by SwiftPM only (the CMake build leaves them out). COpenCL
-        // and CBLAS: CLBlast is called on the backend's raw handles, OpenBLAS directly.
+        // and CBLAS: CLBlast is called on the backend's raw handles, OpenBLAS directly. The gemm
+        // tuner and the roofline measurement live here, not in the library; the runtime pieces
+        // they drive (programs, kernels, launches) are CLTrain's `package` declarations, visible
+        // to this package's targets and to no client of the library. CLTrainKernels: roofline.cl.
         .executableTarget(
             name: "cltrain-bench",
             dependencies: [
-                "CLTrain", "COpenCL", "CBLAS",
+                "CLTrain", "CLTrainKernels", "CLTrainCommandLine", "COpenCL", "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLTrain
+import CLTrainCommandLine
 import Foundation
 
 @main
@@ -45,8 +46,8 @@ struct MeasureCommand: ParsableCommand {
 
     @Option(name: .customLong("device"), help: ArgumentHelp(
         "Devices as `cltrain devices` lists them: OpenCL indices and/or 'cpu', e.g. '0,cpu'. Default: CLTRAIN_DEVICES, else every OpenCL device and the CPU backend.",
-        valueName: "LIST"))
-    var deviceList: String?
+        valueName: "LIST"), transform: DeviceList.parse)
+    var deviceList: DeviceList?
 
     @Option(help: ArgumentHelp("Run only the cases whose name contains TEXT (ignoring case), e.g. 'gemm 128x4000' or 'lstm'.",
                                valueName: "TEXT"))
@@ -82,9 +83,6 @@ struct MeasureCommand: ParsableCommand {
         if let repeats, repeats < 1 { throw ValidationError("--repeats must be at least 1") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must not be negative") }
         if let maxGigaflop, !(maxGigaflop >= 0) { throw ValidationError("--max-gflop must be a number ≥ 0, or 'inf'") }
-        if let deviceList {
-            do { _ = try DeviceSelection.parseList(deviceList) } catch { throw ValidationError("--device: \(error)") }
-        }
         if let json {
             // Fail now rather than after a long run.
             let url = URL(fileURLWithPath: json)
@@ -169,7 +167,7 @@ struct MeasureCommand: ParsableCommand {
 
     /// `--device`, else CLTRAIN_DEVICES, else every OpenCL device and the CPU backend.
     private func selection(in registry: DeviceRegistry) throws -> [DeviceSelection] {
-        try registry.requestedSelection(list: deviceList) ?? (registry.visibleOpenCLDevices().map { .openCL($0.index) } + [.cpu])
+        try registry.requestedSelection(deviceList?.devices, option: "--device") ?? (registry.visibleOpenCLDevices().map { .openCL($0.index) } + [.cpu])
     }
 
     /// The devices with their peaks, the table, then what was skipped and what failed.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLTrain
+import CLTrainCommandLine
 import Foundation
 
 /// `cltrain-bench tune`: searches the tiled gemm's parameters on each selected OpenCL device
@@ -29,8 +30,8 @@ struct TuneCommand: ParsableCommand {
 
     @Option(name: .customLong("device"), help: ArgumentHelp(
         "OpenCL devices as `cltrain devices` lists them, e.g. '0,1'. Default: the OpenCL devices of CLTRAIN_DEVICES, else every OpenCL device.",
-        valueName: "LIST"))
-    var deviceList: String?
+        valueName: "LIST"), transform: DeviceList.parse)
+    var deviceList: DeviceList?
 
     @Flag(help: "A small search space and small shapes, few runs: for CI and CPU OpenCL devices (PoCL).")
     var quick = false
@@ -74,9 +75,6 @@ struct TuneCommand: ParsableCommand {
         for shape in shapes where GemmTuner.Shape(parsing: shape) == nil {
             throw ValidationError("--shape '\(shape)' is not MxNxK with positive sizes, optionally followed by :NN, :NT, :TN or :TT")
         }
-        if let deviceList {
-            do { _ = try DeviceSelection.parseList(deviceList) } catch { throw ValidationError("--device: \(error)") }
-        }
     }
 
     func run() throws {
@@ -85,7 +83,7 @@ struct TuneCommand: ParsableCommand {
                                          : self.shapes.compactMap(GemmTuner.Shape.init(parsing:))
         let warmup = self.warmup ?? (quick ? 1 : 2), repeats = self.repeats ?? (quick ? 3 : 10)
         let file = output.map { URL(fileURLWithPath: $0) } ?? GemmTuningFile.defaultLocation()
-        let selection = try registry.requestedSelection(list: deviceList) ?? registry.visibleOpenCLDevices().map { .openCL($0.index) }
+        let selection = try registry.requestedSelection(deviceList?.devices, option: "--device") ?? registry.visibleOpenCLDevices().map { .openCL($0.index) }
         let devices = selection.compactMap { item -> Int? in
             if case .openCL(let index) = item { return index }
             standardError("tune: skipping '\(item)': only OpenCL devices have kernels to tune\n")

@@ -259,11 +259,15 @@ def main(argv):
     # Correctness.
     verify = parse_json(check, "verify.json")
     if verify:
-        failures = [r for r in verify.get("results", []) if not r.get("passed")]
+        # A skipped row (the device declined the operation) carries its reason and is no failure.
+        failures = [r for r in verify.get("results", []) if not r.get("passed") and not r.get("skipped")]
+        skips = [r for r in verify.get("results", []) if r.get("skipped")]
         add(f"**Correctness** (`cltrain verify`, against the CPU reference): {verify.get('passed', 0)} passed, "
-            f"{verify.get('failed', 0)} failed.")
+            f"{verify.get('failed', 0)} failed" + (f", {len(skips)} skipped." if skips else "."))
         for r in failures[:10]:
             add(f"- FAILED: {r.get('operation')} {r.get('shape')}: max rel. error {figure(r.get('maxRelError'))}")
+        for r in skips[:10]:
+            add(f"- SKIPPED: {r.get('operation')} {r.get('shape')}: {r.get('skipped')}")
     else:
         add("**Correctness**: no `verify.json` (see the check phase's log).")
     add("")

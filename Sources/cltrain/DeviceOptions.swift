@@ -1,31 +1,10 @@
 import ArgumentParser
 import CLTrain
+import CLTrainCommandLine
 import Foundation
 
-/// A device list flag's value, each device once: `--device` of `verify` and `plan`, and inside
-/// `DeviceRequest`. The one syntax of `DeviceSelection.parseList`.
-///
-/// The options declare `transform: DeviceList.parse`: ArgumentParser then prints the reason
-/// ("The value '1,,2' is invalid for '--device <LIST>': entry 2 of 3 is empty; …"), which the
-/// failable `init?(argument:)` of `ExpressibleByArgument` cannot carry.
-struct DeviceList: ExpressibleByArgument, Equatable, CustomStringConvertible {
-    let devices: [DeviceSelection]
-
-    static func parse(_ text: String) throws -> DeviceList {
-        DeviceList(devices: try DeviceSelection.parseList(text, repeats: .refused))
-    }
-
-    init(devices: [DeviceSelection]) { self.devices = devices }
-    init?(argument: String) {
-        guard let list = try? Self.parse(argument) else { return nil }
-        self = list
-    }
-
-    var description: String { devices.map(\.description).joined(separator: ",") }
-}
-
 /// `--layer-devices` and `--softmax-devices`: one entry per layer or softmax shard, each with a
-/// command queue of its own, so a device may repeat. Parsed as `DeviceList` is.
+/// command queue of its own, so a device may repeat. Parsed as `DeviceList` (CLTrainCommandLine) is.
 struct QueueDeviceList: ExpressibleByArgument, Equatable, CustomStringConvertible {
     let devices: [DeviceSelection]
 

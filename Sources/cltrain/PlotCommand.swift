@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLTrain
+import CLTrainCommandLine
 import Foundation
 
 /// `cltrain plot roofline|loss FILE`: a self-contained SVG of benchmark results or a training run.

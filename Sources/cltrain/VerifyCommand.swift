@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLTrain
+import CLTrainCommandLine
 import Foundation
 import Logging
 
@@ -10,7 +11,8 @@ struct VerifyCommand: ParsableCommand {
         discussion: """
             Inputs are seeded per case, so both backends see the same data. Each output must satisfy
             |x − ref| ≤ 32·ε·√n·(|ref| + mean|ref|), n being the operation's reduction length.
-            The exit status is non-zero if any case fails.
+            An operation a device declines (its backend does not support it) is shown as SKIP
+            with the reason. The exit status is non-zero if any case fails; a skip does not count.
             """
     )
 
@@ -79,15 +81,19 @@ struct VerifyCommand: ParsableCommand {
         let report = VerificationReport(devices: devicesReport, reference: reference.name,
                                         host: .current, results: results)
         print(TextTable(headers: VerificationResult.tableHeaders, rows: results.map(\.tableRow)).rendered())
-        for failure in results where !failure.passed {
+        // Failures first, then what a device declined, each with its reason.
+        for failure in results where failure.failed {
             print(failure)
         }
-        print("\(report.passed) passed, \(report.failed) failed")
+        for skip in results where skip.skipped != nil {
+            print(skip)
+        }
+        print("\(report.passed) passed, \(report.failed) failed" + (report.skipped > 0 ? ", \(report.skipped) skipped" : ""))
         if let json {
             // Atomic for a regular file; a device, FIFO or link stays what it is (see AtomicFile).
             try AtomicFile.write(report.jsonData(), to: URL(fileURLWithPath: json))
         }
-        if report.failed > 0 {
+        if !report.succeeded {
             throw ExitCode.failure
         }
     }

@@ -143,6 +143,26 @@ struct CLIBadInputDevicesTests {
         expectCleanFailure(tune, mentioning: ["no OpenCL device selected"])
     }
 
+    /// `cltrain-bench --device` and `tune --device` are the typed list `cltrain` parses
+    /// (`DeviceList`, CLTrainCommandLine): a bad one is a usage error (64) while the flags are
+    /// parsed, naming the flag and the entry, before any device is looked at.
+    @Test func theBenchmarksRefuseABadDeviceListAtParseTime() throws {
+        guard let bench = CLI.executable?.deletingLastPathComponent().appendingPathComponent("cltrain-bench"),
+              FileManager.default.isExecutableFile(atPath: bench.path) else {
+            print("cltrain-bench was not built beside cltrain: its --device rows skipped")
+            return
+        }
+        for command in [["--list"], ["tune", "--quick"]] {
+            for (value, entry) in [("1,,2", "entry 2"), ("x", "'x'"), ("0,0", "'0' is listed twice")] {
+                let result = try run(bench, command + ["--device", value], environment: [:])
+                expectCleanFailure(result, mentioning: ["--device", entry])
+                #expect(result.status == 64, "\(result)")
+            }
+        }
+        let listed = try run(bench, ["--list", "--quick", "--device", "cpu"], environment: [:])
+        #expect(listed.status == 0, "\(listed)")
+    }
+
     /// Every device list flag fails while the flags are parsed (a usage error, exit 64, before any
     /// device is touched), naming the flag and the entry; `plan`'s layer and shard lists too.
     static let listsFailingAtParseTime: [BadInput] = [

@@ -1,5 +1,6 @@
 import Testing
 @testable import CLTrain
+@testable import cltrain_bench
 
 /// The tuner's pure parts: shapes, the search space, the sample, the objective; and one quick
 /// candidate verified and timed on a real device.

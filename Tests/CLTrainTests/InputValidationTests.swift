@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import CLTrain
+@testable import cltrain_bench
 
 /// The validation layer (InputNumber, RealBounds, Checked) and the memory estimator, on their own.
 @Suite("Input validation and memory estimates")

@@ -1,5 +1,6 @@
 import Testing
 @testable import CLTrain
+@testable import cltrain_bench
 
 /// What cltrain-bench relies on, on every OpenCL device: marker spans that cover the work between
 /// them, the roofline kernels, and the raw handles handed to CLBlast.

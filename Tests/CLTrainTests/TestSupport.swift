@@ -61,6 +61,8 @@ extension ForwardingBackend {
     func makeIndices(_ values: [Int32]) throws -> IndexTensor { try base.makeIndices(values) }
     func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws { try base.uploadIndices(values, into: indices) }
     func synchronize() throws { try base.synchronize() }
+    func stage(_ tensor: Tensor) throws -> HostStagedTensor { try base.stage(tensor) }
+    func uploadStaged(_ staged: HostStagedTensor, to tensor: Tensor) throws { try base.uploadStaged(staged, to: tensor) }
     func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor, beta: Float, _ c: Tensor) throws {
         try base.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)
     }

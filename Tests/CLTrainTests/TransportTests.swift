@@ -56,7 +56,52 @@ struct TransportTests {
         #expect(try moved(from: a, to: b) == Self.values.map { $0 * 2 })
         let source = try makeTensor(a, [8], Array(Self.values.prefix(8)))
         let shipment = try DeviceTransport().send(source, from: a, to: [b, CPUBackend()])
-        #expect(shipment.staged == Array(Self.values.prefix(8)))
+        #expect(try shipment.staged?.values() == Array(Self.values.prefix(8)))
+    }
+
+    /// Two contexts: the staged read and the consumer's write are non-blocking, so neither queue is
+    /// drained for a hand-off, and the producer's pinned staging buffer is made once per size and
+    /// reused transfer after transfer.
+    @Test(.enabled(if: DeviceRegistry.shared.openCLDevices.count >= 2, "fewer than two OpenCL devices: staging skipped"))
+    func stagingBetweenContextsDrainsNoQueueAndReusesItsPinnedBuffer() throws {
+        let a = try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: 0))
+        let b = try OpenCLBackend(context: DeviceRegistry.shared.context(ofOpenCLDevice: 1))
+        let (producer, consumer) = (DrainCountingBackend(a), DrainCountingBackend(b))
+        for round in 0..<3 {
+            #expect(try moved(from: producer, to: consumer) == Self.values.map { $0 * 2 }, "round \(round)")
+        }
+        #expect(producer.drains == 0 && consumer.drains == 0, "drains: \(producer.drains), \(consumer.drains)")
+        #expect(a.staging.count == 1, "\(a.staging.count) pinned buffers for three moves of one size")
+        // Another size takes a buffer of its own; the first one is still reused.
+        let small = try makeTensor(a, [8], Array(Self.values.prefix(8)))
+        let destination = try b.makeTensor(shape: [8], elementType: .float32)
+        try DeviceTransport().move(small, from: a, into: destination, on: b)
+        #expect(try b.download(destination) == Array(Self.values.prefix(8)))
+        #expect(try moved(from: a, to: b) == Self.values.map { $0 * 2 })
+        #expect(a.staging.count == 2)
+        // To the CPU backend, the staged values themselves (the protocol's default upload).
+        let cpu = CPUBackend()
+        let host = try cpu.makeTensor(shape: [8], elementType: .float32)
+        try DeviceTransport().move(small, from: a, into: host, on: cpu)
+        #expect(try cpu.download(host) == Array(Self.values.prefix(8)))
+    }
+
+    /// The wavefront chains its tasks by the transport's events: with every part on its own queue
+    /// of one context, a training step of five runs drains each queue once (its worker's end),
+    /// not once a task, and trains as one backend does.
+    @Test(.enabled(if: !DeviceRegistry.shared.openCLDevices.isEmpty, "no OpenCL device: wavefront drains skipped"))
+    func theWavefrontDrainsEachQueueOncePerStep() throws {
+        let context = try DeviceRegistry.shared.context(ofOpenCLDevice: 0)
+        let run = try SmallRun(batch: 2, bptt: 5, hidden: 8, layers: 2)
+        let backends = try (0..<3).map { _ in DrainCountingBackend(try OpenCLBackend(context: context)) }
+        let model = try LanguageModel(configuration: run.configuration,
+                                      devices: ModelDevices(layers: [backends[0], backends[1]],
+                                                            softmaxShards: [(backends[2], 0..<run.vocabulary.count)]))
+        let executor = WavefrontExecutor(model: model, stepsPerRun: 1)
+        _ = try executor.trainingStep(run.train.window(0))
+        // Per task, layer 0 alone would have drained 5 + 5 + 1 times.
+        #expect(backends.allSatisfy { $0.drains <= 2 }, "drains: \(backends.map(\.drains))")
+        executor.close()
     }
 
     /// A consumer that was not named when the tensor was sent is refused, not given stale data.

@@ -30,6 +30,30 @@ struct VerificationSuiteTests {
         #expect(result.maxAbsError == nil)
     }
 
+    /// A device that declines an operation (`supports` false) skips its cases with the reason; the
+    /// run still succeeds (`cltrain verify`'s exit status), and other operations still run.
+    @Test func aDeclinedOperationIsSkippedNotFailed() throws {
+        let device = RecordingKernelBackend(declining: [.gemm])
+        let gemm = try #require(Self.suite.cases.first { $0.name == "gemm 7×33×129 NN" })
+        let skipped = gemm.run(reference: CPUBackend(), device: device)
+        #expect(skipped.skipped == "gemm: not supported by recording; run it on a backend that supports it", "\(skipped)")
+        #expect(!skipped.failed && !skipped.passed)
+        #expect(skipped.tableRow.last == "SKIP")
+        #expect(skipped.description.hasSuffix("SKIP: gemm: not supported by recording; run it on a backend that supports it"))
+
+        let fill = try #require(Self.suite.cases.first { $0.operation == "fill" })
+        let ran = fill.run(reference: CPUBackend(), device: device)
+        #expect(ran.passed && ran.skipped == nil, "\(ran)")
+
+        let report = VerificationReport(devices: [], reference: "cpu", host: .current, results: [skipped, ran])
+        #expect((report.passed, report.failed, report.skipped) == (1, 0, 1))
+        #expect(report.succeeded)
+        // A real failure beside the skip still fails the run.
+        let wrong = gemm.run(reference: CPUBackend(), device: FaultyBackend(.perturbGemm))
+        let failing = VerificationReport(devices: [], reference: "cpu", host: .current, results: [skipped, wrong])
+        #expect(failing.failed == 1 && !failing.succeeded)
+    }
+
     @Test func everyOperationIsCoveredWithAndWithoutViews() {
         let operations = ["gemm", "addBias", "sumRows", "softmax", "softmaxCrossEntropy", "softmaxStatistics",
                           "softmaxCrossEntropyGradient", "lstmCellForward",

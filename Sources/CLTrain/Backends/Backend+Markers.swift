@@ -1,8 +1,14 @@
 /// A point in one backend's queue (everything enqueued before it) that another backend of the
-/// same `MemoryDomain` can wait for on the device: on OpenCL, a marker event.
-public protocol QueueMarker: AnyObject {}
+/// same `MemoryDomain` can wait for on the device, and any thread on the host: on OpenCL, a
+/// marker event.
+public protocol QueueMarker: AnyObject {
+    /// Blocks until the queue has reached the marker.
+    func waitOnHost() throws
+}
 
-extension OpenCLEvent: QueueMarker {}
+extension OpenCLEvent: QueueMarker {
+    public func waitOnHost() throws { try wait() }
+}
 
 extension Backend {
     /// No markers (the CPU backend, which runs each operation before returning, and wrappers):

@@ -41,6 +41,12 @@ public protocol Backend: AnyObject {
     func uploadIndices(_ values: [Int32], into indices: IndexTensor) throws
     /// Waits until all enqueued work has finished.
     func synchronize() throws
+    /// Starts reading a float32 tensor into host memory for a backend of another memory domain and
+    /// returns without waiting where the backend can (`Backend+Staging.swift`; default: a download).
+    func stage(_ tensor: Tensor) throws -> HostStagedTensor
+    /// Writes staged values (`staged.count == tensor.count`) into a float32 tensor; waits on the
+    /// host for the staging read, not for this backend's queue where it can (default: an upload).
+    func uploadStaged(_ staged: HostStagedTensor, to tensor: Tensor) throws
     /// Marks the work enqueued so far, for a backend of the same memory domain to wait for on the
     /// device (`enqueueWait`); nil where the backend has no such markers (`Backend+Markers.swift`).
     func enqueueMarker() throws -> QueueMarker?

@@ -42,6 +42,18 @@ extension KernelBackend {
         return try downloadKernel(tensor)
     }
 
+    public func stage(_ tensor: Tensor) throws -> HostStagedTensor {
+        try OperationChecks.float32([tensor], "stage")
+        try requireOwned([tensor], "stage")
+        return try stageKernel(tensor)
+    }
+
+    public func uploadStaged(_ staged: HostStagedTensor, to tensor: Tensor) throws {
+        try OperationChecks.upload(staged.count, into: tensor)
+        try requireOwned([tensor], "uploadStaged")
+        try uploadStagedKernel(staged, to: tensor)
+    }
+
     // MARK: Linear algebra
 
     public func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,

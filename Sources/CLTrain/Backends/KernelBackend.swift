@@ -24,6 +24,10 @@ public protocol KernelBackend: Backend {
     func uploadKernel(_ values: [Float], to tensor: Tensor) throws
     /// `tensor` is float32.
     func downloadKernel(_ tensor: Tensor) throws -> [Float]
+    /// `tensor` is float32 (default: `downloadKernel`, values read at once).
+    func stageKernel(_ tensor: Tensor) throws -> HostStagedTensor
+    /// `staged.count == tensor.count`, float32 (default: `uploadKernel` of the values).
+    func uploadStagedKernel(_ staged: HostStagedTensor, to tensor: Tensor) throws
 
     // MARK: Linear algebra
 
@@ -71,4 +75,13 @@ public protocol KernelBackend: Backend {
     func axpyKernel(alpha: Float, _ x: Tensor, _ y: Tensor) throws
     func multiplyKernel(_ x: Tensor, by y: Tensor) throws
     func dropoutMaskKernel(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws
+}
+
+extension KernelBackend {
+    /// Values read at once, for a backend without asynchronous reads.
+    public func stageKernel(_ tensor: Tensor) throws -> HostStagedTensor { HostValues(try downloadKernel(tensor)) }
+    /// An upload of the staged values, for a backend without asynchronous writes.
+    public func uploadStagedKernel(_ staged: HostStagedTensor, to tensor: Tensor) throws {
+        try uploadKernel(staged.values(), to: tensor)
+    }
 }

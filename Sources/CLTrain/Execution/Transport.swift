@@ -32,10 +32,11 @@ final class Shipment: @unchecked Sendable {
     /// The producer's queue after the work that wrote `source` (nil: no consumer copies on the
     /// device from another queue, or the producer has no markers and was drained instead).
     let marker: QueueMarker?
-    /// Row-major values of `source`, read once for every consumer that cannot copy on the device.
-    let staged: [Float]?
+    /// `source` on its way through host memory (`Backend.stage`), read once for every consumer
+    /// that cannot copy on the device; the read may still be running.
+    let staged: HostStagedTensor?
 
-    init(source: Tensor, from: Backend, marker: QueueMarker?, staged: [Float]?) {
+    init(source: Tensor, from: Backend, marker: QueueMarker?, staged: HostStagedTensor?) {
         self.source = source
         self.from = from
         self.marker = marker
@@ -48,20 +49,22 @@ final class Shipment: @unchecked Sendable {
 /// - two queues of one OpenCL context: the producer's queue gets a marker, the consumer's queue a
 ///   barrier on it, then the device copy — the host waits for neither (a backend without
 ///   markers is drained, `synchronize`, instead);
-/// - different contexts or a CPU backend: the rows are read into host memory once, however many
-///   consumers need them (a blocking read, which on the in-order queue waits for the work that
-///   wrote them); each consumer uploads them.
+/// - different contexts or a CPU backend: the rows are staged in host memory once, however many
+///   consumers need them (`Backend.stage`: on OpenCL a non-blocking read into a pinned buffer,
+///   which the in-order queue runs after the work that wrote them); each consumer writes them
+///   into its tensor (`Backend.uploadStaged`: a host wait for the read's event — another
+///   context's queue cannot wait for it — then a non-blocking write).
 ///
 /// Whoever reuses a source's buffer for the next window must know the consumers' copies are done:
 /// `SequentialExecutor` drains every queue at the end of a window, and `WavefrontExecutor`'s
-/// workers drain theirs at the end of every task.
+/// workers drain theirs at the end of the window's work.
 ///
-/// What overlaps today: in the wavefront, a producer stages a run and signals, and goes on with
-/// its next run while consumers upload; devices compute while other workers' transfers run; two
-/// queues of one context meet on the device, with no host round trip. What does not: the read
-/// for host staging blocks the producer's thread until its queue reaches it and the rows arrive
-/// (clEnqueueReadBuffer into pageable memory; no pinned CL_MEM_ALLOC_HOST_PTR buffer or map yet),
-/// and the upload blocks the consumer's thread likewise.
+/// What overlaps: no thread waits for its own queue for a hand-off. A producer enqueues its work
+/// and the staged read and goes on; a consumer waits on the host only until the rows are read,
+/// enqueues their write and goes on; devices compute while other devices' reads and writes run;
+/// two queues of one context meet on the device, with no host round trip. What does not: each
+/// queue is in order, so a device's own reads and writes run between its kernels, not beside them
+/// (there is no separate copy queue).
 final class DeviceTransport: Transport {
     func send(_ source: Tensor, from: Backend, to consumers: [Backend]) throws -> Shipment {
         var marker: QueueMarker?
@@ -69,7 +72,7 @@ final class DeviceTransport: Transport {
             marker = try from.enqueueMarker()
             if marker == nil { try from.synchronize() }
         }
-        let staged = consumers.contains { !from.canCopyDirectly(to: $0) } ? try from.download(source) : nil
+        let staged = consumers.contains { !from.canCopyDirectly(to: $0) } ? try from.stage(source) : nil
         return Shipment(source: source, from: from, marker: marker, staged: staged)
     }
 
@@ -78,7 +81,7 @@ final class DeviceTransport: Transport {
             if to !== shipment.from, let marker = shipment.marker { try to.enqueueWait(for: marker) }
             try to.copy(shipment.source, to: destination)
         } else if let staged = shipment.staged {
-            try to.upload(staged, to: destination)
+            try to.uploadStaged(staged, to: destination)
         } else {
             throw CLTrainError.invalidArgument("a tensor sent from \(shipment.from.name) was received on \(to.name), which was not named as a consumer")
         }

@@ -3,9 +3,11 @@ import Foundation
 /// The wavefront schedule (`ExecutionSchedule.wavefront`): host workers hand runs of K time steps
 /// from layer to layer, and on to the decoder shards, as soon as they are done. The decoder and
 /// its loss are `ShardedSoftmaxLoss`, one block per unit; every hand-over goes through the
-/// `Transport`: the producer drains its queue and sends the rows (staged in host memory for a
-/// consumer in another memory domain) before it signals, so a consumer never waits on a
-/// producer's queue where the next run may already be enqueued.
+/// `Transport`: the producer enqueues its work and sends the rows (a marker for a queue of its
+/// context, a non-blocking staged read for another memory domain) before it signals, and goes on
+/// with its next task without draining its queue; the consumer's queue waits for the marker on
+/// the device, or its thread for the staged read's event on the host. So a queue holds several
+/// tasks at once, chained by events — at most `queueDepth` of one worker's.
 ///
 /// **Forward phase.** Layer l takes run r once layer l−1 has handed it over. Each decoder shard
 /// takes run r once the top layer has: it computes its logits rows (K·B×V_s) and their softmax
@@ -38,11 +40,15 @@ import Foundation
 /// **Per-device task order** (what `PipelineSimulator` models): each worker runs its forward
 /// tasks in the one order of `forwardTasks` (by wavefront slot, then layer before statistics
 /// before gradient, then index), then, for a layer's worker when training, its backward units in
-/// the order of `backwardUnits`, then its weight gradients; the embedding's gradient follows on
-/// the calling thread once every worker is done. Each task ends with its device's queue drained
-/// (a clFinish per task), so a worker's busy time is its device's time and a device failure is
-/// named with the task that caused it; the transport's markers would let a task hand over to a
-/// queue of the same context without it, at the price of both.
+/// the order of `backwardUnits`, then its weight gradients, then drains its queue (one
+/// `synchronize` per worker and window, not per task); before each task it waits for the marker
+/// of its task `queueDepth` back. The embedding's gradient follows on the calling thread once
+/// every worker is done. The price of not draining per task: a worker's busy time is the time
+/// its thread spends on its tasks (enqueuing, waiting for its own queue's marker, and waiting on
+/// the host for staged inputs and for the blocking reads of a split softmax's statistics) plus its
+/// final drain, not exactly its device's time; and a device failure that surfaces asynchronously
+/// is named with the task whose wait saw it (at most `queueDepth` tasks later, or the worker's
+/// final drain), not necessarily the task that caused it.
 ///
 /// Memory: logits exist for one unit per shard (K·B/M×V_s), not for the whole window.
 public final class WavefrontExecutor: Executor {
@@ -56,6 +62,13 @@ public final class WavefrontExecutor: Executor {
     private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
     /// Busy and wall time of the pipelined training steps so far.
     public private(set) var utilization = PipelineUtilization()
+    /// Tasks a worker keeps in its queue at most: before it enqueues a task it waits on the host
+    /// for the marker that ended the task `queueDepth` back. One would be a drain per task (the
+    /// next task waits for the last one's device work); unbounded would let a worker whose tasks
+    /// wait for nothing (layer 0's forward) fill its queue with the whole window and hold its
+    /// device ahead of another part's queue on the same device, which a device serves in the
+    /// order work was enqueued. Two: the device works through one task while the next is enqueued.
+    static let queueDepth = 2
     /// One host thread per worker, for the executor's life: started at the first step.
     private var pool: WorkerPool?
     /// The worker threads, once started (for tests).
@@ -234,6 +247,15 @@ public final class WavefrontExecutor: Executor {
             ? try workspace.tensor("gradientTopArriving", [units.maxRows, model.configuration.hiddenSize], on: topBackend) : nil
 
         try runWorkers(workers.map(\.name), record: training) { w, threads, busy in
+            // The markers that end this worker's last tasks in its queue (`queueDepth`).
+            let backend = workers[w].backend
+            var inFlight: [QueueMarker] = []
+            func admit() throws {
+                if inFlight.count >= Self.queueDepth { try inFlight.removeFirst().waitOnHost() }
+            }
+            func mark() throws {
+                if let marker = try backend.enqueueMarker() { inFlight.append(marker) }
+            }
             for task in tasks[w] {
                 let u = units.index(microBatch: task.microBatch, run: task.run)
                 let run = runs[task.run], rows = units.rows(u)
@@ -243,10 +265,11 @@ public final class WavefrontExecutor: Executor {
                     if l > 0 { try ready[l - 1][u].wait(unless: threads) }
                     try busy.time(w) {
                         try self.onDevice(b, "layer \(l) forward, \(units.name(u))") {
+                            try admit()
                             try pass.forward(layer: l, steps: run, microBatch: task.microBatch,
                                              input: l > 0 ? sent[l - 1][u].shipment : nil)
-                            try b.synchronize()
                             sent[l][u].shipment = try self.transport.send(pass.output(ofLayer: l, rows: rows), from: b, to: consumers[l])
+                            try mark()
                         }
                     }
                     ready[l][u].fire()
@@ -255,8 +278,10 @@ public final class WavefrontExecutor: Executor {
                     try ready[top][u].wait(unless: threads)
                     try busy.time(w) {
                         try self.onDevice(b, "softmax shard \(s) forward, \(units.name(u))") {
+                            try admit()
                             let reported = try self.loss.forward(s, block: u, from: sent[top][u].required())
                             if let reported { statistics[u].report(shard: s, reported) }
+                            try mark()
                         }
                     }
                 case .gradient:
@@ -264,16 +289,21 @@ public final class WavefrontExecutor: Executor {
                     if self.loss.isSplit { try statistics[u].combined.wait(unless: threads) }
                     try busy.time(w) {
                         try self.onDevice(b, "softmax shard \(s) backward, \(units.name(u))") {
+                            try admit()
                             try self.loss.backward(s, block: u, logNormalizers: self.loss.isSplit ? statistics[u].logNormalizers : nil,
                                                    from: sent[top][u].required())
-                            try b.synchronize()
                             parts[s][u].shipment = try self.loss.sendGradient(s, block: u)
+                            try mark()
                         }
                     }
                     decoderDone[s][u].fire()
                 }
             }
-            guard training, let l = workers[w].layer else { return }
+            guard training, let l = workers[w].layer else {
+                return try busy.time(w) {
+                    try self.onDevice(backend, "\(workers[w].name): the window's last tasks") { try backend.synchronize() }
+                }
+            }
             let b = self.lstm[l].backend
             for u in Self.backwardUnits(units) {
                 let rows = units.rows(u)
@@ -284,16 +314,17 @@ public final class WavefrontExecutor: Executor {
                 }
                 try busy.time(w) {
                     try self.onDevice(b, "layer \(l) backward, \(units.name(u))") {
+                        try admit()
                         if l == top {
                             try self.loss.accumulateInputGradient(block: u, parts: parts.map { $0[u].shipment }, arriving: arriving)
                         }
                         try pass.backward(layer: l, steps: units.steps(u), microBatch: units.microBatch(u),
                                           outputGradient: l < top ? sentDown[l + 1][u].shipment : nil)
-                        try b.synchronize()
                         if l > 0 {
                             sentDown[l][u].shipment = try self.transport.send(pass.inputGradients[l].rows(rows), from: b,
                                                                               to: [self.lstm[l - 1].backend])
                         }
+                        try mark()
                     }
                 }
                 readyDown[l][u].fire()

@@ -51,9 +51,10 @@ public struct PipelineLink: Codable, Equatable, Sendable, CustomStringConvertibl
 ///
 /// Devices are numbered 0..<deviceCount. Every part (layer or softmax shard) has a backend, and so
 /// a worker thread and a command queue, of its own, as `ModelDevices(placement:)` makes them; parts
-/// on one device number share its time. Every transfer is one the runtime makes: a blocking
-/// download to host memory on the producer's thread and a blocking upload on the consumer's
-/// (`link`), or a copy on the device where both parts share its memory (`deviceCopy`).
+/// on one device number share its time. Every transfer is one the runtime makes: a staged read
+/// to host memory on the producer's queue and a write on the consumer's, each crossing `link`
+/// (non-blocking, the consumer's thread waiting only for the read: `PipelineSimulator`), or a copy
+/// on the device where both parts share its memory (`deviceCopy`).
 public struct PipelineModel: Sendable {
     /// One LSTM layer or one softmax shard: its device and its seconds per time step at the full
     /// batch B (forward; the backward the next stage waits for; weight gradients).

@@ -30,11 +30,12 @@ public struct PipelinePrediction: Sendable {
 /// (Execution/SequentialExecutor.swift, Execution/WavefrontExecutor.swift): the same threads, each with the same
 /// fixed list of tasks in the same order, and the same transfers.
 ///
-/// **Sequential.** One thread (the caller's) does everything in turn: each layer's whole window,
-/// the decoder shards' logits, the loss, the shards' backward, each layer's backward and weight
-/// gradients. Kernels are enqueued and every transfer waits for its device's queue, so the parts
-/// run one after another — but for the shards' logits, which each shard's device computes while
-/// the caller uploads the next shard's input.
+/// **Sequential.** One thread (the caller's) does everything in turn: the token ids, each layer's
+/// whole window, the top layer's rows staged once for the shards, every shard's targets and
+/// logits, the loss, the shards' backward and their parts of ∂L/∂h_top, each layer's backward and
+/// weight gradients, the carried state. Kernels are enqueued; the thread waits only where the
+/// runtime does: for a staged read before it writes the rows on (the transfers below), and for
+/// the blocking index uploads and statistics or loss reads.
 ///
 /// **Wavefront** (`stepsPerRun` K, `microBatches` M). The window's T steps are cut into runs of K
 /// (the last one shorter); a unit u = m·R + r is micro-batch m's run r, of K_u·B/M rows. One
@@ -42,27 +43,31 @@ public struct PipelinePrediction: Sendable {
 /// list the runtime builds: layer l forwards its units in order (unit u waits for layer l−1's),
 /// then does its backward units micro-batch by micro-batch, each one's runs in reverse (waiting
 /// for layer l+1's, or for every shard's gradient of the unit on the top layer), then its weight
-/// gradients over the window. Shard s takes each unit in order: its statistics (waiting for the
-/// top layer's unit), then its gradient (with several shards, waiting for every shard's
-/// statistics of the unit). The caller's thread uploads the token ids and each shard's targets
-/// before the threads start, and reads the loss and copies the carried state after they end.
+/// gradients over the window, then drains its queue; a worker enqueues each task only once the
+/// one `WavefrontExecutor.queueDepth` back has ended. Shard s takes each unit in order: its
+/// statistics (waiting for the top layer's unit), then its gradient (with several shards, waiting
+/// for every shard's statistics of the unit), and drains at the end. The caller's thread uploads
+/// the token ids and each shard's targets before the threads start, and reads the loss and copies
+/// the carried state after they end.
 ///
 /// **Costs.** A task costs its part's per-step time × K_u / M (linear in the rows: optimistic for
-/// small micro-batches on a real device, exact on a timing device), plus its transfers, which are
-/// blocking and host-staged as the runtime makes them: the producer downloads its rows after its
-/// compute, on its own thread, and the consumer uploads them at the start of its task, on its
-/// own thread; both occupy their device (bytes / `link.bandwidth` + `link.latency` each). Where
-/// both parts are on one device that shares memory across queues, the consumer copies on the
-/// device instead (`deviceCopy`) and the producer downloads nothing. Nothing overlaps a transfer:
-/// the runtime has no copy engine at work beside the compute. A split softmax also downloads
-/// three B-float statistics per unit and uploads the combined log normalizers; the top layer
-/// gathers each shard's part of ∂L/∂h and copies the first into the sum.
+/// small micro-batches on a real device, exact on a timing device). Transfers are tasks of their
+/// own, as `DeviceTransport` makes them: where a consumer is in another memory domain, the
+/// producer enqueues one staged read (bytes / `link.bandwidth` + `link.latency` on its device,
+/// after its compute, its thread going on at once); each such consumer's thread waits on the host
+/// until that read has ended, then enqueues the write (the same cost on its device) and goes on.
+/// Where both parts are on one device whose queues share memory, the consumer's queue copies on
+/// the device (`deviceCopy`) once the producer's queue reaches the marker, and no thread waits.
+/// A device's own reads and writes run between its kernels (in-order queues, no copy engine
+/// beside the compute). A split softmax also reads three B-float statistics per unit back and
+/// writes the combined log normalizers, both blocking; the top layer gathers each shard's part
+/// of ∂L/∂h and copies the first into the sum.
 ///
 /// **Devices.** A device runs one task at a time; threads whose parts share a device take it
 /// first come, first served, task by task (a real device may interleave two queues' kernels).
 ///
 /// **Not modelled.** The optimizer update and gradient clipping (outside the step), host work
-/// between ops (combining statistics, thread start-up: microseconds), the axpy that sums the
+/// between ops (enqueuing, combining statistics, thread wake-ups: microseconds each), the axpy that sums the
 /// shards' gradients, and the embedding's lookup and gradient, which are counted in layer 0's
 /// costs although the runtime runs them on the caller's thread before and after the workers.
 public enum PipelineSimulator {
@@ -103,163 +108,221 @@ public enum PipelineSimulator {
                                   totalWork: model.totalWork, busy: outcome.busy, bytesSent: outcome.bytesSent)
     }
 
-    /// What one host transfer costs: a download or an upload of `bytes`.
-    private static func host(_ model: PipelineModel, _ bytes: Double) -> Double {
-        bytes / model.link.bandwidth + model.link.latency
+    /// How the runtime's `DeviceTransport` moves `bytes` from a part on device `from` (whose last
+    /// enqueued task is `producer`) to parts on `consumers`: one staged read on the producer's
+    /// queue for every consumer in another memory domain (enqueued; the producer's thread goes
+    /// on), then per consumer either a write of the staged rows, issued once the read has ended
+    /// (the consumer's thread waits for it on the host) and enqueued, or, in the producer's
+    /// memory, a device copy that its queue starts once the producer's queue has reached the
+    /// marker (no host wait).
+    private struct Transfers {
+        let model: PipelineModel
+
+        func host(_ bytes: Double) -> Double { bytes / model.link.bandwidth + model.link.latency }
+        func deviceCopy(_ bytes: Double) -> Double { bytes / model.deviceCopy.bandwidth + model.deviceCopy.latency }
+
+        /// The producer's half (`Transport.send`): the staged read, if any consumer needs one.
+        func send(_ bytes: Double, from: Int, on thread: Int, to consumers: [Int], into graph: inout ThreadedTasks) -> Int? {
+            guard consumers.contains(where: { !model.shareMemory(from, $0) }) else { return nil }
+            return graph.add(on: thread, device: from, duration: host(bytes), bytesSent: bytes, blocking: false)
+        }
+
+        /// The consumer's half (`Transport.receive`) on device `to` of what `read` staged, or of
+        /// what `producer` left in shared memory.
+        func receive(_ bytes: Double, from: Int, read: Int?, producer: Int?, on thread: Int, to: Int,
+                     into graph: inout ThreadedTasks) {
+            if model.shareMemory(from, to) {
+                graph.add(on: thread, device: to, duration: deviceCopy(bytes), deviceAfter: producer.map { [$0] } ?? [], blocking: false)
+            } else {
+                graph.add(on: thread, device: to, duration: host(bytes), after: read.map { [$0] } ?? [], blocking: false)
+            }
+        }
     }
 
-    private static func deviceCopy(_ model: PipelineModel, _ bytes: Double) -> Double {
-        bytes / model.deviceCopy.bandwidth + model.deviceCopy.latency
-    }
-
-    /// The caller's thread alone (`ExecutionSchedule.sequential`), op group by op group.
+    /// The caller's thread alone (`ExecutionSchedule.sequential`), in the order of `SequentialExecutor.run`.
     private static func buildSequential(_ model: PipelineModel, into graph: inout ThreadedTasks) {
         let thread = graph.addThread()
+        let transfers = Transfers(model: model)
         let t = Double(model.steps)
         let (activations, rows) = (model.activationBytes * t, model.rowBytes * t)
         let layers = model.layers, shards = model.shards
-        let top = layers[layers.count - 1].device
-        /// A transfer (`enqueued`: false), or enqueued kernels and device copies.
-        func work(_ device: Int, _ seconds: Double, sent: Double = 0, enqueued: Bool = false) {
-            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent, blocking: !enqueued)
+        let top = layers.count - 1, topDevice = layers[top].device
+        /// Enqueued work (kernels, device copies): the thread goes on.
+        func compute(_ device: Int, _ seconds: Double) -> Int {
+            graph.add(on: thread, device: device, duration: seconds, blocking: false)
         }
-        func compute(_ device: Int, _ seconds: Double) { work(device, seconds, enqueued: true) }
-        /// `transfer` in LanguageModel.swift: a device copy, or a download and an upload.
-        func move(_ bytes: Double, from: Int, to: Int) {
-            if model.shareMemory(from, to) {
-                work(from, 0)   // the producer's queue drains first
-                compute(to, deviceCopy(model, bytes))
-            } else {
-                work(from, host(model, bytes), sent: bytes)
-                work(to, host(model, bytes))
-            }
+        /// A blocking transfer of B-float rows (indices up, statistics or losses down).
+        func blocking(_ device: Int, _ seconds: Double, sent: Double = 0) {
+            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent)
         }
-        work(layers[0].device, host(model, rows))   // the token ids
+        /// `bytes` from the part whose last task is `producer` on `from` to `to`.
+        func move(_ bytes: Double, from: Int, producer: Int, to: Int) {
+            let read = transfers.send(bytes, from: from, on: thread, to: [to], into: &graph)
+            transfers.receive(bytes, from: from, read: read, producer: producer, on: thread, to: to, into: &graph)
+        }
+
+        blocking(layers[0].device, transfers.host(rows))   // the token ids (WindowPass)
+        var lastLayerTask: [Int] = []
         for (l, layer) in layers.enumerated() {
-            if l > 0 { move(activations, from: layers[l - 1].device, to: layer.device) }
-            compute(layer.device, t * layer.forward)
+            if l > 0 { move(activations, from: layers[l - 1].device, producer: lastLayerTask[l - 1], to: layer.device) }
+            lastLayerTask.append(compute(layer.device, t * layer.forward))
         }
-        // The decoder: the top hidden states are read back once for every shard that needs them.
-        var readBack = false
-        for shard in shards {
-            if model.shareMemory(top, shard.device) {
-                work(top, 0)
-                compute(shard.device, deviceCopy(model, activations))
-            } else {
-                if !readBack { work(top, host(model, activations), sent: activations) }
-                readBack = true
-                work(shard.device, host(model, activations))
-            }
-            compute(shard.device, t * shard.forward)
+        // The top layer's rows, read back once for every shard in another memory domain.
+        let topRead = transfers.send(activations, from: topDevice, on: thread, to: shards.map(\.device), into: &graph)
+        for shard in shards { blocking(shard.device, transfers.host(rows)) }   // each shard's targets (prepare)
+        var lastShardTask: [Int] = []
+        for shard in shards {   // every shard's logits first
+            transfers.receive(activations, from: topDevice, read: topRead, producer: lastLayerTask[top], on: thread,
+                              to: shard.device, into: &graph)
+            lastShardTask.append(compute(shard.device, t * shard.forward))
         }
-        // The loss: targets up, losses (one shard) or three statistics per shard down, log Z up.
-        if shards.count == 1 {
-            work(shards[0].device, 2 * host(model, rows), sent: rows)
-        } else {
-            for shard in shards { work(shard.device, 4 * host(model, rows), sent: 3 * rows) }
-            for shard in shards { work(shard.device, host(model, rows)) }
+        // A split softmax reads three statistics a row back per shard (each waits for its queue).
+        if shards.count > 1 {
+            for shard in shards { blocking(shard.device, 3 * transfers.host(rows), sent: 3 * rows) }
+        }
+        // The backward: each shard's gradient (log Z up first when split) and its part of ∂L/∂h_top
+        // sent, then the parts received and summed on the top layer's backend.
+        var reads: [Int?] = []
+        for (s, shard) in shards.enumerated() {
+            if shards.count > 1 { blocking(shard.device, transfers.host(rows)) }
+            lastShardTask[s] = compute(shard.device, t * (shard.backward + shard.weightGradient))
+            reads.append(transfers.send(activations, from: shard.device, on: thread, to: [topDevice], into: &graph))
         }
         for (s, shard) in shards.enumerated() {
-            compute(shard.device, t * (shard.backward + shard.weightGradient))
-            move(activations, from: shard.device, to: top)
-            if s == 0 { compute(top, deviceCopy(model, activations)) }
+            transfers.receive(activations, from: shard.device, read: reads[s], producer: lastShardTask[s], on: thread,
+                              to: topDevice, into: &graph)
+            if s == 0 { lastLayerTask[top] = compute(topDevice, transfers.deviceCopy(activations)) }
         }
         for l in layers.indices.reversed() {
-            if l < layers.count - 1 { move(activations, from: layers[l + 1].device, to: layers[l].device) }
-            compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient))
+            if l < top { move(activations, from: layers[l + 1].device, producer: lastLayerTask[l + 1], to: layers[l].device) }
+            lastLayerTask[l] = compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient))
         }
-        for layer in layers { compute(layer.device, 2 * deviceCopy(model, model.activationBytes)) }   // the carried state
+        if shards.count == 1 { blocking(shards[0].device, transfers.host(rows), sent: rows) }   // the losses
+        for layer in layers { _ = compute(layer.device, 2 * transfers.deviceCopy(model.activationBytes)) }   // the carried state
     }
 
-    /// The caller's thread, one thread per layer and one per shard (`ExecutionSchedule.wavefront`).
+    /// The caller's thread, one thread per layer and one per shard (`ExecutionSchedule.wavefront`),
+    /// each with the task list of `WavefrontExecutor.run`.
     private static func buildWavefront(_ model: PipelineModel, stepsPerRun: Int, microBatches m: Int,
                                        into graph: inout ThreadedTasks) {
         let layers = model.layers, shards = model.shards
         let top = layers.count - 1, topDevice = layers[top].device
+        let transfers = Transfers(model: model)
         let runs = stride(from: 0, to: model.steps, by: stepsPerRun).map { min(stepsPerRun, model.steps - $0) }
         let unitCount = m * runs.count
         /// Unit u's share of a full-batch step: K_u / M.
         let share = (0..<unitCount).map { Double(runs[$0 % runs.count]) / Double(m) }
         let activation = share.map { $0 * model.activationBytes }, row = share.map { $0 * model.rowBytes }
-        let shared = { (a: Int, b: Int) in model.shareMemory(a, b) }
-        /// The consumer's side of a staged hand-off: a device copy or an upload.
-        let receive = { (from: Int, to: Int, bytes: Double) in
-            shared(from, to) ? deviceCopy(model, bytes) : host(model, bytes)
-        }
 
         // Before the workers: the token ids, then each shard's targets for each unit.
         let caller = graph.addThread()
-        var prologue = graph.add(on: caller, device: layers[0].device, duration: host(model, model.rowBytes * Double(model.steps)))
+        var prologue = graph.add(on: caller, device: layers[0].device, duration: transfers.host(model.rowBytes * Double(model.steps)))
         for shard in shards {
-            for u in 0..<unitCount { prologue = graph.add(on: caller, device: shard.device, duration: host(model, row[u])) }
+            for u in 0..<unitCount { prologue = graph.add(on: caller, device: shard.device, duration: transfers.host(row[u])) }
         }
 
+        // Each worker starts once the caller has prepared the window.
         let layerThreads = layers.map { _ in graph.addThread() }
         let shardThreads = shards.map { _ in graph.addThread() }
-        var forward = Array(repeating: [Int](), count: layers.count)
+        for (l, layer) in layers.enumerated() {
+            graph.add(on: layerThreads[l], device: layer.device, duration: 0, after: [prologue], blocking: false)
+        }
+        for (s, shard) in shards.enumerated() {
+            graph.add(on: shardThreads[s], device: shard.device, duration: 0, after: [prologue], blocking: false)
+        }
+        // A worker enqueues a task once the one `queueDepth` back has ended (its marker, waited for
+        // on the host): a gate before each task, after the last sub-task of that earlier one.
+        let depth = WavefrontExecutor.queueDepth
+        var ended = [Int: [Int]]()
+        func begin(_ thread: Int, _ device: Int) {
+            let previous = ended[thread, default: []]
+            guard previous.count >= depth else { return }
+            graph.add(on: thread, device: device, duration: 0, after: [previous[previous.count - depth]], blocking: false)
+        }
+        func end(_ thread: Int) {
+            if let last = graph.last(on: thread) { ended[thread, default: []].append(last) }
+        }
+        // Per part and unit: the compute task a device copy waits for, and the staged read.
+        var forward = Array(repeating: [Int](), count: layers.count), forwardRead = Array(repeating: [Int?](), count: layers.count)
         var statistics = Array(repeating: [Int](), count: shards.count)
-        var gradient = Array(repeating: [Int](), count: shards.count)
-        let topOnHost = shards.contains { !shared(topDevice, $0.device) }
+        var gradient = Array(repeating: [Int](), count: shards.count), gradientRead = Array(repeating: [Int?](), count: shards.count)
         for u in 0..<unitCount {
             for (l, layer) in layers.enumerated() {
-                let below = l > 0 ? layers[l - 1].device : layer.device
-                var seconds = (l > 0 ? receive(below, layer.device, activation[u]) : 0) + share[u] * layer.forward
-                let sendsToHost = l < top ? !shared(layer.device, layers[l + 1].device) : topOnHost
-                if sendsToHost { seconds += host(model, activation[u]) }
-                let after = (l > 0 ? [forward[l - 1][u]] : []) + (u == 0 ? [prologue] : [])
-                forward[l].append(graph.add(on: layerThreads[l], device: layer.device, duration: seconds, after: after,
-                                            bytesSent: sendsToHost ? activation[u] : 0))
+                let thread = layerThreads[l]
+                begin(thread, layer.device)
+                if l > 0 {
+                    transfers.receive(activation[u], from: layers[l - 1].device, read: forwardRead[l - 1][u],
+                                      producer: forward[l - 1][u], on: thread, to: layer.device, into: &graph)
+                }
+                forward[l].append(graph.add(on: thread, device: layer.device, duration: share[u] * layer.forward, blocking: false))
+                let consumers = l < top ? [layers[l + 1].device] : shards.map(\.device)
+                forwardRead[l].append(transfers.send(activation[u], from: layer.device, on: thread, to: consumers, into: &graph))
+                end(thread)
             }
             for (s, shard) in shards.enumerated() {
-                var seconds = receive(topDevice, shard.device, activation[u]) + share[u] * shard.forward
-                if shards.count > 1 { seconds += 3 * host(model, row[u]) }
-                statistics[s].append(graph.add(on: shardThreads[s], device: shard.device, duration: seconds,
-                                               after: [forward[top][u]] + (u == 0 ? [prologue] : []),
-                                               bytesSent: shards.count > 1 ? 3 * row[u] : 0))
+                let thread = shardThreads[s]
+                begin(thread, shard.device)
+                transfers.receive(activation[u], from: topDevice, read: forwardRead[top][u], producer: forward[top][u],
+                                  on: thread, to: shard.device, into: &graph)
+                let logits = graph.add(on: thread, device: shard.device, duration: share[u] * shard.forward, blocking: false)
+                // A split softmax reads its three statistics back (waiting for its queue).
+                statistics[s].append(shards.count > 1
+                    ? graph.add(on: thread, device: shard.device, duration: 3 * transfers.host(row[u]), bytesSent: 3 * row[u])
+                    : logits)
+                end(thread)
             }
             for (s, shard) in shards.enumerated() {
-                let onHost = !shared(shard.device, topDevice)
-                let seconds = (shards.count > 1 ? host(model, row[u]) : 0) + share[u] * (shard.backward + shard.weightGradient)
-                    + (onHost ? host(model, activation[u]) : 0)
-                gradient[s].append(graph.add(on: shardThreads[s], device: shard.device, duration: seconds,
-                                             after: shards.count > 1 ? statistics.map { $0[u] } : [],
-                                             bytesSent: onHost ? activation[u] : 0))
+                let thread = shardThreads[s]
+                begin(thread, shard.device)
+                if shards.count > 1 {   // every shard's statistics combined on the host, log Z uploaded
+                    graph.add(on: thread, device: shard.device, duration: transfers.host(row[u]), after: statistics.map { $0[u] })
+                }
+                gradient[s].append(graph.add(on: thread, device: shard.device,
+                                             duration: share[u] * (shard.backward + shard.weightGradient), blocking: false))
+                gradientRead[s].append(transfers.send(activation[u], from: shard.device, on: thread, to: [topDevice], into: &graph))
+                end(thread)
             }
         }
         // The backward units: micro-batch by micro-batch, each one's runs in reverse.
         let order = (0..<m).flatMap { mb in runs.indices.reversed().map { mb * runs.count + $0 } }
         var backward = Array(repeating: [Int: Int](), count: layers.count)
+        var backwardRead = Array(repeating: [Int: Int](), count: layers.count)
         for l in layers.indices.reversed() {
-            let layer = layers[l]
+            let layer = layers[l], thread = layerThreads[l]
             for u in order {
-                var seconds = share[u] * layer.backward
-                var after: [Int]
+                begin(thread, layer.device)
                 if l == top {
-                    // Each shard's part arrives (copy or upload); the first is copied into the sum.
-                    seconds += shards.reduce(0) { $0 + receive($1.device, layer.device, activation[u]) }
-                    seconds += shards.isEmpty ? 0 : deviceCopy(model, activation[u])
-                    after = gradient.map { $0[u] }
+                    // Each shard's part arrives (copy or write); the first is copied into the sum.
+                    for (s, shard) in shards.enumerated() {
+                        transfers.receive(activation[u], from: shard.device, read: gradientRead[s][u], producer: gradient[s][u],
+                                          on: thread, to: layer.device, into: &graph)
+                    }
+                    if !shards.isEmpty { graph.add(on: thread, device: layer.device, duration: transfers.deviceCopy(activation[u]), blocking: false) }
                 } else {
-                    seconds += receive(layers[l + 1].device, layer.device, activation[u])
-                    after = [backward[l + 1][u] ?? 0]
+                    transfers.receive(activation[u], from: layers[l + 1].device, read: backwardRead[l + 1][u],
+                                      producer: backward[l + 1][u], on: thread, to: layer.device, into: &graph)
                 }
-                let sendsDown = l > 0 && !shared(layer.device, layers[l - 1].device)
-                if sendsDown { seconds += host(model, activation[u]) }
-                backward[l][u] = graph.add(on: layerThreads[l], device: layer.device, duration: seconds, after: after,
-                                           bytesSent: sendsDown ? activation[u] : 0)
+                backward[l][u] = graph.add(on: thread, device: layer.device, duration: share[u] * layer.backward, blocking: false)
+                if l > 0 {
+                    backwardRead[l][u] = transfers.send(activation[u], from: layer.device, on: thread,
+                                                        to: [layers[l - 1].device], into: &graph)
+                }
+                end(thread)
             }
-            graph.add(on: layerThreads[l], device: layer.device, duration: Double(model.steps) * layer.weightGradient)
+            graph.add(on: thread, device: layer.device, duration: Double(model.steps) * layer.weightGradient, blocking: false)
         }
+        // Each worker drains its queue before it returns.
+        for (l, layer) in layers.enumerated() { graph.add(on: layerThreads[l], device: layer.device, duration: 0) }
+        for (s, shard) in shards.enumerated() { graph.add(on: shardThreads[s], device: shard.device, duration: 0) }
 
         // After the workers: one shard's losses come back; every layer copies its carried state.
-        let workers = (layerThreads + shardThreads).compactMap { graph.last(on: $0) }
-        var epilogue = workers
+        var epilogue = (layerThreads + shardThreads).compactMap { graph.last(on: $0) }
         if shards.count == 1 {
-            epilogue = [graph.add(on: caller, device: shards[0].device, duration: host(model, model.rowBytes * Double(model.steps)),
+            epilogue = [graph.add(on: caller, device: shards[0].device, duration: transfers.host(model.rowBytes * Double(model.steps)),
                                   after: epilogue, bytesSent: model.rowBytes * Double(model.steps))]
         }
         for layer in layers {
-            graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * deviceCopy(model, model.activationBytes / Double(m)),
+            graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * transfers.deviceCopy(model.activationBytes / Double(m)),
                       after: epilogue, blocking: false)
         }
     }

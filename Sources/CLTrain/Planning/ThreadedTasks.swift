@@ -3,11 +3,14 @@ internal import HeapModule
 /// The event loop behind `PipelineSimulator`: host threads that each run a fixed list of tasks in
 /// order, as the runtime's calling thread and workers do, on devices that run one task at a time.
 ///
-/// A task is issued once its thread's previous task has been (a blocking one: has ended) and every
-/// task it depends on has ended (a `Signal` fired); it starts once its device is free, as an
-/// in-order queue serves its work first come, first served. A blocking task (a transfer, or a
-/// group of ops that ends in `synchronize`) holds its thread until it ends; an enqueued one (a
-/// kernel, a device copy) lets the thread go on at once, as OpenCL's asynchronous queues do.
+/// A task is issued once its thread's previous task has been (a blocking one: has ended), every
+/// task it depends on has ended (a host wait: for a staged read's event, for a blocking producer)
+/// and every task its device waits for (`deviceAfter`: a marker in another queue of the same
+/// context) has been issued (the producer signalled after enqueuing it); it starts once its device
+/// is free and those have ended, as an in-order queue serves its work first come, first served,
+/// behind a barrier. A blocking task (a blocking transfer, or `synchronize`) holds its thread
+/// until it ends; an enqueued one (a kernel, a device copy, a non-blocking read or write) lets the
+/// thread go on at once, as OpenCL's asynchronous queues do.
 /// Tasks are taken in the order of the time they become ready (swift-collections' `Heap`), so a
 /// device shared by several threads goes to the one that asked first.
 struct ThreadedTasks {
@@ -15,6 +18,8 @@ struct ThreadedTasks {
         let device: Int
         let duration: Double
         let dependencies: [Int]
+        /// Tasks whose end the device waits for before it starts this one; the thread does not wait.
+        let deviceDependencies: [Int]
         /// Bytes this task downloads to the host (sent by its device).
         let bytesSent: Double
         /// Whether its thread waits for its end (else only for its issue).
@@ -36,9 +41,9 @@ struct ThreadedTasks {
     /// Appends a task to `thread`'s list; returns its id.
     @discardableResult
     mutating func add(on thread: Int, device: Int, duration: Double, after dependencies: [Int] = [],
-                      bytesSent: Double = 0, blocking: Bool = true) -> Int {
-        tasks.append(Task(device: device, duration: duration, dependencies: dependencies, bytesSent: bytesSent,
-                          blocking: blocking))
+                      deviceAfter deviceDependencies: [Int] = [], bytesSent: Double = 0, blocking: Bool = true) -> Int {
+        tasks.append(Task(device: device, duration: duration, dependencies: dependencies,
+                          deviceDependencies: deviceDependencies, bytesSent: bytesSent, blocking: blocking))
         threads[thread].append(tasks.count - 1)
         return tasks.count - 1
     }
@@ -63,6 +68,7 @@ struct ThreadedTasks {
     /// - Throws: `invalidArgument` if the threads wait for each other in a circle.
     func run() throws -> Outcome {
         var finish = [Double?](repeating: nil, count: tasks.count)
+        var issued = [Double?](repeating: nil, count: tasks.count)
         var next = [Int](repeating: 0, count: threads.count)
         var threadFree = [Double](repeating: 0, count: threads.count)
         var queued = [Bool](repeating: false, count: threads.count)
@@ -79,6 +85,10 @@ struct ThreadedTasks {
                 guard let end = finish[dependency] else { return }
                 time = max(time, end)
             }
+            for dependency in task.deviceDependencies {
+                guard let issue = issued[dependency] else { return }
+                time = max(time, issue)
+            }
             queued[thread] = true
             ready.insert(Ready(time: time, thread: thread))
         }
@@ -89,12 +99,13 @@ struct ThreadedTasks {
             let thread = entry.thread
             let id = threads[thread][next[thread]]
             let task = tasks[id]
-            let start = max(entry.time, deviceFree[task.device])
+            let start = task.deviceDependencies.reduce(max(entry.time, deviceFree[task.device])) { max($0, finish[$1] ?? 0) }
             let done = start + task.duration
             deviceFree[task.device] = done
             busy[task.device] += task.duration
             sent[task.device] += task.bytesSent
             finish[id] = done
+            issued[id] = entry.time
             threadFree[thread] = task.blocking ? done : entry.time
             end = max(end, done)
             next[thread] += 1

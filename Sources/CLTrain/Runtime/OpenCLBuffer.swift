@@ -1,7 +1,7 @@
 import COpenCL
 
 /// A device allocation in one context. Released when the last tensor viewing it goes away.
-final class OpenCLBuffer: TensorStorage, @unchecked Sendable {
+package final class OpenCLBuffer: TensorStorage, @unchecked Sendable {
     let context: OpenCLContext
     let handle: cl_mem
     let byteCount: Int

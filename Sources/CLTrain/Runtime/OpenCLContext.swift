@@ -45,7 +45,7 @@ public final class OpenCLContext: @unchecked Sendable {
     /// else compiled (and then cached). `kernels` are the entry points the caller will create: a
     /// cached binary that lacks one is evicted and rebuilt. A build failure throws
     /// `OpenCLBuildError` with the log.
-    func program(name: String, source: String, options: String, kernels: [String]) throws -> OpenCLProgram {
+    package func program(name: String, source: String, options: String, kernels: [String]) throws -> OpenCLProgram {
         let key = ProgramKey(name: name, source: source, options: options)
         if let built = programs.withLock({ $0[key] }) { return built }
         // Built outside the lock: compiling can take seconds, and two threads building the same

@@ -1,7 +1,7 @@
 import COpenCL
 
 /// One argument of a kernel launch, in the kernel's parameter order.
-enum KernelArgument {
+package enum KernelArgument {
     case buffer(OpenCLBuffer)
     /// A 32-bit `int` parameter; callers have checked that sizes fit (`OperationChecks.fitsKernelInt`).
     case int(Int32)
@@ -11,8 +11,8 @@ enum KernelArgument {
 }
 
 /// A kernel object. `clSetKernelArg` mutates it, so a kernel belongs to one backend (one thread).
-final class OpenCLKernel {
-    let name: String
+package final class OpenCLKernel {
+    package let name: String
     let handle: cl_kernel
     let program: OpenCLProgram   // kept alive as long as its kernels
     /// CL_KERNEL_WORK_GROUP_SIZE and CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE on the program's
@@ -46,7 +46,7 @@ final class OpenCLKernel {
     deinit { clReleaseKernel(handle) }
 
     /// The largest work-group this kernel may be launched with on the program's device.
-    func maxWorkGroupSize() throws(OpenCLError) -> Int {
+    package func maxWorkGroupSize() throws(OpenCLError) -> Int {
         var size = 0
         try checkCL(clGetKernelWorkGroupInfo(handle, program.context.device.id,
                                              cl_kernel_work_group_info(CL_KERNEL_WORK_GROUP_SIZE),
@@ -55,7 +55,7 @@ final class OpenCLKernel {
         return size
     }
 
-    func setArguments(_ arguments: [KernelArgument]) throws(OpenCLError) {
+    package func setArguments(_ arguments: [KernelArgument]) throws(OpenCLError) {
         for (i, argument) in arguments.enumerated() {
             let index = cl_uint(i)
             let status: cl_int

@@ -4,7 +4,7 @@ import Logging
 import Synchronization
 
 /// A program built for one device: from a cached binary when a valid one exists, else from source.
-final class OpenCLProgram: @unchecked Sendable {
+package final class OpenCLProgram: @unchecked Sendable {
     let name: String
     let context: OpenCLContext
     let handle: cl_program
@@ -31,7 +31,7 @@ final class OpenCLProgram: @unchecked Sendable {
     /// The cache entry a `.cached` program was loaded from.
     private var entry: (cache: ProgramBinaryCache, key: ProgramBinaryCache.Key)?
 
-    func makeKernel(_ kernelName: String) throws(OpenCLError) -> OpenCLKernel {
+    package func makeKernel(_ kernelName: String) throws(OpenCLError) -> OpenCLKernel {
         do {
             return try OpenCLKernel(program: self, name: kernelName)
         } catch {

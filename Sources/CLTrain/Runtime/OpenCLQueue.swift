@@ -29,7 +29,7 @@ public final class OpenCLQueue: @unchecked Sendable {
     /// `local`, as OpenCL 1.2 requires; kernels guard against the extra items. Returns the event
     /// when `wantEvent` (for profiling).
     @discardableResult
-    func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], wantEvent: Bool = false) throws(OpenCLError) -> OpenCLEvent? {
+    package func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], wantEvent: Bool = false) throws(OpenCLError) -> OpenCLEvent? {
         precondition(global.count == local.count && (1...3).contains(global.count) && !local.contains { $0 < 1 })
         if global.contains(0) { return nil }
         var globalSize = global
@@ -61,6 +61,29 @@ public final class OpenCLQueue: @unchecked Sendable {
         try checkCL(clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_TRUE), byteOffset, destination.count,
                                         destination.baseAddress, 0, nil, nil),
                     "clEnqueueReadBuffer(\(destination.count) bytes)")
+    }
+
+    /// Starts copying `buffer` from `byteOffset` into host memory and returns at once; the
+    /// returned event ends when the data has arrived (nil for no bytes). The memory must stay
+    /// valid until then.
+    func readAsync(_ buffer: OpenCLBuffer, byteOffset: Int, into destination: UnsafeMutableRawPointer,
+                   byteCount: Int) throws(OpenCLError) -> OpenCLEvent? {
+        guard byteCount > 0 else { return nil }
+        var event: cl_event?
+        try checkCL(clEnqueueReadBuffer(handle, buffer.handle, cl_bool(CL_FALSE), byteOffset, byteCount, destination, 0, nil, &event),
+                    "clEnqueueReadBuffer(\(byteCount) bytes, non-blocking)")
+        return event.map(OpenCLEvent.init)
+    }
+
+    /// Starts copying host memory into `buffer` at `byteOffset` and returns at once; the returned
+    /// event ends when the host memory may be reused (nil for no bytes).
+    func writeAsync(from source: UnsafeRawPointer, byteCount: Int, to buffer: OpenCLBuffer,
+                    byteOffset: Int) throws(OpenCLError) -> OpenCLEvent? {
+        guard byteCount > 0 else { return nil }
+        var event: cl_event?
+        try checkCL(clEnqueueWriteBuffer(handle, buffer.handle, cl_bool(CL_FALSE), byteOffset, byteCount, source, 0, nil, &event),
+                    "clEnqueueWriteBuffer(\(byteCount) bytes, non-blocking)")
+        return event.map(OpenCLEvent.init)
     }
 
     /// Copies between two buffers of this queue's context, on the device.
@@ -100,6 +123,15 @@ public final class OpenCLEvent: @unchecked Sendable {
     public func wait() throws(OpenCLError) {
         var event: cl_event? = handle
         try checkCL(clWaitForEvents(1, &event), "clWaitForEvents")
+    }
+
+    /// Whether the command has ended, asked without waiting; a command that failed throws.
+    func isComplete() throws(OpenCLError) -> Bool {
+        var status: cl_int = 0
+        try checkCL(clGetEventInfo(handle, cl_event_info(CL_EVENT_COMMAND_EXECUTION_STATUS), MemoryLayout<cl_int>.size, &status, nil),
+                    "clGetEventInfo(CL_EVENT_COMMAND_EXECUTION_STATUS)")
+        if status < 0 { throw OpenCLError(call: "a command's execution status", code: status) }
+        return status == CL_COMPLETE
     }
 
     /// The device clock, in nanoseconds, when the command reached `point` (waits for it to finish).

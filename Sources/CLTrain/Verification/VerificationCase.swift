@@ -38,7 +38,8 @@ public struct VerificationCase: Sendable, CustomStringConvertible {
     }
 
     /// Runs the case on both backends and compares every output. Never throws: an error on either
-    /// side is a failed result carrying the error's message.
+    /// side is a failed result carrying the error's message, except an operation the device
+    /// declines (`CLTrainError.unsupportedOperation`), which is skipped with that reason.
     public func run(reference: Backend, device: Backend) -> VerificationResult {
         var result = VerificationResult(operation: operation, shape: shape, device: device.name)
         let expected: [VerificationOutput], actual: [VerificationOutput]
@@ -49,6 +50,10 @@ public struct VerificationCase: Sendable, CustomStringConvertible {
         }
         do {
             actual = try outputs(on: device)
+        } catch let error as CLTrainError {
+            // A declined operation is a capability the device lacks, not a wrong result.
+            if case .unsupportedOperation = error { return result.skipped("\(error)") }
+            return result.failed("threw: \(error)")
         } catch {
             return result.failed("threw: \(error)")
         }

@@ -27,6 +27,8 @@ public struct VerificationReport: Sendable, Codable, Equatable {
     public let results: [VerificationResult]
     public let passed: Int
     public let failed: Int
+    /// Cases the device declined (`VerificationResult.skipped`): neither passed nor failed.
+    public let skipped: Int
 
     public init(devices: [Device], reference: String, host: HostDescription, results: [VerificationResult]) {
         self.devices = devices
@@ -34,8 +36,12 @@ public struct VerificationReport: Sendable, Codable, Equatable {
         self.host = host
         self.results = results
         passed = results.count { $0.passed }
-        failed = results.count - passed
+        skipped = results.count { $0.skipped != nil }
+        failed = results.count { $0.failed }
     }
+
+    /// Whether no case failed (skipped ones do not count): `cltrain verify`'s exit status.
+    public var succeeded: Bool { failed == 0 }
 
     /// Pretty-printed JSON with sorted keys; infinite or NaN errors are written as "inf", "-inf", "nan".
     public func jsonData() throws -> Data {

@@ -4,7 +4,7 @@ import CLTrainKernels
 /// defaults in Kernels/*.cl. Chosen per device (`forDevice`): a row the tuner wrote for this device
 /// and driver (`GemmTuningFile`), else the built-in table (vendor → device → vendor default),
 /// else the generic default, as CLBlast does.
-struct KernelParameters: Equatable, Sendable {
+package struct KernelParameters: Equatable, Sendable {
     /// The direct gemm (matmul.cl): tile of C per work-group (tileM × tileN), depth of the staged
     /// K slab, and the block each work-item accumulates (workPerItemM × workPerItemN).
     var tileM = 64, tileN = 64, tileK = 16
@@ -20,7 +20,7 @@ struct KernelParameters: Equatable, Sendable {
     /// The work-group shape the direct gemm kernels are compiled for: (along N, along M).
     var gemmGroup: (n: Int, m: Int) { (tileN / workPerItemN, tileM / workPerItemM) }
 
-    func buildOptions(for family: KernelFamily) -> String {
+    package func buildOptions(for family: KernelFamily) -> String {
         let defines: [(String, Int)] = switch family {
         case .matmul: [("TSM", tileM), ("TSN", tileN), ("TSK", tileK), ("WPTM", workPerItemM), ("WPTN", workPerItemN)]
         case .matmulTiled: (tiledGemm ?? .generic).defines
@@ -121,7 +121,7 @@ struct KernelParameters: Equatable, Sendable {
 
     /// The Swift text of a built-in table entry holding one tuned device row, as
     /// `cltrain-bench tune` prints it for pasting into `table` below.
-    static func tableEntryLiteral(vendor: String, deviceName: String, tiledGemm: TiledGemmParameters) -> String {
+    package static func tableEntryLiteral(vendor: String, deviceName: String, tiledGemm: TiledGemmParameters) -> String {
         func quoted(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }

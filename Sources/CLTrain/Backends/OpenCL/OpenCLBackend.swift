@@ -14,7 +14,7 @@ public final class OpenCLBackend: KernelBackend {
     public let context: OpenCLContext
     public let queue: OpenCLQueue
     /// The parameters in use: `tiledGemm` is nil when the tiled kernel fell back to the direct one.
-    let parameters: KernelParameters
+    package let parameters: KernelParameters
     let kernels: Kernels
     /// The tiled gemm's kernels; nil: the direct kernel computes every gemm.
     var tiledGemm: TiledGemmKernels?
@@ -24,6 +24,8 @@ public final class OpenCLBackend: KernelBackend {
     /// buffer serves every operation: the queue runs in order, and a buffer replaced while a
     /// kernel still reads it stays alive until that kernel is done (OpenCL retains it).
     private var scratchBuffer: OpenCLBuffer?
+    /// Pinned host buffers for host staging (`OpenCLBackend+Staging`), reused per size.
+    let staging = HostStagingPool()
 
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
     public var device: OpenCLDeviceDescription { context.device }
@@ -128,7 +130,7 @@ public final class OpenCLBackend: KernelBackend {
 
     /// The device buffer behind `tensor`, if it lives in this backend's context (which the
     /// checked front has already made sure of).
-    func buffer(_ tensor: Tensor, _ operation: String) throws -> OpenCLBuffer {
+    package func buffer(_ tensor: Tensor, _ operation: String) throws -> OpenCLBuffer {
         guard let buffer = tensor.storage as? OpenCLBuffer, buffer.context === context else {
             throw CLTrainError.wrongDevice(operation: operation, tensorLocation: tensor.location, backend: name)
         }

@@ -2,7 +2,8 @@
 /// has (`KernelBackend+Checks`: shapes, types, indices, ownership), then its kernels take its
 /// `TimingDevice` for what the device's cost table says (`TimingCosts`): compute and copies are
 /// enqueued, as on an OpenCL device, while uploads, downloads, index uploads, `sumOfSquares` and
-/// `synchronize` wait for the queue, as they do there.
+/// `synchronize` wait for the queue, as they do there; host staging between devices (`stage`,
+/// `uploadStaged`) is non-blocking as OpenCL's (`TimingBackend+Staging`).
 ///
 /// Tensors have shapes and no data: a download returns zeros, `sumOfSquares` 0. So a model run
 /// on timing devices takes the time its costs say, whatever it would compute; its losses are

@@ -28,19 +28,37 @@ public final class TimingDevice: @unchecked Sendable {
 
     public func resetBusy() { lock.withLock { busyNanoseconds = 0 } }
 
-    /// Enqueues `seconds` of work (nothing for 0) and returns at once.
-    func enqueue(_ seconds: Double) {
+    /// Enqueues `seconds` of work (nothing for 0) and returns at once, with the time (ns,
+    /// monotonic) the work will be done.
+    @discardableResult
+    func enqueue(_ seconds: Double) -> UInt64 {
         // Costs come from a checked table; anything else is clamped rather than trapped on.
-        guard seconds > 0, seconds.isFinite else { return }
+        guard seconds > 0, seconds.isFinite else { return lock.withLock { due } }
         let duration = UInt64(min(seconds, 3600) * 1e9)
-        lock.withLock {
+        return lock.withLock {
             let now = Self.monotonicNanoseconds()
             // An idle device starts now, less the last wait's late wake-up (charged once).
             let start = max(now - min(lateWake, now), due)
             lateWake = 0
             due = start + duration
             busyNanoseconds += duration
+            return due
         }
+    }
+
+    /// Work enqueued after this starts no earlier than `deadline` (a barrier on a marker); the
+    /// host does not wait.
+    func delay(until deadline: UInt64) {
+        lock.withLock { due = max(due, deadline) }
+    }
+
+    /// Sleeps until `deadline` (another device's work, e.g. a staged read), then charges the
+    /// wake-up's lateness to the next work enqueued here, as `wait()` does.
+    func wait(until deadline: UInt64) {
+        guard deadline > Self.monotonicNanoseconds() else { return }
+        Self.sleep(until: deadline)
+        let woke = Self.monotonicNanoseconds()
+        lock.withLock { lateWake = woke > deadline ? woke - deadline : 0 }
     }
 
     /// Sleeps until everything enqueued so far is done.
@@ -64,7 +82,7 @@ public final class TimingDevice: @unchecked Sendable {
         return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
-    private static func sleep(until deadline: UInt64) {
+    static func sleep(until deadline: UInt64) {
         var target = timespec(tv_sec: Int(deadline / 1_000_000_000), tv_nsec: Int(deadline % 1_000_000_000))
         // EINTR: a signal woke the thread early; sleep on to the same deadline.
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &target, nil) == EINTR {}

@@ -1,3 +1,4 @@
+import CLTrain
 import CLTrainKernels
 
 /// What a device can reach at best, to express a measured rate as a share of it.

@@ -1,3 +1,4 @@
+import CLTrain
 import Foundation
 
 /// The search behind `cltrain-bench tune`: for one OpenCL device, every legal tiled gemm parameter
