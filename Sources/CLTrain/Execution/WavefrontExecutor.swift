@@ -51,7 +51,10 @@ public final class WavefrontExecutor: Executor {
     public let stepsPerRun: Int
     /// M: micro-batches per window (a divisor of the batch).
     public let microBatches: Int
-    let transport: Transport
+    /// Every move between backends (traced when `trace(into:)` has a recorder).
+    private let tracedTransport: TracedTransport
+    var transport: Transport { tracedTransport }
+    private var executionTrace: ExecutionTrace?
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
     /// Busy and wall time of the pipelined training steps so far.
@@ -71,8 +74,14 @@ public final class WavefrontExecutor: Executor {
         self.model = model
         self.stepsPerRun = stepsPerRun
         self.microBatches = microBatches
-        self.transport = transport
-        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: transport)
+        tracedTransport = TracedTransport(transport)
+        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: tracedTransport)
+    }
+
+    public func trace(into recorder: TraceRecorder?) throws {
+        try ExecutionTrace.stop(model)
+        executionTrace = try recorder.map { try ExecutionTrace(recorder: $0, model: model) }
+        tracedTransport.trace = executionTrace
     }
 
     private var lstm: [LSTMLayer] { model.lstm }
@@ -207,8 +216,10 @@ public final class WavefrontExecutor: Executor {
         if training && model.configuration.drops(at: .output) {
             throw CLTrainError.invalidArgument("dropout at the output (--dropout-at output) is not pipelined: drop --pipeline or that site")
         }
-        let pass = try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport,
-                                  workspace: &workspace)
+        let trace = executionTrace
+        let pass = try trace.span("embedding and dropout masks", arguments: ["rows": .integer(window.inputs.count)]) {
+            try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport, workspace: &workspace)
+        }
         let workers = try pipelineWorkers()
         let steps = window.steps
         let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
@@ -233,7 +244,7 @@ public final class WavefrontExecutor: Executor {
         let arriving = training && decoder.contains { $0.backend !== topBackend }
             ? try workspace.tensor("gradientTopArriving", [units.maxRows, model.configuration.hiddenSize], on: topBackend) : nil
 
-        try runWorkers(workers.map(\.name), record: training) { w, threads, busy in
+        try runWorkers(workers, record: training) { w, threads, busy in
             for task in tasks[w] {
                 let u = units.index(microBatch: task.microBatch, run: task.run)
                 let run = runs[task.run], rows = units.rows(u)
@@ -241,8 +252,9 @@ public final class WavefrontExecutor: Executor {
                 case .layer:
                     let l = task.index, b = self.lstm[l].backend
                     if l > 0 { try ready[l - 1][u].wait(unless: threads) }
-                    try busy.time(w) {
-                        try self.onDevice(b, "layer \(l) forward, \(units.name(u))") {
+                    let name = "layer \(l) forward, \(units.name(u))"
+                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                        try self.onDevice(b, name) {
                             try pass.forward(layer: l, steps: run, microBatch: task.microBatch,
                                              input: l > 0 ? sent[l - 1][u].shipment : nil)
                             try b.synchronize()
@@ -253,8 +265,9 @@ public final class WavefrontExecutor: Executor {
                 case .statistics:
                     let s = task.index, b = self.decoder[s].backend
                     try ready[top][u].wait(unless: threads)
-                    try busy.time(w) {
-                        try self.onDevice(b, "softmax shard \(s) forward, \(units.name(u))") {
+                    let name = "softmax shard \(s) forward, \(units.name(u))"
+                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                        try self.onDevice(b, name) {
                             let reported = try self.loss.forward(s, block: u, from: sent[top][u].required())
                             if let reported { statistics[u].report(shard: s, reported) }
                         }
@@ -262,8 +275,9 @@ public final class WavefrontExecutor: Executor {
                 case .gradient:
                     let s = task.index, b = self.decoder[s].backend
                     if self.loss.isSplit { try statistics[u].combined.wait(unless: threads) }
-                    try busy.time(w) {
-                        try self.onDevice(b, "softmax shard \(s) backward, \(units.name(u))") {
+                    let name = "softmax shard \(s) backward, \(units.name(u))"
+                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                        try self.onDevice(b, name) {
                             try self.loss.backward(s, block: u, logNormalizers: self.loss.isSplit ? statistics[u].logNormalizers : nil,
                                                    from: sent[top][u].required())
                             try b.synchronize()
@@ -282,8 +296,9 @@ public final class WavefrontExecutor: Executor {
                 } else {
                     for done in decoderDone { try done[u].wait(unless: threads) }
                 }
-                try busy.time(w) {
-                    try self.onDevice(b, "layer \(l) backward, \(units.name(u))") {
+                let name = "layer \(l) backward, \(units.name(u))"
+                try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                    try self.onDevice(b, name) {
                         if l == top {
                             try self.loss.accumulateInputGradient(block: u, parts: parts.map { $0[u].shipment }, arriving: arriving)
                         }
@@ -298,17 +313,19 @@ public final class WavefrontExecutor: Executor {
                 }
                 readyDown[l][u].fire()
             }
-            try busy.time(w) {
+            try busy.time(w, "layer \(l) weight gradients", arguments: self.arguments(b, rows: 0..<window.inputs.count)) {
                 try self.onDevice(b, "layer \(l) weight gradients") {
                     try pass.finishBackward(layer: l)
                     try b.synchronize()
                 }
             }
         }
-        if training { try pass.embeddingBackward() }
+        if training { try trace.span("embedding backward") { try pass.embeddingBackward() } }
         var sum = 0.0
-        try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
-            sum = try loss.windowLoss(blockLosses: statistics.map(\.loss))
+        try trace.span("reading the losses") {
+            try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
+                sum = try loss.windowLoss(blockLosses: statistics.map(\.loss))
+            }
         }
         try model.advanceCarriedState(pass.layout)
         return sum
@@ -319,14 +336,20 @@ public final class WavefrontExecutor: Executor {
     /// Runs `body(w, pool, busy)` for every worker w on its thread of the pool (started at the first
     /// step, kept until `close()` or deinit) and, when `record` is set, adds the phase to the
     /// utilization (training steps only: validation would blur it).
-    private func runWorkers(_ names: [String], record: Bool,
+    private func runWorkers(_ workers: [PipelineWorker], record: Bool,
                             _ body: @escaping (Int, WorkerPool, BusyTime) throws -> Void) throws {
+        let names = workers.map(\.name)
         if pool?.count != names.count {
             pool?.stop()
             pool = WorkerPool(names: names)
         }
         guard let pool else { return }
-        let busy = BusyTime(workers: names.count)
+        let tracks = executionTrace.map { trace in
+            workers.enumerated().map { w, worker in
+                trace.worker(w, name: worker.name, drives: [worker.backend] + worker.shards.map { self.decoder[$0].backend })
+            }
+        }
+        let busy = BusyTime(workers: names.count, trace: executionTrace.map { ($0.recorder, tracks ?? []) })
         let start = WallClock.now
         try pool.run(names.indices.map { w in { try body(w, pool, busy) } })
         guard record else { return }
@@ -340,6 +363,12 @@ public final class WavefrontExecutor: Executor {
     }
 
     deinit { pool?.stop() }
+
+    /// A task's trace arguments: its device and the rows (time steps × sequences) it works on.
+    func arguments(_ backend: Backend, rows: Range<Int>) -> [String: TraceArgument] {
+        ["device": .string(backend.name), "rows": .integer(rows.count),
+         "shape": .shape([rows.count, model.configuration.hiddenSize])]
+    }
 
     /// Runs `body`, naming the device and the task in any error it throws.
     func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {

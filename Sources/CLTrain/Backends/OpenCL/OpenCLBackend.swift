@@ -24,6 +24,9 @@ public final class OpenCLBackend: KernelBackend {
     /// buffer serves every operation: the queue runs in order, and a buffer replaced while a
     /// kernel still reads it stays alive until that kernel is done (OpenCL retains it).
     private var scratchBuffer: OpenCLBuffer?
+    /// Set while traced (`trace(into:track:)`): each kernel launched while its recorder records
+    /// asks for a profiling event (`OpenCLBackend+Trace`).
+    var queueTrace: QueueTrace?
 
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
     public var device: OpenCLDeviceDescription { context.device }
@@ -143,7 +146,13 @@ public final class OpenCLBackend: KernelBackend {
 
     func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], _ arguments: [KernelArgument]) throws {
         try kernel.setArguments(arguments)
-        try queue.launch(kernel, global: global, local: local)
+        if let queueTrace, queueTrace.recorder.isRecording {
+            if let event = try queue.launch(kernel, global: global, local: local, wantEvent: true) {
+                queueTrace.add(kernel.name, event, global: global)
+            }
+        } else {
+            try queue.launch(kernel, global: global, local: local)
+        }
     }
 
     /// A 2-D launch with one work-item per element of a `columns` × `rows` grid, in the groups
