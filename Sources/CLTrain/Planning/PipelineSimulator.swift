@@ -12,6 +12,8 @@ public struct PipelinePrediction: Sendable {
     public var busy: [Double]
     /// Per device number: bytes it downloads to the host per step (for other devices to upload).
     public var bytesSent: [Double]
+    /// Every simulated task with its start, for a trace (`record(into:process:deviceNames:)`).
+    public var tasks: [SimulatedTask] = []
 
     /// Per device: busy / step time.
     public var busyFraction: [Double] { busy.map { stepTime > 0 ? $0 / stepTime : 0 } }
@@ -99,8 +101,14 @@ public enum PipelineSimulator {
             buildWavefront(model, stepsPerRun: stepsPerRun, microBatches: m, into: &graph)
         }
         let outcome = try graph.run()
+        let threadOfTask = graph.threadOfTask
+        let tasks = graph.tasks.indices.map { id in
+            let task = graph.tasks[id]
+            return SimulatedTask(name: task.name, thread: graph.threadNames[threadOfTask[id]], device: task.device,
+                                 start: outcome.start[id], duration: task.duration, bytesSent: task.bytesSent)
+        }
         return PipelinePrediction(schedule: schedule, microBatches: microBatches, stepTime: outcome.end,
-                                  totalWork: model.totalWork, busy: outcome.busy, bytesSent: outcome.bytesSent)
+                                  totalWork: model.totalWork, busy: outcome.busy, bytesSent: outcome.bytesSent, tasks: tasks)
     }
 
     /// What one host transfer costs: a download or an upload of `bytes`.
@@ -114,61 +122,64 @@ public enum PipelineSimulator {
 
     /// The caller's thread alone (`ExecutionSchedule.sequential`), op group by op group.
     private static func buildSequential(_ model: PipelineModel, into graph: inout ThreadedTasks) {
-        let thread = graph.addThread()
+        let thread = graph.addThread("main")
         let t = Double(model.steps)
         let (activations, rows) = (model.activationBytes * t, model.rowBytes * t)
         let layers = model.layers, shards = model.shards
         let top = layers[layers.count - 1].device
         /// A transfer (`enqueued`: false), or enqueued kernels and device copies.
-        func work(_ device: Int, _ seconds: Double, sent: Double = 0, enqueued: Bool = false) {
-            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent, blocking: !enqueued)
+        let all = "steps 0..<\(model.steps)"
+        func work(_ device: Int, _ seconds: Double, sent: Double = 0, enqueued: Bool = false, _ name: String) {
+            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent, blocking: !enqueued, name: name)
         }
-        func compute(_ device: Int, _ seconds: Double) { work(device, seconds, enqueued: true) }
+        func compute(_ device: Int, _ seconds: Double, _ name: String) { work(device, seconds, enqueued: true, name) }
         /// `transfer` in LanguageModel.swift: a device copy, or a download and an upload.
         func move(_ bytes: Double, from: Int, to: Int) {
             if model.shareMemory(from, to) {
-                work(from, 0)   // the producer's queue drains first
-                compute(to, deviceCopy(model, bytes))
+                work(from, 0, "send device \(from) → device \(to)")   // the producer's queue drains first
+                compute(to, deviceCopy(model, bytes), "receive device \(from) → device \(to)")
             } else {
-                work(from, host(model, bytes), sent: bytes)
-                work(to, host(model, bytes))
+                work(from, host(model, bytes), sent: bytes, "send device \(from) → device \(to)")
+                work(to, host(model, bytes), "receive device \(from) → device \(to)")
             }
         }
-        work(layers[0].device, host(model, rows))   // the token ids
+        work(layers[0].device, host(model, rows), "upload the token ids")
         for (l, layer) in layers.enumerated() {
             if l > 0 { move(activations, from: layers[l - 1].device, to: layer.device) }
-            compute(layer.device, t * layer.forward)
+            compute(layer.device, t * layer.forward, "layer \(l) forward, \(all)")
         }
         // The decoder: the top hidden states are read back once for every shard that needs them.
         var readBack = false
-        for shard in shards {
+        for (s, shard) in shards.enumerated() {
             if model.shareMemory(top, shard.device) {
-                work(top, 0)
-                compute(shard.device, deviceCopy(model, activations))
+                work(top, 0, "send device \(top) → device \(shard.device)")
+                compute(shard.device, deviceCopy(model, activations), "receive device \(top) → device \(shard.device)")
             } else {
-                if !readBack { work(top, host(model, activations), sent: activations) }
+                if !readBack { work(top, host(model, activations), sent: activations, "send device \(top) → the softmax shards") }
                 readBack = true
-                work(shard.device, host(model, activations))
+                work(shard.device, host(model, activations), "receive device \(top) → device \(shard.device)")
             }
-            compute(shard.device, t * shard.forward)
+            compute(shard.device, t * shard.forward, "softmax shard \(s) forward, \(all)")
         }
         // The loss: targets up, losses (one shard) or three statistics per shard down, log Z up.
         if shards.count == 1 {
-            work(shards[0].device, 2 * host(model, rows), sent: rows)
+            work(shards[0].device, 2 * host(model, rows), sent: rows, "reading the losses")
         } else {
-            for shard in shards { work(shard.device, 4 * host(model, rows), sent: 3 * rows) }
-            for shard in shards { work(shard.device, host(model, rows)) }
+            for (s, shard) in shards.enumerated() { work(shard.device, 4 * host(model, rows), sent: 3 * rows, "softmax shard \(s) statistics") }
+            for (s, shard) in shards.enumerated() { work(shard.device, host(model, rows), "softmax shard \(s) log normalizers") }
         }
         for (s, shard) in shards.enumerated() {
-            compute(shard.device, t * (shard.backward + shard.weightGradient))
+            compute(shard.device, t * (shard.backward + shard.weightGradient), "softmax shard \(s) backward, \(all)")
             move(activations, from: shard.device, to: top)
-            if s == 0 { compute(top, deviceCopy(model, activations)) }
+            if s == 0 { compute(top, deviceCopy(model, activations), "softmax gradients summed") }
         }
         for l in layers.indices.reversed() {
             if l < layers.count - 1 { move(activations, from: layers[l + 1].device, to: layers[l].device) }
-            compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient))
+            compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient), "layer \(l) backward and weight gradients, \(all)")
         }
-        for layer in layers { compute(layer.device, 2 * deviceCopy(model, model.activationBytes)) }   // the carried state
+        for (l, layer) in layers.enumerated() {
+            compute(layer.device, 2 * deviceCopy(model, model.activationBytes), "layer \(l) carried state")
+        }
     }
 
     /// The caller's thread, one thread per layer and one per shard (`ExecutionSchedule.wavefront`).
@@ -178,6 +189,11 @@ public enum PipelineSimulator {
         let top = layers.count - 1, topDevice = layers[top].device
         let runs = stride(from: 0, to: model.steps, by: stepsPerRun).map { min(stepsPerRun, model.steps - $0) }
         let unitCount = m * runs.count
+        /// As the runtime names a unit (`WavefrontExecutor.PipelineUnits.name`).
+        func unitName(_ u: Int) -> String {
+            let first = (u % runs.count) * stepsPerRun, steps = "steps \(first)..<\(first + runs[u % runs.count])"
+            return m == 1 ? steps : "micro-batch \(u / runs.count), \(steps)"
+        }
         /// Unit u's share of a full-batch step: K_u / M.
         let share = (0..<unitCount).map { Double(runs[$0 % runs.count]) / Double(m) }
         let activation = share.map { $0 * model.activationBytes }, row = share.map { $0 * model.rowBytes }
@@ -188,14 +204,19 @@ public enum PipelineSimulator {
         }
 
         // Before the workers: the token ids, then each shard's targets for each unit.
-        let caller = graph.addThread()
-        var prologue = graph.add(on: caller, device: layers[0].device, duration: host(model, model.rowBytes * Double(model.steps)))
-        for shard in shards {
-            for u in 0..<unitCount { prologue = graph.add(on: caller, device: shard.device, duration: host(model, row[u])) }
+        let caller = graph.addThread("main")
+        var prologue = graph.add(on: caller, device: layers[0].device, duration: host(model, model.rowBytes * Double(model.steps)),
+                                 name: "upload the token ids")
+        for (s, shard) in shards.enumerated() {
+            for u in 0..<unitCount {
+                prologue = graph.add(on: caller, device: shard.device, duration: host(model, row[u]),
+                                     name: "softmax shard \(s) targets, \(unitName(u))")
+            }
         }
 
-        let layerThreads = layers.map { _ in graph.addThread() }
-        let shardThreads = shards.map { _ in graph.addThread() }
+        // Numbered as the runtime's workers: the layers', then the shards' (`WavefrontExecutor.pipelineWorkers`).
+        let layerThreads = layers.indices.map { l in graph.addThread("worker \(l): layer \(l)") }
+        let shardThreads = shards.indices.map { s in graph.addThread("worker \(layers.count + s): softmax shard \(s)") }
         var forward = Array(repeating: [Int](), count: layers.count)
         var statistics = Array(repeating: [Int](), count: shards.count)
         var gradient = Array(repeating: [Int](), count: shards.count)
@@ -208,14 +229,15 @@ public enum PipelineSimulator {
                 if sendsToHost { seconds += host(model, activation[u]) }
                 let after = (l > 0 ? [forward[l - 1][u]] : []) + (u == 0 ? [prologue] : [])
                 forward[l].append(graph.add(on: layerThreads[l], device: layer.device, duration: seconds, after: after,
-                                            bytesSent: sendsToHost ? activation[u] : 0))
+                                            bytesSent: sendsToHost ? activation[u] : 0, name: "layer \(l) forward, \(unitName(u))"))
             }
             for (s, shard) in shards.enumerated() {
                 var seconds = receive(topDevice, shard.device, activation[u]) + share[u] * shard.forward
                 if shards.count > 1 { seconds += 3 * host(model, row[u]) }
                 statistics[s].append(graph.add(on: shardThreads[s], device: shard.device, duration: seconds,
                                                after: [forward[top][u]] + (u == 0 ? [prologue] : []),
-                                               bytesSent: shards.count > 1 ? 3 * row[u] : 0))
+                                               bytesSent: shards.count > 1 ? 3 * row[u] : 0,
+                                               name: "softmax shard \(s) forward, \(unitName(u))"))
             }
             for (s, shard) in shards.enumerated() {
                 let onHost = !shared(shard.device, topDevice)
@@ -223,7 +245,7 @@ public enum PipelineSimulator {
                     + (onHost ? host(model, activation[u]) : 0)
                 gradient[s].append(graph.add(on: shardThreads[s], device: shard.device, duration: seconds,
                                              after: shards.count > 1 ? statistics.map { $0[u] } : [],
-                                             bytesSent: onHost ? activation[u] : 0))
+                                             bytesSent: onHost ? activation[u] : 0, name: "softmax shard \(s) backward, \(unitName(u))"))
             }
         }
         // The backward units: micro-batch by micro-batch, each one's runs in reverse.
@@ -246,9 +268,10 @@ public enum PipelineSimulator {
                 let sendsDown = l > 0 && !shared(layer.device, layers[l - 1].device)
                 if sendsDown { seconds += host(model, activation[u]) }
                 backward[l][u] = graph.add(on: layerThreads[l], device: layer.device, duration: seconds, after: after,
-                                           bytesSent: sendsDown ? activation[u] : 0)
+                                           bytesSent: sendsDown ? activation[u] : 0, name: "layer \(l) backward, \(unitName(u))")
             }
-            graph.add(on: layerThreads[l], device: layer.device, duration: Double(model.steps) * layer.weightGradient)
+            graph.add(on: layerThreads[l], device: layer.device, duration: Double(model.steps) * layer.weightGradient,
+                      name: "layer \(l) weight gradients")
         }
 
         // After the workers: one shard's losses come back; every layer copies its carried state.
@@ -256,11 +279,11 @@ public enum PipelineSimulator {
         var epilogue = workers
         if shards.count == 1 {
             epilogue = [graph.add(on: caller, device: shards[0].device, duration: host(model, model.rowBytes * Double(model.steps)),
-                                  after: epilogue, bytesSent: model.rowBytes * Double(model.steps))]
+                                  after: epilogue, bytesSent: model.rowBytes * Double(model.steps), name: "reading the losses")]
         }
-        for layer in layers {
+        for (l, layer) in layers.enumerated() {
             graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * deviceCopy(model, model.activationBytes / Double(m)),
-                      after: epilogue, blocking: false)
+                      after: epilogue, blocking: false, name: "layer \(l) carried state")
         }
     }
 }
