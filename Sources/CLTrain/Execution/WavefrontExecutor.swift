@@ -352,8 +352,11 @@ public final class WavefrontExecutor: Executor {
         let busy = BusyTime(workers: names.count, trace: executionTrace.map { ($0.recorder, tracks ?? []) })
         let start = WallClock.now
         try pool.run(names.indices.map { w in { try body(w, pool, busy) } })
+        let end = WallClock.now
+        // The utilization's wall time, the same readings: a worker's busy share is its tasks over this span.
+        executionTrace?.recorder.record("pipelined phases", category: TraceCategory.step, on: ExecutionTrace.main, from: start, to: end)
         guard record else { return }
-        utilization.record(workers: names, busy: busy.seconds, wall: WallClock.seconds(since: start))
+        utilization.record(workers: names, busy: busy.seconds, wall: Double(end - start) * 1e-9)
     }
 
     /// Stops the worker threads now (else at deinit); the executor runs no further window.
