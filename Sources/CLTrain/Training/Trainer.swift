@@ -147,6 +147,8 @@ public final class Trainer {
             guard let traceRequest, !traceDelivered, force || position.step >= tracedSteps.upperBound - 1 else { return }
             traceRequest.recorder.isRecording = false
             traceDelivered = true
+            // Detached, so that the rest of the run does not even ask the recorder (what it holds stays).
+            try? executor.trace(into: nil)
             onTraceComplete(traceRequest.recorder)
         }
         defer { deliverTrace(force: true) }
