@@ -118,8 +118,9 @@ struct TrainCommand: ParsableCommand {
         }
     }
 
-    /// The most steps `--trace-steps` takes: a trace of a large model holds thousands of kernels a step.
-    static let maxTraceSteps = 1000
+    /// The most steps `--trace-steps` takes: a trace holds an event per kernel (thousands a step for a
+    /// large model), each kept with its OpenCL event until the file is written.
+    static let maxTraceSteps = 100
 
     func configuration(vocabularySize: Int) -> ModelConfiguration {
         ModelConfiguration(vocabularySize: vocabularySize, embeddingSize: embedding ?? hidden, hiddenSize: hidden,

@@ -12,7 +12,9 @@
 /// Span names say what ran, as the executors' error messages name a task: "layer 1 forward,
 /// steps 0..<5", "softmax shard 2 backward, steps 0..<5", "layer 0 weight gradients"; transfers
 /// are "send A → B" (the producer's half: a marker, or the read into host memory) and
-/// "receive A → B" (the consumer's: a device copy or an upload), with `shape` and `bytes`.
+/// "receive A → B" (the consumer's: a device copy or an upload), with `shape` and `bytes`. A
+/// task's arguments are its `device`, its `rows` (time steps × sequences) and `shape`, the rows ×
+/// H of activations or gradients it hands on or takes in.
 final class ExecutionTrace: @unchecked Sendable {
     let recorder: TraceRecorder
     /// The host track that drives each backend object (its worker's; else the main thread's).
