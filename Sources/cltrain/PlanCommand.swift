@@ -57,6 +57,8 @@ struct PlanCommand: ParsableCommand {
     var validateStepMs: Double = 1000
     @Option(parsing: .unconditional, help: "With --validate: measured steps per schedule (after one warm-up step); the median counts.")
     var validateSteps: Int = 3
+    @Option(help: ArgumentHelp("Write the predicted schedule of each step to FILE as a Chrome trace (Perfetto's UI, chrome://tracing), a track per device; with --validate, the timing model's prediction and the measured step side by side.", valueName: "FILE"))
+    var trace: String?
 
     enum PlacementMode: String, ExpressibleByArgument { case auto, manual }
 
@@ -123,6 +125,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let trace { try TraceRecorder.checkWritable(trace) }
         let plan = try Planner.plan(request())
         let (shape, model, chosen) = (plan.request.shape, plan.model, plan.placement)
         let words = Double(batch * bptt)
@@ -177,7 +180,8 @@ struct PlanCommand: ParsableCommand {
         if runValidation {
             print("\nvalidation: the real executors on \(chosen.devices.count) timing devices (Sources/CLTrain/Backends/Timing), "
                   + "costs scaled so the sequential step sleeps \(String(format: "%.0f", validateStepMs)) ms")
-            let rows = try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps)
+            let rows = try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps,
+                                                   tracing: trace != nil)
             var table = TextTable(headers: ["schedule", "predicted (ms)", "measured (ms)", "error", "busy predicted", "busy measured"])
             for row in rows {
                 table.append([scheduleName(row.schedule), milliseconds(row.predicted.stepTime), milliseconds(row.measuredStepTime),
@@ -188,7 +192,35 @@ struct PlanCommand: ParsableCommand {
             print(table.rendered())
             print("busy: per device \(chosen.devices.map(\.description).joined(separator: ", ")), as a share of the step; "
                   + "the timing model is \(rows.first?.modelDescription ?? "")")
+            if let trace { try writeTrace(rows, to: trace) }
+        } else if let trace {
+            let recorder = traceRecorder()
+            for p in plan.predictions {
+                p.record(into: recorder, process: "predicted: \(scheduleName(p.schedule))", deviceNames: chosen.devices.map(plan.name(of:)))
+            }
+            try recorder.write(to: URL(fileURLWithPath: trace))
+            print("\ntrace: \(trace) (the predicted step of each schedule, from 0 µs; open it in https://ui.perfetto.dev or chrome://tracing)")
         }
+    }
+
+    private func traceRecorder() -> TraceRecorder {
+        let recorder = TraceRecorder()
+        recorder.note("command", CommandLine.arguments.joined(separator: " "))
+        recorder.note("clock", "each schedule's step from 0 µs: the simulator's seconds, and for a measured step the host's monotonic clock from its start")
+        return recorder
+    }
+
+    /// Per schedule, the simulator's prediction for the timing model ("predicted: …, device timing:N")
+    /// and then the measured step on the timing devices ("measured: …, host" and "…, device timing:N").
+    private func writeTrace(_ rows: [ValidationRow], to path: String) throws {
+        let recorder = traceRecorder()
+        for row in rows {
+            let name = scheduleName(row.schedule)
+            row.predicted.record(into: recorder, process: "predicted: \(name)", deviceNames: row.deviceNames)
+            if let measured = row.measuredTrace { try recorder.append(contentsOf: measured, process: { "measured: \(name), \($0)" }) }
+        }
+        try recorder.write(to: URL(fileURLWithPath: path))
+        print("trace: \(path) (each schedule predicted and measured, each from 0 µs; open it in https://ui.perfetto.dev or chrome://tracing)")
     }
 
     func scheduleName(_ schedule: ExecutionSchedule) -> String {

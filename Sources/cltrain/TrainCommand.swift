@@ -71,6 +71,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Append one JSON object per logged step and per validation to FILE.") var metrics: String?
     @Option(help: ArgumentHelp("Write the logged steps' and validations' scalars to a new TensorBoard event file in DIR (`tensorboard --logdir DIR`).", valueName: "DIR"))
     var tensorboard: String?
+    @Option(help: ArgumentHelp("Write a window of training steps' schedule to FILE as a Chrome trace (Perfetto's UI, chrome://tracing): a track per host worker and device queue, an event per task, transfer and kernel.", valueName: "FILE"))
+    var trace: String?
+    @Option(parsing: .unconditional, help: "With --trace: how many steps to trace, from the second step of the run (default 3).")
+    var traceSteps: Int?
     @Option(parsing: .unconditional, help: "Log a line every N steps (when stderr is not a terminal).") var logEvery: Int = 50
     @Option(parsing: .unconditional, help: "Characters or words to generate at the end.") var sampleLength: Int = 300
     @Option(parsing: .unconditional, help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
@@ -82,6 +86,7 @@ struct TrainCommand: ParsableCommand {
         if data == "synthetic" && vocab == nil { throw ValidationError("--data synthetic needs --vocab N") }
         try flagCheck {
             try InputNumber.check(logEvery, "--log-every", in: 1...Int.max)
+            if let traceSteps { try InputNumber.check(traceSteps, "--trace-steps", in: 1...Self.maxTraceSteps, why: "steps in the trace; a few keep the file small") }
             if let validationSteps { try InputNumber.check(validationSteps, "--validation-steps", in: 1...Int.max) }
             try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...Int.max)
             try InputNumber.check(microBatches, "--micro-batches", in: 1...Int.max)
@@ -105,10 +110,18 @@ struct TrainCommand: ParsableCommand {
         if pipeline && layerDevices == nil && placement == nil {
             throw ValidationError("--pipeline spreads the layers over devices: add --layer-devices LIST or --placement auto")
         }
+        if traceSteps != nil && trace == nil { throw ValidationError("--trace-steps says how many steps --trace FILE records: add --trace") }
+        if profile && trace != nil {
+            throw ValidationError("--profile synchronizes after every operation, which would change the schedule --trace records: use one of them")
+        }
         if profile && (layerDevices != nil || placement != nil) {
             throw ValidationError("--profile times one device's operations; it cannot be combined with a placement over several")
         }
     }
+
+    /// The most steps `--trace-steps` takes: a trace holds an event per kernel (thousands a step for a
+    /// large model), each kept with its OpenCL event until the file is written.
+    static let maxTraceSteps = 100
 
     func configuration(vocabularySize: Int) -> ModelConfiguration {
         ModelConfiguration(vocabularySize: vocabularySize, embeddingSize: embedding ?? hidden, hiddenSize: hidden,
@@ -134,6 +147,8 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         let logger = Logger(label: "cltrain.train")
+        // A trace that could not be written at the end is refused before anything runs.
+        if let trace { try TraceRecorder.checkWritable(trace) }
         let placed = layerDevices != nil || placement == .auto
         // One device unless the model is placed over several (then --device lists the candidates).
         let device = placed ? nil : try DeviceChoice.backend(for: self.device)
@@ -229,6 +244,22 @@ struct TrainCommand: ParsableCommand {
             tensorboardLog?.validation(report, step: lastStep)
         }
         trainer.onCheckpoint = { url in logger.debug("checkpoint written: \(url.path)") }
+        var traceError: Error?
+        if let trace {
+            let recorder = TraceRecorder(recording: false)
+            recorder.note("command", CommandLine.arguments.joined(separator: " "))
+            try trainer.traceSteps(traceSteps ?? 3, into: recorder)
+            trainer.onTraceComplete = { recorder in
+                progress.finishLine()
+                do {
+                    try recorder.write(to: URL(fileURLWithPath: trace))
+                    logger.info("trace of steps \(trainer.tracedSteps.lowerBound)..<\(trainer.tracedSteps.upperBound): \(trace)")
+                } catch {
+                    traceError = error
+                    logger.error("--trace: \(error)")
+                }
+            }
+        }
 
         do {
             try trainer.run()
@@ -237,6 +268,7 @@ struct TrainCommand: ParsableCommand {
             throw error
         }
         progress.finishLine()
+        if let traceError { throw CLTrainError.invalidArgument("--trace: the trace was not written: \(traceError)") }
         if let last = trainer.lastCheckpoint { logger.info("checkpoint: \(last.path)") }
         if let profiler { Self.printProfile(profiler.profile) }
         if pipeline { Self.printUtilization(executor.utilization) }

@@ -15,6 +15,10 @@ public protocol Executor: AnyObject {
     func run(_ window: TokenWindow, training: Bool) throws -> Double
     /// Busy and wall time of the pipelined training steps so far (empty for one not pipelined).
     var utilization: PipelineUtilization { get }
+    /// Records every window's tasks and transfers into `recorder` while it is recording, and the
+    /// commands of each backend that can trace its queue (`TraceableBackend`); nil stops tracing.
+    /// Without a recorder an executor records nothing (`ExecutionTrace` names the tracks).
+    func trace(into recorder: TraceRecorder?) throws
 }
 
 extension Executor {

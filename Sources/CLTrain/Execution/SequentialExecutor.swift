@@ -11,7 +11,10 @@
 /// (`Transport`); every queue is drained at the end of the window.
 public final class SequentialExecutor: Executor {
     public let model: LanguageModel
-    let transport: Transport
+    /// Every move between backends (traced when `trace(into:)` has a recorder).
+    private let tracedTransport: TracedTransport
+    var transport: Transport { tracedTransport }
+    private var executionTrace: ExecutionTrace?
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()
 
@@ -22,8 +25,16 @@ public final class SequentialExecutor: Executor {
     /// With another transport (a timing device's modelled links, a test's counting one).
     init(model: LanguageModel, transport: Transport) {
         self.model = model
-        self.transport = transport
-        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: transport)
+        tracedTransport = TracedTransport(transport)
+        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: tracedTransport)
+    }
+
+    /// Spans on the main thread's track: what the host enqueued, when (an OpenCL queue runs it
+    /// later; its own track, from the device clock, shows when).
+    public func trace(into recorder: TraceRecorder?) throws {
+        try ExecutionTrace.stop(model)
+        executionTrace = try recorder.map { try ExecutionTrace(recorder: $0, model: model) }
+        tracedTransport.trace = executionTrace
     }
 
     public func run(_ window: TokenWindow, training: Bool) throws -> Double {
@@ -34,11 +45,20 @@ public final class SequentialExecutor: Executor {
                          gradientSum: pass.outputGradients.last)
         // Every shard's logits first, so the shards' devices compute them side by side; then each
         // one's loss or statistics (a split softmax's are read back, which waits for that queue).
-        let logits = try loss.shards.indices.map { s in try loss.logits(s, block: 0, from: top) }
-        let statistics = try loss.shards.indices.compactMap { s in try loss.reduce(s, block: 0, logits: logits[s]) }
+        let trace = executionTrace
+        let logits = try loss.shards.indices.map { s in
+            try trace.span("softmax shard \(s) logits, steps 0..<\(window.steps)", arguments: arguments(loss.shards[s].backend, rows)) {
+                try loss.logits(s, block: 0, from: top)
+            }
+        }
+        let statistics = try loss.shards.indices.compactMap { s in
+            try trace.span("softmax shard \(s) forward, steps 0..<\(window.steps)", arguments: arguments(loss.shards[s].backend, rows)) {
+                try loss.reduce(s, block: 0, logits: logits[s])
+            }
+        }
         let combined = loss.isSplit ? ShardedSoftmaxLoss.combine(statistics) : nil
         if training { try backward(pass, top: top, logNormalizers: combined?.logNormalizers) }
-        let sum = try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? [])
+        let sum = try trace.span("reading the losses") { try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? []) }
         try model.advanceCarriedState(pass.layout)
         // Queues of one context met through markers: the next window may reuse every buffer only
         // once each consumer's copies are done.
@@ -72,13 +92,18 @@ public final class SequentialExecutor: Executor {
 
     /// The embedding, then every layer over the whole window, one after another.
     private func forward(_ window: TokenWindow, training: Bool) throws -> WindowPass {
-        let pass = try WindowPass(model, window, training: training, transport: transport, workspace: &workspace)
+        let trace = executionTrace
+        let pass = try trace.span("embedding and dropout masks", arguments: ["rows": .integer(window.inputs.count)]) {
+            try WindowPass(model, window, training: training, transport: transport, workspace: &workspace)
+        }
         let lstm = model.lstm, all = 0..<window.steps
         for l in lstm.indices {
-            let input = l == 0 ? nil
-                : try transport.send(pass.output(ofLayer: l - 1, rows: 0..<window.inputs.count), from: lstm[l - 1].backend,
-                                     to: [lstm[l].backend])
-            try pass.forward(layer: l, steps: all, input: input)
+            try trace.span("layer \(l) forward, steps \(all)", arguments: arguments(lstm[l].backend, window.inputs.count)) {
+                let input = l == 0 ? nil
+                    : try transport.send(pass.output(ofLayer: l - 1, rows: 0..<window.inputs.count), from: lstm[l - 1].backend,
+                                         to: [lstm[l].backend])
+                try pass.forward(layer: l, steps: all, input: input)
+            }
         }
         return pass
     }
@@ -94,10 +119,13 @@ public final class SequentialExecutor: Executor {
     /// The shards' backward and ∂L/∂h_top, then the layers in reverse and the embedding.
     private func backward(_ pass: WindowPass, top: Shipment, logNormalizers: [Float]?) throws {
         let lstm = model.lstm, steps = pass.layout.steps, rows = 0..<steps * pass.layout.batch
+        let trace = executionTrace
         var parts: [Shipment?] = []
         for s in loss.shards.indices {
-            try loss.backward(s, block: 0, logNormalizers: logNormalizers, from: top)
-            parts.append(try loss.sendGradient(s, block: 0))
+            try trace.span("softmax shard \(s) backward, steps 0..<\(steps)", arguments: arguments(loss.shards[s].backend, rows.count)) {
+                try loss.backward(s, block: 0, logNormalizers: logNormalizers, from: top)
+                parts.append(try loss.sendGradient(s, block: 0))
+            }
         }
         let topBackend = lstm[lstm.count - 1].backend
         let arriving = parts.allSatisfy { $0 == nil } ? nil
@@ -105,11 +133,20 @@ public final class SequentialExecutor: Executor {
         try loss.accumulateInputGradient(block: 0, parts: parts, arriving: arriving)
         try pass.backwardThroughOutputDropout()
         for l in lstm.indices.reversed() {
-            let above = l == lstm.count - 1 ? nil
-                : try transport.send(pass.inputGradients[l + 1].rows(rows), from: lstm[l + 1].backend, to: [lstm[l].backend])
-            try pass.backward(layer: l, steps: 0..<steps, outputGradient: above)
-            try pass.finishBackward(layer: l)
+            try trace.span("layer \(l) backward, steps 0..<\(steps)", arguments: arguments(lstm[l].backend, rows.count)) {
+                let above = l == lstm.count - 1 ? nil
+                    : try transport.send(pass.inputGradients[l + 1].rows(rows), from: lstm[l + 1].backend, to: [lstm[l].backend])
+                try pass.backward(layer: l, steps: 0..<steps, outputGradient: above)
+            }
+            try trace.span("layer \(l) weight gradients", arguments: arguments(lstm[l].backend, rows.count)) {
+                try pass.finishBackward(layer: l)
+            }
         }
-        try pass.embeddingBackward()
+        try trace.span("embedding backward") { try pass.embeddingBackward() }
+    }
+
+    /// A span's trace arguments: its device and the rows (time steps × sequences) it works on.
+    private func arguments(_ backend: Backend, _ rows: Int) -> [String: TraceArgument] {
+        ["device": .string(backend.name), "rows": .integer(rows), "shape": .shape([rows, model.configuration.hiddenSize])]
     }
 }

@@ -57,7 +57,10 @@ public final class WavefrontExecutor: Executor {
     public let stepsPerRun: Int
     /// M: micro-batches per window (a divisor of the batch).
     public let microBatches: Int
-    let transport: Transport
+    /// Every move between backends (traced when `trace(into:)` has a recorder).
+    private let tracedTransport: TracedTransport
+    var transport: Transport { tracedTransport }
+    private var executionTrace: ExecutionTrace?
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
     /// Busy and wall time of the pipelined training steps so far.
@@ -84,8 +87,14 @@ public final class WavefrontExecutor: Executor {
         self.model = model
         self.stepsPerRun = stepsPerRun
         self.microBatches = microBatches
-        self.transport = transport
-        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: transport)
+        tracedTransport = TracedTransport(transport)
+        loss = ShardedSoftmaxLoss(decoder: model.decoder, top: model.lstm[model.lstm.count - 1].backend, transport: tracedTransport)
+    }
+
+    public func trace(into recorder: TraceRecorder?) throws {
+        try ExecutionTrace.stop(model)
+        executionTrace = try recorder.map { try ExecutionTrace(recorder: $0, model: model) }
+        tracedTransport.trace = executionTrace
     }
 
     private var lstm: [LSTMLayer] { model.lstm }
@@ -220,8 +229,10 @@ public final class WavefrontExecutor: Executor {
         if training && model.configuration.drops(at: .output) {
             throw CLTrainError.invalidArgument("dropout at the output (--dropout-at output) is not pipelined: drop --pipeline or that site")
         }
-        let pass = try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport,
-                                  workspace: &workspace)
+        let trace = executionTrace
+        let pass = try trace.span("embedding and dropout masks", arguments: ["rows": .integer(window.inputs.count)]) {
+            try WindowPass(model, window, training: training, microBatches: microBatches, transport: transport, workspace: &workspace)
+        }
         let workers = try pipelineWorkers()
         let steps = window.steps
         let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
@@ -246,7 +257,7 @@ public final class WavefrontExecutor: Executor {
         let arriving = training && decoder.contains { $0.backend !== topBackend }
             ? try workspace.tensor("gradientTopArriving", [units.maxRows, model.configuration.hiddenSize], on: topBackend) : nil
 
-        try runWorkers(workers.map(\.name), record: training) { w, threads, busy in
+        try runWorkers(workers, record: training) { w, threads, busy in
             // The markers that end this worker's last tasks in its queue (`queueDepth`).
             let backend = workers[w].backend
             var inFlight: [QueueMarker] = []
@@ -263,8 +274,9 @@ public final class WavefrontExecutor: Executor {
                 case .layer:
                     let l = task.index, b = self.lstm[l].backend
                     if l > 0 { try ready[l - 1][u].wait(unless: threads) }
-                    try busy.time(w) {
-                        try self.onDevice(b, "layer \(l) forward, \(units.name(u))") {
+                    let name = "layer \(l) forward, \(units.name(u))"
+                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                        try self.onDevice(b, name) {
                             try admit()
                             try pass.forward(layer: l, steps: run, microBatch: task.microBatch,
                                              input: l > 0 ? sent[l - 1][u].shipment : nil)
@@ -276,8 +288,9 @@ public final class WavefrontExecutor: Executor {
                 case .statistics:
                     let s = task.index, b = self.decoder[s].backend
                     try ready[top][u].wait(unless: threads)
-                    try busy.time(w) {
-                        try self.onDevice(b, "softmax shard \(s) forward, \(units.name(u))") {
+                    let name = "softmax shard \(s) forward, \(units.name(u))"
+                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                        try self.onDevice(b, name) {
                             try admit()
                             let reported = try self.loss.forward(s, block: u, from: sent[top][u].required())
                             if let reported { statistics[u].report(shard: s, reported) }
@@ -287,8 +300,9 @@ public final class WavefrontExecutor: Executor {
                 case .gradient:
                     let s = task.index, b = self.decoder[s].backend
                     if self.loss.isSplit { try statistics[u].combined.wait(unless: threads) }
-                    try busy.time(w) {
-                        try self.onDevice(b, "softmax shard \(s) backward, \(units.name(u))") {
+                    let name = "softmax shard \(s) backward, \(units.name(u))"
+                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                        try self.onDevice(b, name) {
                             try admit()
                             try self.loss.backward(s, block: u, logNormalizers: self.loss.isSplit ? statistics[u].logNormalizers : nil,
                                                    from: sent[top][u].required())
@@ -300,8 +314,9 @@ public final class WavefrontExecutor: Executor {
                 }
             }
             guard training, let l = workers[w].layer else {
-                return try busy.time(w) {
-                    try self.onDevice(backend, "\(workers[w].name): the window's last tasks") { try backend.synchronize() }
+                let name = "\(workers[w].name): the window's last tasks"
+                return try busy.time(w, name, arguments: ["device": .string(backend.name)]) {
+                    try self.onDevice(backend, name) { try backend.synchronize() }
                 }
             }
             let b = self.lstm[l].backend
@@ -312,8 +327,9 @@ public final class WavefrontExecutor: Executor {
                 } else {
                     for done in decoderDone { try done[u].wait(unless: threads) }
                 }
-                try busy.time(w) {
-                    try self.onDevice(b, "layer \(l) backward, \(units.name(u))") {
+                let name = "layer \(l) backward, \(units.name(u))"
+                try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
+                    try self.onDevice(b, name) {
                         try admit()
                         if l == top {
                             try self.loss.accumulateInputGradient(block: u, parts: parts.map { $0[u].shipment }, arriving: arriving)
@@ -329,17 +345,19 @@ public final class WavefrontExecutor: Executor {
                 }
                 readyDown[l][u].fire()
             }
-            try busy.time(w) {
+            try busy.time(w, "layer \(l) weight gradients", arguments: self.arguments(b, rows: 0..<window.inputs.count)) {
                 try self.onDevice(b, "layer \(l) weight gradients") {
                     try pass.finishBackward(layer: l)
                     try b.synchronize()
                 }
             }
         }
-        if training { try pass.embeddingBackward() }
+        if training { try trace.span("embedding backward") { try pass.embeddingBackward() } }
         var sum = 0.0
-        try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
-            sum = try loss.windowLoss(blockLosses: statistics.map(\.loss))
+        try trace.span("reading the losses") {
+            try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
+                sum = try loss.windowLoss(blockLosses: statistics.map(\.loss))
+            }
         }
         try model.advanceCarriedState(pass.layout)
         return sum
@@ -350,18 +368,27 @@ public final class WavefrontExecutor: Executor {
     /// Runs `body(w, pool, busy)` for every worker w on its thread of the pool (started at the first
     /// step, kept until `close()` or deinit) and, when `record` is set, adds the phase to the
     /// utilization (training steps only: validation would blur it).
-    private func runWorkers(_ names: [String], record: Bool,
+    private func runWorkers(_ workers: [PipelineWorker], record: Bool,
                             _ body: @escaping (Int, WorkerPool, BusyTime) throws -> Void) throws {
+        let names = workers.map(\.name)
         if pool?.count != names.count {
             pool?.stop()
             pool = WorkerPool(names: names)
         }
         guard let pool else { return }
-        let busy = BusyTime(workers: names.count)
+        let tracks = executionTrace.map { trace in
+            workers.enumerated().map { w, worker in
+                trace.worker(w, name: worker.name, drives: [worker.backend] + worker.shards.map { self.decoder[$0].backend })
+            }
+        }
+        let busy = BusyTime(workers: names.count, trace: executionTrace.map { ($0.recorder, tracks ?? []) })
         let start = WallClock.now
         try pool.run(names.indices.map { w in { try body(w, pool, busy) } })
+        let end = WallClock.now
+        // The utilization's wall time, the same readings: a worker's busy share is its tasks over this span.
+        executionTrace?.recorder.record("pipelined phases", category: TraceCategory.step, on: ExecutionTrace.main, from: start, to: end)
         guard record else { return }
-        utilization.record(workers: names, busy: busy.seconds, wall: WallClock.seconds(since: start))
+        utilization.record(workers: names, busy: busy.seconds, wall: Double(end - start) * 1e-9)
     }
 
     /// Stops the worker threads now (else at deinit); the executor runs no further window.
@@ -371,6 +398,12 @@ public final class WavefrontExecutor: Executor {
     }
 
     deinit { pool?.stop() }
+
+    /// A task's trace arguments: its device and the rows (time steps × sequences) it works on.
+    func arguments(_ backend: Backend, rows: Range<Int>) -> [String: TraceArgument] {
+        ["device": .string(backend.name), "rows": .integer(rows.count),
+         "shape": .shape([rows.count, model.configuration.hiddenSize])]
+    }
 
     /// Runs `body`, naming the device and the task in any error it throws.
     func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {

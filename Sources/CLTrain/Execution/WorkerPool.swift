@@ -97,22 +97,29 @@ final class Signal: @unchecked Sendable {
     }
 }
 
-/// Seconds each worker spent on its tasks, added to from the workers' threads.
+/// Seconds each worker spent on its tasks, added to from the workers' threads; with a trace,
+/// each task is also a span on its worker's track, from the same two clock readings, so the
+/// trace's busy time per worker is the utilization's.
 final class BusyTime: @unchecked Sendable {
     private let lock = NSLock()
     private var values: [Double]
+    private let trace: (recorder: TraceRecorder, tracks: [TraceTrack])?
 
-    init(workers: Int) { values = Array(repeating: 0, count: workers) }
-
-    func add(_ worker: Int, since start: UInt64) {
-        let seconds = WallClock.seconds(since: start)
-        lock.withLock { values[worker] += seconds }
+    init(workers: Int, trace: (recorder: TraceRecorder, tracks: [TraceTrack])? = nil) {
+        values = Array(repeating: 0, count: workers)
+        self.trace = trace
     }
 
-    /// Runs `body`, adding its duration to `worker`'s (also when it throws).
-    func time(_ worker: Int, _ body: () throws -> Void) rethrows {
+    /// Runs `body`, adding its duration to `worker`'s (also when it throws); traced as `task`.
+    func time(_ worker: Int, _ task: @autoclosure () -> String, arguments: @autoclosure () -> [String: TraceArgument] = [:],
+              _ body: () throws -> Void) rethrows {
         let start = WallClock.now
-        defer { add(worker, since: start) }
+        defer {
+            let end = WallClock.now
+            lock.withLock { values[worker] += Double(end - start) * 1e-9 }
+            if let trace { trace.recorder.record(task(), category: TraceCategory.task, on: trace.tracks[worker], from: start, to: end,
+                                                 arguments: arguments()) }
+        }
         try body()
     }
 

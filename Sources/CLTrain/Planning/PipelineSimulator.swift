@@ -12,6 +12,8 @@ public struct PipelinePrediction: Sendable {
     public var busy: [Double]
     /// Per device number: bytes it downloads to the host per step (for other devices to upload).
     public var bytesSent: [Double]
+    /// Every simulated task with its start, for a trace (`record(into:process:deviceNames:)`).
+    public var tasks: [SimulatedTask] = []
 
     /// Per device: busy / step time.
     public var busyFraction: [Double] { busy.map { stepTime > 0 ? $0 / stepTime : 0 } }
@@ -104,8 +106,14 @@ public enum PipelineSimulator {
             buildWavefront(model, stepsPerRun: stepsPerRun, microBatches: m, into: &graph)
         }
         let outcome = try graph.run()
+        let threadOfTask = graph.threadOfTask
+        let tasks = graph.tasks.indices.map { id in
+            let task = graph.tasks[id]
+            return SimulatedTask(name: task.name, thread: graph.threadNames[threadOfTask[id]], device: task.device,
+                                 start: outcome.start[id], duration: task.duration, bytesSent: task.bytesSent)
+        }
         return PipelinePrediction(schedule: schedule, microBatches: microBatches, stepTime: outcome.end,
-                                  totalWork: model.totalWork, busy: outcome.busy, bytesSent: outcome.bytesSent)
+                                  totalWork: model.totalWork, busy: outcome.busy, bytesSent: outcome.bytesSent, tasks: tasks)
     }
 
     /// How the runtime's `DeviceTransport` moves `bytes` from a part on device `from` (whose last
@@ -124,7 +132,9 @@ public enum PipelineSimulator {
         /// The producer's half (`Transport.send`): the staged read, if any consumer needs one.
         func send(_ bytes: Double, from: Int, on thread: Int, to consumers: [Int], into graph: inout ThreadedTasks) -> Int? {
             guard consumers.contains(where: { !model.shareMemory(from, $0) }) else { return nil }
-            return graph.add(on: thread, device: from, duration: host(bytes), bytesSent: bytes, blocking: false)
+            let to = consumers.filter { !model.shareMemory(from, $0) }.map { "device \($0)" }.joined(separator: ", ")
+            return graph.add(on: thread, device: from, duration: host(bytes), bytesSent: bytes, blocking: false,
+                             name: "send device \(from) → \(to)")
         }
 
         /// The consumer's half (`Transport.receive`) on device `to` of what `read` staged, or of
@@ -132,73 +142,80 @@ public enum PipelineSimulator {
         func receive(_ bytes: Double, from: Int, read: Int?, producer: Int?, on thread: Int, to: Int,
                      into graph: inout ThreadedTasks) {
             if model.shareMemory(from, to) {
-                graph.add(on: thread, device: to, duration: deviceCopy(bytes), deviceAfter: producer.map { [$0] } ?? [], blocking: false)
+                graph.add(on: thread, device: to, duration: deviceCopy(bytes), deviceAfter: producer.map { [$0] } ?? [], blocking: false,
+                          name: "receive device \(from) → device \(to)")
             } else {
-                graph.add(on: thread, device: to, duration: host(bytes), after: read.map { [$0] } ?? [], blocking: false)
+                graph.add(on: thread, device: to, duration: host(bytes), after: read.map { [$0] } ?? [], blocking: false,
+                          name: "receive device \(from) → device \(to)")
             }
         }
     }
 
     /// The caller's thread alone (`ExecutionSchedule.sequential`), in the order of `SequentialExecutor.run`.
     private static func buildSequential(_ model: PipelineModel, into graph: inout ThreadedTasks) {
-        let thread = graph.addThread()
+        let thread = graph.addThread("main")
         let transfers = Transfers(model: model)
         let t = Double(model.steps)
         let (activations, rows) = (model.activationBytes * t, model.rowBytes * t)
         let layers = model.layers, shards = model.shards
         let top = layers.count - 1, topDevice = layers[top].device
         /// Enqueued work (kernels, device copies): the thread goes on.
-        func compute(_ device: Int, _ seconds: Double) -> Int {
-            graph.add(on: thread, device: device, duration: seconds, blocking: false)
+        func compute(_ device: Int, _ seconds: Double, _ name: String) -> Int {
+            graph.add(on: thread, device: device, duration: seconds, blocking: false, name: name)
         }
         /// A blocking transfer of B-float rows (indices up, statistics or losses down).
-        func blocking(_ device: Int, _ seconds: Double, sent: Double = 0) {
-            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent)
+        func blocking(_ device: Int, _ seconds: Double, sent: Double = 0, _ name: String) {
+            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent, name: name)
         }
+        let all = "steps 0..<\(model.steps)"
         /// `bytes` from the part whose last task is `producer` on `from` to `to`.
         func move(_ bytes: Double, from: Int, producer: Int, to: Int) {
             let read = transfers.send(bytes, from: from, on: thread, to: [to], into: &graph)
             transfers.receive(bytes, from: from, read: read, producer: producer, on: thread, to: to, into: &graph)
         }
 
-        blocking(layers[0].device, transfers.host(rows))   // the token ids (WindowPass)
+        blocking(layers[0].device, transfers.host(rows), "upload the token ids")   // WindowPass
         var lastLayerTask: [Int] = []
         for (l, layer) in layers.enumerated() {
             if l > 0 { move(activations, from: layers[l - 1].device, producer: lastLayerTask[l - 1], to: layer.device) }
-            lastLayerTask.append(compute(layer.device, t * layer.forward))
+            lastLayerTask.append(compute(layer.device, t * layer.forward, "layer \(l) forward, \(all)"))
         }
         // The top layer's rows, read back once for every shard in another memory domain.
         let topRead = transfers.send(activations, from: topDevice, on: thread, to: shards.map(\.device), into: &graph)
-        for shard in shards { blocking(shard.device, transfers.host(rows)) }   // each shard's targets (prepare)
+        for (s, shard) in shards.enumerated() { blocking(shard.device, transfers.host(rows), "softmax shard \(s) targets") }   // prepare
         var lastShardTask: [Int] = []
-        for shard in shards {   // every shard's logits first
+        for (s, shard) in shards.enumerated() {   // every shard's logits first
             transfers.receive(activations, from: topDevice, read: topRead, producer: lastLayerTask[top], on: thread,
                               to: shard.device, into: &graph)
-            lastShardTask.append(compute(shard.device, t * shard.forward))
+            lastShardTask.append(compute(shard.device, t * shard.forward, "softmax shard \(s) forward, \(all)"))
         }
         // A split softmax reads three statistics a row back per shard (each waits for its queue).
         if shards.count > 1 {
-            for shard in shards { blocking(shard.device, 3 * transfers.host(rows), sent: 3 * rows) }
+            for (s, shard) in shards.enumerated() {
+                blocking(shard.device, 3 * transfers.host(rows), sent: 3 * rows, "softmax shard \(s) statistics")
+            }
         }
         // The backward: each shard's gradient (log Z up first when split) and its part of ∂L/∂h_top
         // sent, then the parts received and summed on the top layer's backend.
         var reads: [Int?] = []
         for (s, shard) in shards.enumerated() {
-            if shards.count > 1 { blocking(shard.device, transfers.host(rows)) }
-            lastShardTask[s] = compute(shard.device, t * (shard.backward + shard.weightGradient))
+            if shards.count > 1 { blocking(shard.device, transfers.host(rows), "softmax shard \(s) log Z") }
+            lastShardTask[s] = compute(shard.device, t * (shard.backward + shard.weightGradient), "softmax shard \(s) backward, \(all)")
             reads.append(transfers.send(activations, from: shard.device, on: thread, to: [topDevice], into: &graph))
         }
         for (s, shard) in shards.enumerated() {
             transfers.receive(activations, from: shard.device, read: reads[s], producer: lastShardTask[s], on: thread,
                               to: topDevice, into: &graph)
-            if s == 0 { lastLayerTask[top] = compute(topDevice, transfers.deviceCopy(activations)) }
+            if s == 0 { lastLayerTask[top] = compute(topDevice, transfers.deviceCopy(activations), "layer \(top) output gradient sum") }
         }
         for l in layers.indices.reversed() {
             if l < top { move(activations, from: layers[l + 1].device, producer: lastLayerTask[l + 1], to: layers[l].device) }
-            lastLayerTask[l] = compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient))
+            lastLayerTask[l] = compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient), "layer \(l) backward, \(all)")
         }
-        if shards.count == 1 { blocking(shards[0].device, transfers.host(rows), sent: rows) }   // the losses
-        for layer in layers { _ = compute(layer.device, 2 * transfers.deviceCopy(model.activationBytes)) }   // the carried state
+        if shards.count == 1 { blocking(shards[0].device, transfers.host(rows), sent: rows, "reading the losses") }
+        for (l, layer) in layers.enumerated() {
+            _ = compute(layer.device, 2 * transfers.deviceCopy(model.activationBytes), "layer \(l) carried state")
+        }
     }
 
     /// The caller's thread, one thread per layer and one per shard (`ExecutionSchedule.wavefront`),
@@ -210,20 +227,29 @@ public enum PipelineSimulator {
         let transfers = Transfers(model: model)
         let runs = stride(from: 0, to: model.steps, by: stepsPerRun).map { min(stepsPerRun, model.steps - $0) }
         let unitCount = m * runs.count
+        /// As the runtime names a unit (`WavefrontExecutor.PipelineUnits.name`).
+        func unitName(_ u: Int) -> String {
+            let first = (u % runs.count) * stepsPerRun, steps = "steps \(first)..<\(first + runs[u % runs.count])"
+            return m == 1 ? steps : "micro-batch \(u / runs.count), \(steps)"
+        }
         /// Unit u's share of a full-batch step: K_u / M.
         let share = (0..<unitCount).map { Double(runs[$0 % runs.count]) / Double(m) }
         let activation = share.map { $0 * model.activationBytes }, row = share.map { $0 * model.rowBytes }
 
         // Before the workers: the token ids, then each shard's targets for each unit.
-        let caller = graph.addThread()
-        var prologue = graph.add(on: caller, device: layers[0].device, duration: transfers.host(model.rowBytes * Double(model.steps)))
-        for shard in shards {
-            for u in 0..<unitCount { prologue = graph.add(on: caller, device: shard.device, duration: transfers.host(row[u])) }
+        let caller = graph.addThread("main")
+        var prologue = graph.add(on: caller, device: layers[0].device, duration: transfers.host(model.rowBytes * Double(model.steps)),
+                                 name: "upload the token ids")
+        for (s, shard) in shards.enumerated() {
+            for u in 0..<unitCount {
+                prologue = graph.add(on: caller, device: shard.device, duration: transfers.host(row[u]),
+                                     name: "softmax shard \(s) targets, \(unitName(u))")
+            }
         }
 
         // Each worker starts once the caller has prepared the window.
-        let layerThreads = layers.map { _ in graph.addThread() }
-        let shardThreads = shards.map { _ in graph.addThread() }
+        let layerThreads = layers.indices.map { l in graph.addThread("worker \(l): layer \(l)") }
+        let shardThreads = shards.indices.map { s in graph.addThread("worker \(layers.count + s): softmax shard \(s)") }
         for (l, layer) in layers.enumerated() {
             graph.add(on: layerThreads[l], device: layer.device, duration: 0, after: [prologue], blocking: false)
         }
@@ -254,7 +280,8 @@ public enum PipelineSimulator {
                     transfers.receive(activation[u], from: layers[l - 1].device, read: forwardRead[l - 1][u],
                                       producer: forward[l - 1][u], on: thread, to: layer.device, into: &graph)
                 }
-                forward[l].append(graph.add(on: thread, device: layer.device, duration: share[u] * layer.forward, blocking: false))
+                forward[l].append(graph.add(on: thread, device: layer.device, duration: share[u] * layer.forward, blocking: false,
+                                            name: "layer \(l) forward, \(unitName(u))"))
                 let consumers = l < top ? [layers[l + 1].device] : shards.map(\.device)
                 forwardRead[l].append(transfers.send(activation[u], from: layer.device, on: thread, to: consumers, into: &graph))
                 end(thread)
@@ -264,10 +291,12 @@ public enum PipelineSimulator {
                 begin(thread, shard.device)
                 transfers.receive(activation[u], from: topDevice, read: forwardRead[top][u], producer: forward[top][u],
                                   on: thread, to: shard.device, into: &graph)
-                let logits = graph.add(on: thread, device: shard.device, duration: share[u] * shard.forward, blocking: false)
+                let logits = graph.add(on: thread, device: shard.device, duration: share[u] * shard.forward, blocking: false,
+                                       name: "softmax shard \(s) forward, \(unitName(u))")
                 // A split softmax reads its three statistics back (waiting for its queue).
                 statistics[s].append(shards.count > 1
-                    ? graph.add(on: thread, device: shard.device, duration: 3 * transfers.host(row[u]), bytesSent: 3 * row[u])
+                    ? graph.add(on: thread, device: shard.device, duration: 3 * transfers.host(row[u]), bytesSent: 3 * row[u],
+                                name: "softmax shard \(s) statistics, \(unitName(u))")
                     : logits)
                 end(thread)
             }
@@ -275,10 +304,12 @@ public enum PipelineSimulator {
                 let thread = shardThreads[s]
                 begin(thread, shard.device)
                 if shards.count > 1 {   // every shard's statistics combined on the host, log Z uploaded
-                    graph.add(on: thread, device: shard.device, duration: transfers.host(row[u]), after: statistics.map { $0[u] })
+                    graph.add(on: thread, device: shard.device, duration: transfers.host(row[u]), after: statistics.map { $0[u] },
+                              name: "softmax shard \(s) log Z, \(unitName(u))")
                 }
                 gradient[s].append(graph.add(on: thread, device: shard.device,
-                                             duration: share[u] * (shard.backward + shard.weightGradient), blocking: false))
+                                             duration: share[u] * (shard.backward + shard.weightGradient), blocking: false,
+                                             name: "softmax shard \(s) backward, \(unitName(u))"))
                 gradientRead[s].append(transfers.send(activation[u], from: shard.device, on: thread, to: [topDevice], into: &graph))
                 end(thread)
             }
@@ -297,19 +328,24 @@ public enum PipelineSimulator {
                         transfers.receive(activation[u], from: shard.device, read: gradientRead[s][u], producer: gradient[s][u],
                                           on: thread, to: layer.device, into: &graph)
                     }
-                    if !shards.isEmpty { graph.add(on: thread, device: layer.device, duration: transfers.deviceCopy(activation[u]), blocking: false) }
+                    if !shards.isEmpty {
+                        graph.add(on: thread, device: layer.device, duration: transfers.deviceCopy(activation[u]), blocking: false,
+                                  name: "layer \(l) output gradient sum, \(unitName(u))")
+                    }
                 } else {
                     transfers.receive(activation[u], from: layers[l + 1].device, read: backwardRead[l + 1][u],
                                       producer: backward[l + 1][u], on: thread, to: layer.device, into: &graph)
                 }
-                backward[l][u] = graph.add(on: thread, device: layer.device, duration: share[u] * layer.backward, blocking: false)
+                backward[l][u] = graph.add(on: thread, device: layer.device, duration: share[u] * layer.backward, blocking: false,
+                                           name: "layer \(l) backward, \(unitName(u))")
                 if l > 0 {
                     backwardRead[l][u] = transfers.send(activation[u], from: layer.device, on: thread,
                                                         to: [layers[l - 1].device], into: &graph)
                 }
                 end(thread)
             }
-            graph.add(on: thread, device: layer.device, duration: Double(model.steps) * layer.weightGradient, blocking: false)
+            graph.add(on: thread, device: layer.device, duration: Double(model.steps) * layer.weightGradient, blocking: false,
+                      name: "layer \(l) weight gradients")
         }
         // Each worker drains its queue before it returns.
         for (l, layer) in layers.enumerated() { graph.add(on: layerThreads[l], device: layer.device, duration: 0) }
@@ -319,11 +355,11 @@ public enum PipelineSimulator {
         var epilogue = (layerThreads + shardThreads).compactMap { graph.last(on: $0) }
         if shards.count == 1 {
             epilogue = [graph.add(on: caller, device: shards[0].device, duration: transfers.host(model.rowBytes * Double(model.steps)),
-                                  after: epilogue, bytesSent: model.rowBytes * Double(model.steps))]
+                                  after: epilogue, bytesSent: model.rowBytes * Double(model.steps), name: "reading the losses")]
         }
-        for layer in layers {
+        for (l, layer) in layers.enumerated() {
             graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * transfers.deviceCopy(model.activationBytes / Double(m)),
-                      after: epilogue, blocking: false)
+                      after: epilogue, blocking: false, name: "layer \(l) carried state")
         }
     }
 }

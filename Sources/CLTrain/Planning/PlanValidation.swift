@@ -12,6 +12,12 @@ public struct ValidationRow: Sendable {
     public var measuredBusy: [Double]
     /// e.g. "B 128, H 16, E 16, V 80000, T 50; costs × 2.79, host link 26.8 MB/s + 27.9 µs".
     public var modelDescription: String
+    /// The median measured step's trace (host workers and timing devices, 0 µs at its start),
+    /// when `validate` was asked to trace.
+    public var measuredTrace: TraceRecorder?
+    /// The timing devices' names, per device number of the placement ("timing:0"), as the
+    /// measured trace's device tracks name them.
+    public var deviceNames: [String] = []
 
     /// (measured − predicted) / predicted, in %.
     public var errorPercent: Double { predicted.stepTime > 0 ? (measuredStepTime - predicted.stepTime) / predicted.stepTime * 100 : 0 }
@@ -31,7 +37,8 @@ public struct ValidationRow: Sendable {
 /// (statistics, indices) do not shrink, so they cost H/H' times the plan's: the same in prediction
 /// and measurement.
 public enum PlanValidation {
-    public static func validate(_ plan: Plan, targetSequentialSeconds: Double = 0.3, measuredSteps: Int = 3) throws -> [ValidationRow] {
+    public static func validate(_ plan: Plan, targetSequentialSeconds: Double = 0.3, measuredSteps: Int = 3,
+                                tracing: Bool = false) throws -> [ValidationRow] {
         let shape = plan.request.shape
         guard let sequential = plan.predictions.first(where: { $0.schedule == .sequential }), sequential.stepTime > 0,
               targetSequentialSeconds > 0, targetSequentialSeconds.isFinite else {
@@ -66,10 +73,11 @@ public enum PlanValidation {
             let predicted = try PipelineSimulator.simulate(model, schedule: schedule)
             let measured = try TimingRun.measure(placement: plan.placement, on: devices, configuration: configuration,
                                                  batch: shape.batch, steps: shape.steps, schedule: schedule,
-                                                 measuredSteps: measuredSteps)
+                                                 measuredSteps: measuredSteps, tracing: tracing)
             return ValidationRow(schedule: schedule, predicted: predicted, measuredStepTime: measured.stepSeconds,
                                  fastestStepTime: measured.fastestSeconds,
-                                 measuredBusy: measured.busySeconds, modelDescription: description)
+                                 measuredBusy: measured.busySeconds, modelDescription: description, measuredTrace: measured.trace,
+                                 deviceNames: plan.placement.devices.map { "timing:\($0.description)" })
         }
     }
 

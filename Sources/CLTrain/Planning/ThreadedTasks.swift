@@ -24,26 +24,32 @@ struct ThreadedTasks {
         let bytesSent: Double
         /// Whether its thread waits for its end (else only for its issue).
         let blocking: Bool
+        /// What it is, as the runtime names its task ("layer 1 forward, steps 0..<5"), for a trace.
+        let name: String
     }
 
     private(set) var tasks: [Task] = []
     private(set) var threads: [[Int]] = []
+    /// Each thread's name in a trace ("main", "worker 1: layer 1").
+    private(set) var threadNames: [String] = []
     let deviceCount: Int
 
     init(deviceCount: Int) { self.deviceCount = deviceCount }
 
     /// A new, empty thread; returns its number.
-    mutating func addThread() -> Int {
+    mutating func addThread(_ name: String) -> Int {
         threads.append([])
+        threadNames.append(name)
         return threads.count - 1
     }
 
     /// Appends a task to `thread`'s list; returns its id.
     @discardableResult
     mutating func add(on thread: Int, device: Int, duration: Double, after dependencies: [Int] = [],
-                      deviceAfter deviceDependencies: [Int] = [], bytesSent: Double = 0, blocking: Bool = true) -> Int {
+                      deviceAfter deviceDependencies: [Int] = [], bytesSent: Double = 0, blocking: Bool = true,
+                      name: String = "") -> Int {
         tasks.append(Task(device: device, duration: duration, dependencies: dependencies,
-                          deviceDependencies: deviceDependencies, bytesSent: bytesSent, blocking: blocking))
+                          deviceDependencies: deviceDependencies, bytesSent: bytesSent, blocking: blocking, name: name))
         threads[thread].append(tasks.count - 1)
         return tasks.count - 1
     }
@@ -53,6 +59,8 @@ struct ThreadedTasks {
 
     struct Outcome {
         var end: Double
+        /// Per task: when it started and ended.
+        var start: [Double]
         var finish: [Double]
         var busy: [Double]
         var bytesSent: [Double]
@@ -64,11 +72,19 @@ struct ThreadedTasks {
         static func < (a: Ready, b: Ready) -> Bool { (a.time, a.thread) < (b.time, b.thread) }
     }
 
+    /// Each task's thread, by task id.
+    var threadOfTask: [Int] {
+        var result = [Int](repeating: 0, count: tasks.count)
+        for (thread, ids) in threads.enumerated() { for id in ids { result[id] = thread } }
+        return result
+    }
+
     /// Runs every thread to its end.
     /// - Throws: `invalidArgument` if the threads wait for each other in a circle.
     func run() throws -> Outcome {
         var finish = [Double?](repeating: nil, count: tasks.count)
         var issued = [Double?](repeating: nil, count: tasks.count)
+        var started = [Double](repeating: 0, count: tasks.count)
         var next = [Int](repeating: 0, count: threads.count)
         var threadFree = [Double](repeating: 0, count: threads.count)
         var queued = [Bool](repeating: false, count: threads.count)
@@ -106,6 +122,7 @@ struct ThreadedTasks {
             sent[task.device] += task.bytesSent
             finish[id] = done
             issued[id] = entry.time
+            started[id] = start
             threadFree[thread] = task.blocking ? done : entry.time
             end = max(end, done)
             next[thread] += 1
@@ -115,6 +132,6 @@ struct ThreadedTasks {
         guard next.indices.allSatisfy({ next[$0] == threads[$0].count }) else {
             throw CLTrainError.invalidArgument("the simulated threads wait for each other in a circle")
         }
-        return Outcome(end: end, finish: finish.map { $0 ?? 0 }, busy: busy, bytesSent: sent)
+        return Outcome(end: end, start: started, finish: finish.map { $0 ?? 0 }, busy: busy, bytesSent: sent)
     }
 }

@@ -14,12 +14,15 @@ enum TimingRun {
         var fastestSeconds: Double
         /// Per device of `placement.devices`: seconds busy in that step.
         var busySeconds: [Double]
+        /// The median step's trace, from 0 µs at its start (when asked for).
+        var trace: TraceRecorder?
     }
 
     /// One warm-up step, then `measuredSteps` timed ones of `configuration` placed as `placement`
     /// (a backend, and so a queue and a worker, per part, as `ModelDevices(placement:)` makes them).
     static func measure(placement: Placement, on devices: [DeviceSelection: TimingDevice], configuration: ModelConfiguration,
-                        batch: Int, steps: Int, schedule: ExecutionSchedule, measuredSteps: Int) throws -> Measurement {
+                        batch: Int, steps: Int, schedule: ExecutionSchedule, measuredSteps: Int,
+                        tracing: Bool = false) throws -> Measurement {
         var queues: [DeviceSelection: Int] = [:]
         func backend(_ device: DeviceSelection) throws -> Backend {
             guard let timing = devices[device] else { throw CLTrainError.deviceNotFound("no timing device for \(device)") }
@@ -39,17 +42,23 @@ enum TimingRun {
         try model.zeroGradients()
         _ = try executor.trainingStep(window)   // warm-up: buffers are allocated in the first step
         try model.synchronize()
-        var samples: [(seconds: Double, busy: [Double])] = []
+        var samples: [(seconds: Double, busy: [Double], trace: TraceRecorder?)] = []
         for _ in 0..<max(measuredSteps, 1) {
             try model.zeroGradients()
+            // Each step's own trace, recording exactly while its devices' busy time is counted.
+            let trace = tracing ? TraceRecorder() : nil
+            if let trace { try executor.trace(into: trace) }
             for device in timed { device.resetBusy() }
             let start = WallClock.now
+            trace?.origin = start
             _ = try executor.trainingStep(window)
             try model.synchronize()
-            samples.append((WallClock.seconds(since: start), timed.map(\.busySeconds)))
+            trace?.isRecording = false
+            samples.append((WallClock.seconds(since: start), timed.map(\.busySeconds), trace))
         }
+        if tracing { try executor.trace(into: nil) }
         let median = samples.sorted { $0.seconds < $1.seconds }[samples.count / 2]
         return Measurement(stepSeconds: median.seconds, fastestSeconds: samples.map(\.seconds).min() ?? median.seconds,
-                           busySeconds: median.busy)
+                           busySeconds: median.busy, trace: median.trace)
     }
 }

@@ -61,6 +61,13 @@ public final class Trainer {
     public var onStep: (StepReport) -> Void = { _ in }
     public var onValidation: (ValidationReport) -> Void = { _ in }
     public var onCheckpoint: (URL) -> Void = { _ in }
+    /// Called once the traced steps are done (or the run ended before them), with the recorder.
+    public var onTraceComplete: (TraceRecorder) -> Void = { _ in }
+
+    /// Where `traceSteps(_:into:)` records, and how many steps.
+    private var traceRequest: (recorder: TraceRecorder, steps: Int)?
+    /// The step numbers (1-based, counting updates) the recorder records, fixed when `run()` starts.
+    public private(set) var tracedSteps: Range<Int> = 0..<0
 
     private var resumedStateFile: String?
     private var writer: CheckpointWriter?
@@ -91,6 +98,18 @@ public final class Trainer {
 
     public var windowsPerEpoch: Int { min(train.windowCount, options.maxStepsPerEpoch ?? .max) }
 
+    /// Records `count` training steps into `recorder`: the executor's tasks and transfers, each
+    /// step whole and its optimizer update, on the tracks `ExecutionTrace` names. The
+    /// steps are the ones after the first this run makes (whose buffers and kernels are still
+    /// being made), or the first where the run has only one; validation is never recorded.
+    /// `onTraceComplete` gets the recorder when they are done.
+    public func traceSteps(_ count: Int, into recorder: TraceRecorder) throws {
+        guard count > 0 else { throw CLTrainError.invalidArgument("traced steps must be at least 1, got \(count)") }
+        recorder.isRecording = false
+        try executor.trace(into: recorder)
+        traceRequest = (recorder, count)
+    }
+
     /// Continues from a checkpoint written by an earlier run of the same model, options and data
     /// (only the number of epochs may differ); anything else is refused, naming each difference,
     /// before the model is changed.
@@ -118,11 +137,30 @@ public final class Trainer {
         let tokensPerWindow = Double(options.batch) * Double(options.bptt)
         var lastValidation: ValidationReport?
         var timedSteps = 0, timedSeconds = 0.0
+        if let traceRequest {
+            let first = position.step + (totalSteps - position.step >= 2 ? 2 : 1)
+            tracedSteps = first..<(first + min(traceRequest.steps, max(totalSteps - first + 1, 0)))
+        }
+        var traceDelivered = false
+        /// Hands the recorder on once its steps are over (also when the run stops before them).
+        func deliverTrace(force: Bool) {
+            guard let traceRequest, !traceDelivered, force || position.step >= tracedSteps.upperBound - 1 else { return }
+            traceRequest.recorder.isRecording = false
+            traceDelivered = true
+            // Detached, so that the rest of the run does not even ask the recorder (what it holds stays).
+            try? executor.trace(into: nil)
+            onTraceComplete(traceRequest.recorder)
+        }
+        defer { deliverTrace(force: true) }
 
         while position.epoch < options.epochs {
             if position.window == 0 { try model.resetState(batch: options.batch) }
             while position.window < windows {
                 let start = WallClock.now
+                let traced = traceRequest != nil && tracedSteps.contains(position.step + 1)
+                traceRequest?.recorder.isRecording = traced
+                // The trace's 0 µs: the first traced step's start.
+                if traced && position.step + 1 == tracedSteps.lowerBound { traceRequest?.recorder.origin = start }
                 let lr = options.schedule.rate(atEpoch: Double(position.epoch) + Double(position.window) / Double(windows))
                 try model.zeroGradients()
                 let loss: Double, lossScale: Float
@@ -146,12 +184,22 @@ public final class Trainer {
                 }
                 // The pending checkpoint's weights have just given a finite loss and gradient norm.
                 try commitPending()
+                let updateStart = WallClock.now
                 try optimizer.step(model.parameters, learningRate: lr)
                 position.window += 1
                 position.step = try Checked.increment(position.step, what: "the training step count")
 
                 try model.synchronize()
-                let seconds = WallClock.seconds(since: start)
+                let end = WallClock.now
+                let seconds = Double(end - start) * 1e-9
+                if traced, let recorder = traceRequest?.recorder {
+                    recorder.record("optimizer update", category: TraceCategory.step, on: ExecutionTrace.main, from: updateStart, to: end)
+                    recorder.record("step \(position.step)", category: TraceCategory.step,
+                                    on: ExecutionTrace.steps, from: start, to: end,
+                                    arguments: ["loss": .number(loss), "learning rate": .number(Double(lr))])
+                    recorder.isRecording = false
+                    deliverTrace(force: false)
+                }
                 timedSteps += 1
                 timedSeconds += seconds
                 let mean = timedSeconds / Double(timedSteps)

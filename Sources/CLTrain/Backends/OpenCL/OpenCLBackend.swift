@@ -26,6 +26,9 @@ public final class OpenCLBackend: KernelBackend {
     private var scratchBuffer: OpenCLBuffer?
     /// Pinned host buffers for host staging (`OpenCLBackend+Staging`), reused per size.
     let staging = HostStagingPool()
+    /// Set while traced (`trace(into:track:)`): each kernel launched while its recorder records
+    /// asks for a profiling event (`OpenCLBackend+Trace`).
+    var queueTrace: QueueTrace?
 
     public var name: String { "opencl:\(context.device.index) (\(context.device.name))" }
     public var device: OpenCLDeviceDescription { context.device }
@@ -145,7 +148,13 @@ public final class OpenCLBackend: KernelBackend {
 
     func launch(_ kernel: OpenCLKernel, global: [Int], local: [Int], _ arguments: [KernelArgument]) throws {
         try kernel.setArguments(arguments)
-        try queue.launch(kernel, global: global, local: local)
+        if let queueTrace, queueTrace.recorder.isRecording {
+            if let event = try queue.launch(kernel, global: global, local: local, wantEvent: true) {
+                queueTrace.add(kernel.name, event, global: global)
+            }
+        } else {
+            try queue.launch(kernel, global: global, local: local)
+        }
     }
 
     /// A 2-D launch with one work-item per element of a `columns` × `rows` grid, in the groups

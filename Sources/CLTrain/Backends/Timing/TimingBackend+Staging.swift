@@ -20,16 +20,17 @@ final class TimingStagedTensor: HostStagedTensor, @unchecked Sendable {
 
 extension TimingBackend {
     public func stageKernel(_ tensor: Tensor) throws -> HostStagedTensor {
-        TimingStagedTensor(count: tensor.count, due: device.enqueue(device.costs.hostTransfer(bytes: 4 * tensor.count)))
+        TimingStagedTensor(count: tensor.count, due: device.enqueue(device.costs.hostTransfer(bytes: 4 * tensor.count),
+                                                                              "staged read \(4 * tensor.count) bytes"))
     }
 
     public func uploadStagedKernel(_ staged: HostStagedTensor, to tensor: Tensor) throws {
         guard let staged = staged as? TimingStagedTensor else {
             _ = try staged.values()
-            return device.blocking(device.costs.hostTransfer(bytes: 4 * tensor.count))
+            return device.blocking(device.costs.hostTransfer(bytes: 4 * tensor.count), "upload \(4 * tensor.count) bytes")
         }
         device.wait(until: staged.due)
-        device.enqueue(device.costs.hostTransfer(bytes: 4 * tensor.count))
+        device.enqueue(device.costs.hostTransfer(bytes: 4 * tensor.count), "staged write \(4 * tensor.count) bytes")
     }
 }
 

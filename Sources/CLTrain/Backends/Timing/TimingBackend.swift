@@ -32,17 +32,17 @@ public final class TimingBackend: KernelBackend {
     }
 
     public func uploadKernel(_ values: [Float], to tensor: Tensor) throws {
-        device.blocking(costs.hostTransfer(bytes: 4 * values.count))
+        device.blocking(costs.hostTransfer(bytes: 4 * values.count), "upload \(4 * values.count) bytes")
     }
 
     public func downloadKernel(_ tensor: Tensor) throws -> [Float] {
-        device.blocking(costs.hostTransfer(bytes: 4 * tensor.count))
+        device.blocking(costs.hostTransfer(bytes: 4 * tensor.count), "download \(4 * tensor.count) bytes")
         return [Float](repeating: 0, count: tensor.count)
     }
 
     public func makeIndices(_ values: [Int32]) throws -> IndexTensor {
         let tensor = try makeTensor(shape: [values.count], elementType: .int32)
-        device.blocking(costs.hostTransfer(bytes: 4 * values.count))
+        device.blocking(costs.hostTransfer(bytes: 4 * values.count), "upload \(4 * values.count) bytes of indices")
         return IndexTensor(values: values, tensor: tensor)
     }
 
@@ -53,7 +53,7 @@ public final class TimingBackend: KernelBackend {
         guard owns(indices.tensor) else {
             throw CLTrainError.wrongDevice(operation: "uploadIndices", tensorLocation: indices.tensor.location, backend: name)
         }
-        device.blocking(costs.hostTransfer(bytes: 4 * values.count))
+        device.blocking(costs.hostTransfer(bytes: 4 * values.count), "upload \(4 * values.count) bytes of indices")
         indices.replaceValues(values)
     }
 
@@ -63,7 +63,7 @@ public final class TimingBackend: KernelBackend {
 
     public func gemmKernel(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor, beta: Float, _ c: Tensor,
                            m: Int, n: Int, k: Int) throws {
-        device.enqueue(costs.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k))
+        device.enqueue(costs.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k), "gemm \(m)×\(n)×\(k)")
     }
 
     public func addBiasKernel(_ bias: Tensor, to x: Tensor, rows: Int, columns: Int) throws {}
@@ -83,12 +83,12 @@ public final class TimingBackend: KernelBackend {
 
     public func lstmCellForwardKernel(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hidden: Tensor,
                                       batch: Int, hiddenSize: Int) throws {
-        device.enqueue(costs.cellForward(rows: batch))
+        device.enqueue(costs.cellForward(rows: batch), "lstm cell forward")
     }
 
     public func lstmCellBackwardKernel(gates: Tensor, cellPrevious: Tensor, cell: Tensor, hiddenGradient: Tensor, cellGradient: Tensor?,
                                        gatesGradient: Tensor, cellPreviousGradient: Tensor, batch: Int, hiddenSize: Int) throws {
-        device.enqueue(costs.cellBackward(rows: batch))
+        device.enqueue(costs.cellBackward(rows: batch), "lstm cell backward")
     }
 
     // MARK: Embedding, optimizer and elementwise (free but for the copy)
@@ -108,13 +108,21 @@ public final class TimingBackend: KernelBackend {
     public func fillKernel(_ tensor: Tensor, with value: Float) throws {}
 
     public func copyKernel(_ source: Tensor, to destination: Tensor) throws {
-        device.enqueue(costs.copy(bytes: 4 * source.count))
+        device.enqueue(costs.copy(bytes: 4 * source.count), "copy \(4 * source.count) bytes")
     }
 
     public func scaleKernel(_ tensor: Tensor, by factor: Float) throws {}
     public func axpyKernel(alpha: Float, _ x: Tensor, _ y: Tensor) throws {}
     public func multiplyKernel(_ x: Tensor, by y: Tensor) throws {}
     public func dropoutMaskKernel(_ mask: Tensor, keepProbability: Float, scale: Float, generatorState: UInt64) throws {}
+}
+
+extension TimingBackend: TraceableBackend {
+    /// One track per timing device, whatever `track` says of the queue: the device runs its
+    /// queues' work one after another, so that track is its busy time (`TimingDevice.busySeconds`).
+    public func trace(into recorder: TraceRecorder?, track: TraceTrack) throws {
+        device.trace(into: recorder, track: TraceTrack(process: "device timing:\(device.name)", thread: "queues, in turn"))
+    }
 }
 
 /// A timing tensor's storage: a size and an owner, no data.

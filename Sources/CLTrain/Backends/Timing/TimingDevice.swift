@@ -17,6 +17,9 @@ public final class TimingDevice: @unchecked Sendable {
     private var due: UInt64 = 0          // ns, monotonic: when the last enqueued operation ends
     private var lateWake: UInt64 = 0     // ns the last wait overran its deadline
     private var busyNanoseconds: UInt64 = 0
+    /// While traced: each operation enqueued while the recorder records becomes a span from its
+    /// modelled start to its end, on `WallClock`'s time (`offset`: WallClock.now − this clock).
+    private var trace: (recorder: TraceRecorder, track: TraceTrack, offset: Int64)?
 
     public init(name: String, costs: TimingCosts) {
         self.name = name
@@ -28,10 +31,17 @@ public final class TimingDevice: @unchecked Sendable {
 
     public func resetBusy() { lock.withLock { busyNanoseconds = 0 } }
 
-    /// Enqueues `seconds` of work (nothing for 0) and returns at once, with the time (ns,
-    /// monotonic) the work will be done.
+    /// Traces every operation of this device's queues on `track` (nil: stops).
+    func trace(into recorder: TraceRecorder?, track: TraceTrack) {
+        let offset = Int64(bitPattern: WallClock.now) &- Int64(bitPattern: Self.monotonicNanoseconds())
+        recorder?.declare(track)
+        lock.withLock { trace = recorder.map { ($0, track, offset) } }
+    }
+
+    /// Enqueues `seconds` of work (nothing for 0), named `operation` in a trace, and returns at
+    /// once, with the time (ns, monotonic) the work will be done.
     @discardableResult
-    func enqueue(_ seconds: Double) -> UInt64 {
+    func enqueue(_ seconds: Double, _ operation: @autoclosure () -> String = "work") -> UInt64 {
         // Costs come from a checked table; anything else is clamped rather than trapped on.
         guard seconds > 0, seconds.isFinite else { return lock.withLock { due } }
         let duration = UInt64(min(seconds, 3600) * 1e9)
@@ -42,6 +52,11 @@ public final class TimingDevice: @unchecked Sendable {
             lateWake = 0
             due = start + duration
             busyNanoseconds += duration
+            if let trace {
+                let hostStart = UInt64(bitPattern: Int64(bitPattern: start) &+ trace.offset)
+                trace.recorder.record(operation(), category: TraceCategory.device, on: trace.track, from: hostStart,
+                                      to: hostStart + duration)
+            }
             return due
         }
     }
@@ -71,8 +86,8 @@ public final class TimingDevice: @unchecked Sendable {
     }
 
     /// A blocking operation: waits for the queue, then for `seconds` more.
-    func blocking(_ seconds: Double) {
-        enqueue(seconds)
+    func blocking(_ seconds: Double, _ operation: @autoclosure () -> String = "work") {
+        enqueue(seconds, operation())
         wait()
     }
 
