@@ -214,5 +214,7 @@ struct ParallelCorpusTests {
         #expect(median(pairs.map { Tokenizer13a.tokenize($0.target).count }) == 8)
         #expect(pairs.map { Tokenizer13a.tokenize($0.source).count }.max() == 59)
         #expect(pairs.map { Tokenizer13a.tokenize($0.target).count }.max() == 58)
+        let dataset = try TranslationDataset.build(corpus, sourceVocabularySize: nil, targetVocabularySize: nil)
+        #expect((dataset.sourceVocabulary.count, dataset.targetVocabulary.count) == (19_498, 14_508))
     }
 }
