@@ -94,6 +94,23 @@ struct BLEUTests {
         #expect(score.line == "BLEU = \(String(format: "%.2f", fixture.score))\(afterScore)", "\(score.line) vs \(cli)")
     }
 
+    /// A model writes its hypotheses as tokens joined by spaces (`hypothesisLine`): 13a gives the
+    /// same tokens back, so the score is the raw text's.
+    @Test(arguments: BLEUFixtures.shared.cases)
+    func tokenizedHypothesesScoreAsTheirText(_ fixture: BLEUFixtures.Case) throws {
+        let references = try fixture.references.map(BLEUFixtures.lines)
+        let raw = try BLEUFixtures.lines(fixture.hypotheses)
+        let joined = raw.map { Tokenizer13a.tokenizedLine($0.trimmingTrailingPythonWhitespace) }
+        #expect(try CorpusBLEU.score(hypotheses: joined, references: references)
+                == CorpusBLEU.score(hypotheses: raw, references: references))
+        let vocabulary = try TranslationVocabulary.build(from: raw.map(Tokenizer13a.tokenize), maxSize: nil)
+        for line in joined {
+            let ids = [TranslationVocabulary.beginningID] + vocabulary.encode(line.split(separator: " ").map(String.init))
+                + [TranslationVocabulary.endID, 7, TranslationVocabulary.paddingID]
+            #expect(vocabulary.hypothesisLine(ids) == line)
+        }
+    }
+
     @Test func statisticsOfAHandCountedCase() throws {
         // hyp "the cat the cat" vs ref "the cat sat": unigrams "the" and "cat" each clipped to the
         // reference's 1, so 2 of 4; bigram "the cat" clipped to 1 of 3; no trigram or 4-gram match.

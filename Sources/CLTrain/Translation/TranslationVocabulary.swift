@@ -60,6 +60,16 @@ public struct TranslationVocabulary: Codable, Equatable, Sendable {
         ids.map { tokens.indices.contains(Int($0)) ? tokens[Int($0)] : Self.unknown }
     }
 
+    /// A decoder's output as a hypothesis line for `CorpusBLEU`: the tokens before the first
+    /// `<eos>`, `<bos>` and `<pad>` left out, joined by single spaces. 13a tokenization of such a
+    /// line gives back the same tokens (it is idempotent), so it scores as the detokenized text
+    /// would against the references' raw lines.
+    public func hypothesisLine(_ ids: [Int32]) -> String {
+        ids.prefix { $0 != Self.endID }.filter { $0 != Self.beginningID && $0 != Self.paddingID }
+            .map { tokens.indices.contains(Int($0)) ? tokens[Int($0)] : Self.unknown }
+            .joined(separator: " ")
+    }
+
     // Codable: the token list; the lookup table is rebuilt.
     private enum CodingKeys: String, CodingKey { case tokens }
 
