@@ -113,7 +113,15 @@ let package = Package(
         .testTarget(
             name: "CLTrainTests",
             // cltrain-bench: its bench-only code (OperationCost) is tested here too.
-            dependencies: ["CLTrain", "cltrain-bench", .product(name: "PropertyBased", package: "swift-property-based")]
+            dependencies: ["CLTrain", "cltrain-bench", .product(name: "PropertyBased", package: "swift-property-based")],
+            // The fixtures travel inside the test bundle (a copied bundle has no source tree): the
+            // expected BLEU figures from sacreBLEU, with the case files' text, and the de-en sample.
+            // The case files themselves are scripts/make-bleu-fixtures.sh's input.
+            exclude: ["Fixtures/bleu"],
+            resources: [
+                .embedInCode("Fixtures/bleu-expected.json"),
+                .embedInCode("Fixtures/trans-de-en-sample.txt"),
+            ]
         ),
     ]
 )

@@ -7,6 +7,8 @@
 #   scripts/tensorboard-check.sh (a test): python3-venv, for its virtual environment.
 #   cltrain-bench's reference column on OpenCL devices: CLBlast, loaded at run time if present.
 #   Data parallelism across processes: Open MPI (libmpi to link, mpirun to start jobs and tests).
+#   Translation (`--data de-en`): Debian's trans-de-en, the Ding German-English dictionary (GPL-2+),
+#           in /usr/share/trans/de-en; its sentence pairs are extracted at run time, never committed.
 # Swift itself is not installed here: see README.md.
 set -euo pipefail
 if [ "$(id -u)" -ne 0 ]; then
@@ -22,3 +24,5 @@ apt-get install -y -q --no-install-recommends \
   libopenmpi-dev openmpi-bin
 apt-get install -y -q --no-install-recommends libclblast-dev \
   || echo "install-deps.sh: libclblast-dev is not available; cltrain-bench leaves its CLBlast column empty" >&2
+apt-get install -y -q --no-install-recommends trans-de-en \
+  || echo "install-deps.sh: trans-de-en is not available; --data de-en and its test are unavailable" >&2
