@@ -36,6 +36,13 @@ extension CPUBackend {
         }
     }
 
+    public func broadcastRowsKernel(_ row: Tensor, into x: Tensor, rows R: Int, columns C: Int) throws {
+        let op = "broadcastRows"
+        let xs = try floats(x, op)     // (R, C), written only
+        let rs = try floats(row, op)   // (C)
+        for r in 0..<R { (xs + r * C).update(from: rs, count: C) }
+    }
+
     public func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows R: Int, columns C: Int) throws {
         let op = "sumRows"
         let xs = try floats(x, op)     // (R, C)
