@@ -47,15 +47,29 @@ extension CPUBackend {
         let op = "sumRows"
         let xs = try floats(x, op)     // (R, C)
         let os = try floats(out, op)   // (C)
-        // Double, so the reference's own rounding stays far below float32 resolution; rows in
-        // memory order, so the loop streams through x instead of striding down its columns.
-        var sums = [Double](repeating: 0, count: C)  // (C)
-        for r in 0..<R {
-            for col in 0..<C { sums[col] += Double(xs[r * C + col]) }
-        }
-        for col in 0..<C {
-            // beta == 0: `out` is not read, so NaNs in it do not leak.
-            os[col] = beta == 0 ? Float(sums[col]) : beta * os[col] + Float(sums[col])
+        // Each column summed in Double, so the reference's own rounding stays far below float32
+        // resolution, and in row order. Eight columns at a time; each thread takes a range of
+        // those vectors and streams down the rows through its part of them. A column's sum is
+        // the same whichever thread takes it.
+        let vectors = (C + FloatVector.scalarCount - 1) / FloatVector.scalarCount
+        RowParallel.forEachRowRange(vectors, elementsPerRow: R * FloatVector.scalarCount) { range in
+            let first = range.lowerBound * FloatVector.scalarCount
+            let sums = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: max(range.count, 1))  // (range)
+            defer { sums.deallocate() }
+            sums.initialize(repeating: SIMD8<Double>(repeating: 0), count: range.count)
+            for r in 0..<R {
+                VectorMath.forEachVector(min(C, range.upperBound * FloatVector.scalarCount) - first) { col, n in
+                    sums[col / FloatVector.scalarCount] += SIMD8<Double>(VectorMath.load(xs, r * C + first + col, n))
+                }
+            }
+            for v in 0..<range.count {
+                let start = first + v * FloatVector.scalarCount
+                for lane in 0..<min(FloatVector.scalarCount, C - start) {
+                    // beta == 0: `out` is not read, so NaNs in it do not leak.
+                    let sum = Float(sums[v][lane])
+                    os[start + lane] = beta == 0 ? sum : beta * os[start + lane] + sum
+                }
+            }
         }
     }
 }
