@@ -48,28 +48,22 @@ extension CPUBackend {
         let xs = try floats(x, op)     // (R, C)
         let os = try floats(out, op)   // (C)
         // Each column summed in Double, so the reference's own rounding stays far below float32
-        // resolution, and in row order. Eight columns at a time; each thread takes a range of
-        // those vectors and streams down the rows through its part of them. A column's sum is
-        // the same whichever thread takes it.
+        // resolution, and in row order: eight columns at a time, rows in memory order, so the loop
+        // streams through x. On one thread: it follows the gemms, whose OpenBLAS worker still
+        // spins on the other core (BENCHMARKS.md, the LSTM step).
         let vectors = (C + FloatVector.scalarCount - 1) / FloatVector.scalarCount
-        RowParallel.forEachRowRange(vectors, elementsPerRow: R * FloatVector.scalarCount) { range in
-            let first = range.lowerBound * FloatVector.scalarCount
-            let sums = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: max(range.count, 1))  // (range)
-            defer { sums.deallocate() }
-            sums.initialize(repeating: SIMD8<Double>(repeating: 0), count: range.count)
-            for r in 0..<R {
-                VectorMath.forEachVector(min(C, range.upperBound * FloatVector.scalarCount) - first) { col, n in
-                    sums[col / FloatVector.scalarCount] += SIMD8<Double>(VectorMath.load(xs, r * C + first + col, n))
-                }
+        let sums = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: max(vectors, 1))  // (C rounded up to 8)
+        defer { sums.deallocate() }
+        sums.initialize(repeating: SIMD8<Double>(repeating: 0), count: vectors)
+        for r in 0..<R {
+            VectorMath.forEachVector(C) { col, n in
+                sums[col / FloatVector.scalarCount] += SIMD8<Double>(VectorMath.load(xs, r * C + col, n))
             }
-            for v in 0..<range.count {
-                let start = first + v * FloatVector.scalarCount
-                for lane in 0..<min(FloatVector.scalarCount, C - start) {
-                    // beta == 0: `out` is not read, so NaNs in it do not leak.
-                    let sum = Float(sums[v][lane])
-                    os[start + lane] = beta == 0 ? sum : beta * os[start + lane] + sum
-                }
-            }
+        }
+        for col in 0..<C {
+            // beta == 0: `out` is not read, so NaNs in it do not leak.
+            let sum = Float(sums[col / FloatVector.scalarCount][col % FloatVector.scalarCount])
+            os[col] = beta == 0 ? sum : beta * os[col] + sum
         }
     }
 }
