@@ -108,7 +108,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks",
-            exclude: ["pytorch-peer"]   // the PyTorch peer's Python script and runner
+            exclude: ["pytorch-peer", "blas-compare"]   // the PyTorch peer and the BLAS comparison: Python scripts and runners
         ),
         .testTarget(
             name: "CLTrainTests",

@@ -44,6 +44,14 @@ __kernel void add_bias(const int R, const int C, __global float* x, const int of
     if (c < C && r < R) x[offX + r * C + c] += bias[offB + c];
 }
 
+// x (R×C) = row (C) in every row; x is not read.
+__kernel void broadcast_rows(const int R, const int C, __global float* x, const int offX,
+                             const __global float* row, const int offR) {
+    const int c = get_global_id(0);
+    const int r = get_global_id(1);
+    if (c < C && r < R) x[offX + r * C + c] = row[offR + c];
+}
+
 // out (C) = beta · out + Σ_r x[r, c]. One work-item per column: neighbouring work-items read
 // neighbouring addresses, and each column's sum runs in row order (deterministic).
 __kernel void sum_rows(const int R, const int C, const __global float* x, const int offX,

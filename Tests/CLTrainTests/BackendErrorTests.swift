@@ -186,6 +186,7 @@ private struct ErrorPaths {
         expectShapeMismatch(in: "sgdUpdate") { try backend.sgdUpdate(parameter: x, gradient: y, learningRate: 1) }
         expectShapeMismatch(in: "copy") { try backend.copy(x, to: y) }
         expectShapeMismatch(in: "addBias") { try backend.addBias(y, to: x) }
+        expectShapeMismatch(in: "broadcastRows") { try backend.broadcastRows(y, into: x) }
         // multiply wants one shape, not only one count.
         expectShapeMismatch(in: "multiply") { try backend.multiply(x, by: try zeros([3, 2])) }
         expectShapeMismatch(in: "lstmCellForward") {
@@ -309,6 +310,7 @@ private struct ErrorPaths {
                 call = { try backend.gemm(transposeA: false, transposeB: true, alpha: 1, try matrix(), foreign([2, 2]),
                                           beta: 1, try matrix()) }
             case .addBias: call = { try backend.addBias(foreign([2]), to: try matrix()) }
+            case .broadcastRows: call = { try backend.broadcastRows(try vector(), into: foreign([2, 2])) }
             case .sumRows: call = { try backend.sumRows(try matrix(), into: foreign([2]), beta: 0) }
             case .softmax: call = { try backend.softmax(try matrix(), into: foreign([2, 2])) }
             case .softmaxCrossEntropy:

@@ -192,6 +192,15 @@ struct CPUReferenceTests {
         #expect(try backend.download(out).allSatisfy { $0.isFinite })
     }
 
+    @Test func broadcastRowsWritesTheRowIntoEveryRowWithoutReadingX() throws {
+        var random = SplitMix64(seed: 7)
+        let (R, C) = (3, 5)
+        let x = try backend.makeTensor([R, C], filledWith: .nan)
+        let (row, rowValues) = try makeRandomTensor(backend, [C], &random)
+        try backend.broadcastRows(row, into: x)
+        #expect(try backend.download(x) == (0..<R * C).map { rowValues[$0 % C] })
+    }
+
     // MARK: Softmax
 
     static func referenceSoftmax(_ x: [Float], columns: Int) -> [Double] {

@@ -32,6 +32,9 @@ final class RecordingKernelBackend: KernelBackend {
     func addBiasKernel(_ bias: Tensor, to x: Tensor, rows: Int, columns: Int) throws {
         record(); try base.addBiasKernel(bias, to: x, rows: rows, columns: columns)
     }
+    func broadcastRowsKernel(_ row: Tensor, into x: Tensor, rows: Int, columns: Int) throws {
+        record(); try base.broadcastRowsKernel(row, into: x, rows: rows, columns: columns)
+    }
     func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows: Int, columns: Int) throws {
         record(); try base.sumRowsKernel(x, into: out, beta: beta, rows: rows, columns: columns)
     }

@@ -67,6 +67,7 @@ extension ForwardingBackend {
         try base.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)
     }
     func addBias(_ bias: Tensor, to x: Tensor) throws { try base.addBias(bias, to: x) }
+    func broadcastRows(_ row: Tensor, into x: Tensor) throws { try base.broadcastRows(row, into: x) }
     func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws { try base.sumRows(x, into: out, beta: beta) }
     func softmax(_ x: Tensor, into y: Tensor) throws { try base.softmax(x, into: y) }
     func softmaxCrossEntropy(logits: Tensor, targets: IndexTensor, ignoreIndex: Int32, losses: Tensor,

@@ -55,7 +55,7 @@ struct VerificationSuiteTests {
     }
 
     @Test func everyOperationIsCoveredWithAndWithoutViews() {
-        let operations = ["gemm", "addBias", "sumRows", "softmax", "softmaxCrossEntropy", "softmaxStatistics",
+        let operations = ["gemm", "addBias", "broadcastRows", "sumRows", "softmax", "softmaxCrossEntropy", "softmaxStatistics",
                           "softmaxCrossEntropyGradient", "lstmCellForward",
                           "lstmCellBackward", "embeddingForward", "embeddingBackward", "sgdUpdate",
                           "adamUpdate", "sumOfSquares", "fill", "copy", "scale", "axpy", "multiply", "dropoutMask"]

@@ -63,6 +63,9 @@ public protocol Backend: AnyObject {
               beta: Float, _ c: Tensor) throws
     /// x (R×C) += bias (C), broadcast over rows.
     func addBias(_ bias: Tensor, to x: Tensor) throws
+    /// x (R×C) = row (C) in every row, x not read: a bias broadcast into C before a gemm with
+    /// beta = 1 adds the product to it, one pass over C instead of a separate bias pass after.
+    func broadcastRows(_ row: Tensor, into x: Tensor) throws
     /// out (C) = beta · out + Σ_r x[r, :], with x R×C: the bias gradient.
     func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws
 

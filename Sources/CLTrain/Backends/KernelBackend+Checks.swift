@@ -72,6 +72,13 @@ extension KernelBackend {
         try addBiasKernel(bias, to: x, rows: r, columns: c)
     }
 
+    public func broadcastRows(_ row: Tensor, into x: Tensor) throws {
+        try requireSupport(.broadcastRows)
+        let (r, c) = try OperationChecks.rowsAndVector(x, row, ("x", "row"), "broadcastRows")
+        try requireOwned([x, row], .broadcastRows)
+        try broadcastRowsKernel(row, into: x, rows: r, columns: c)
+    }
+
     public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws {
         try requireSupport(.sumRows)
         let (r, c) = try OperationChecks.rowsAndVector(x, out, ("x", "out"), "sumRows")

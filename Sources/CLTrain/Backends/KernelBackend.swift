@@ -34,6 +34,7 @@ public protocol KernelBackend: Backend {
     func gemmKernel(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor,
                     beta: Float, _ c: Tensor, m: Int, n: Int, k: Int) throws
     func addBiasKernel(_ bias: Tensor, to x: Tensor, rows: Int, columns: Int) throws
+    func broadcastRowsKernel(_ row: Tensor, into x: Tensor, rows: Int, columns: Int) throws
     func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows: Int, columns: Int) throws
 
     // MARK: Softmax and cross-entropy

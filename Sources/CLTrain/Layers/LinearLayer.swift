@@ -12,10 +12,11 @@ final class LinearLayer {
         bias = try Parameter(name: "\(name).bias", shape: [rows.count], backend: backend, rows: rows, totalRows: totalOutputs)
     }
 
-    /// output (N×Out) = input (N×In) · Wᵀ + b.
+    /// output (N×Out) = b + input (N×In) · Wᵀ: the bias broadcast into the rows, the product
+    /// added onto it (beta 1), so no pass over the output adds the bias afterwards.
     func forward(_ input: Tensor, into output: Tensor) throws {
-        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input, weight.value, beta: 0, output)
-        try backend.addBias(bias.value, to: output)
+        try backend.broadcastRows(bias.value, into: output)
+        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, input, weight.value, beta: 1, output)
     }
 
     /// Accumulates dW (Out×In) += dYᵀ·X and db += Σ_rows dY; writes inputGradient (N×In) = dY·W.

@@ -230,8 +230,9 @@ private struct DecoderBench {
     }
 
     func forward() throws {
-        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, top, weight, beta: 0, logits)
-        try backend.addBias(bias, to: logits)
+        // As `LinearLayer.forward`: the bias broadcast, the product added onto it.
+        try backend.broadcastRows(bias, into: logits)
+        try backend.gemm(transposeA: false, transposeB: true, alpha: 1, top, weight, beta: 1, logits)
         try backend.softmaxCrossEntropy(logits: logits, targets: targets, ignoreIndex: -1, losses: losses,
                                         gradient: logits, gradientScale: scale)
     }

@@ -46,6 +46,9 @@ public final class ProfilingBackend: Backend {
     public func addBias(_ bias: Tensor, to x: Tensor) throws {
         try timed("addBias") { try base.addBias(bias, to: x) }
     }
+    public func broadcastRows(_ row: Tensor, into x: Tensor) throws {
+        try timed("broadcastRows") { try base.broadcastRows(row, into: x) }
+    }
     public func sumRows(_ x: Tensor, into out: Tensor, beta: Float) throws {
         try timed("sumRows") { try base.sumRows(x, into: out, beta: beta) }
     }

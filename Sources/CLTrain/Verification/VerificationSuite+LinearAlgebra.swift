@@ -1,4 +1,4 @@
-/// gemm, addBias and sumRows cases.
+/// gemm, addBias, broadcastRows and sumRows cases.
 extension VerificationSuite {
     /// (M, N, K): ones, primes and sizes no tile divides, a long reduction, and the LSTM layer's
     /// 128×4000×2000 (batch 128, 4H = 4000 gates, input + hidden = 2000).
@@ -14,8 +14,8 @@ extension VerificationSuite {
         + [gemm(7, 33, 129, false, false, alpha: 0), gemm(7, 33, 129, true, true, alpha: 0)]
         + [gemm(7, 33, 129, false, false).withViews(), gemm(33, 7, 129, true, true).withViews()]
         + tiledGemmCases
-        + rowShapes.flatMap { r, c in [addBias(r, c), sumRows(r, c, beta: 0), sumRows(r, c, beta: 1)] }
-        + [addBias(7, 33).withViews(), sumRows(7, 33, beta: 1).withViews()]
+        + rowShapes.flatMap { r, c in [addBias(r, c), broadcastRows(r, c), sumRows(r, c, beta: 0), sumRows(r, c, beta: 1)] }
+        + [addBias(7, 33).withViews(), broadcastRows(7, 33).withViews(), sumRows(7, 33, beta: 1).withViews()]
 
     /// Shapes where the tiled kernel (matmul_tiled.cl) computes whole tiles, on devices whose
     /// compute units these tiles fill (CPU OpenCL devices, oclgrind): whole tiles and slabs only,
@@ -49,6 +49,16 @@ extension VerificationSuite {
             let x = try context.random([r, c])
             let bias = try context.random([c])
             try context.backend.addBias(bias, to: x)
+            try context.output("x", x, reductionLength: 1)
+        }
+    }
+
+    /// x starts as NaN: the contract says it is not read.
+    static func broadcastRows(_ r: Int, _ c: Int) -> VerificationCase {
+        VerificationCase(operation: "broadcastRows", shape: "\(r)×\(c) x=NaN") { context in
+            let x = try context.writeOnly([r, c])
+            let row = try context.random([c])
+            try context.backend.broadcastRows(row, into: x)
             try context.output("x", x, reductionLength: 1)
         }
     }

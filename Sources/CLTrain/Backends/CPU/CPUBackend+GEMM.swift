@@ -36,19 +36,34 @@ extension CPUBackend {
         }
     }
 
+    public func broadcastRowsKernel(_ row: Tensor, into x: Tensor, rows R: Int, columns C: Int) throws {
+        let op = "broadcastRows"
+        let xs = try floats(x, op)     // (R, C), written only
+        let rs = try floats(row, op)   // (C)
+        for r in 0..<R { (xs + r * C).update(from: rs, count: C) }
+    }
+
     public func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows R: Int, columns C: Int) throws {
         let op = "sumRows"
         let xs = try floats(x, op)     // (R, C)
         let os = try floats(out, op)   // (C)
-        // Double, so the reference's own rounding stays far below float32 resolution; rows in
-        // memory order, so the loop streams through x instead of striding down its columns.
-        var sums = [Double](repeating: 0, count: C)  // (C)
+        // Each column summed in Double, so the reference's own rounding stays far below float32
+        // resolution, and in row order: eight columns at a time, rows in memory order, so the loop
+        // streams through x. On one thread: it follows the gemms, whose OpenBLAS worker still
+        // spins on the other core (BENCHMARKS.md, the LSTM step).
+        let vectors = (C + FloatVector.scalarCount - 1) / FloatVector.scalarCount
+        let sums = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: max(vectors, 1))  // (C rounded up to 8)
+        defer { sums.deallocate() }
+        sums.initialize(repeating: SIMD8<Double>(repeating: 0), count: vectors)
         for r in 0..<R {
-            for col in 0..<C { sums[col] += Double(xs[r * C + col]) }
+            VectorMath.forEachVector(C) { col, n in
+                sums[col / FloatVector.scalarCount] += SIMD8<Double>(VectorMath.load(xs, r * C + col, n))
+            }
         }
         for col in 0..<C {
             // beta == 0: `out` is not read, so NaNs in it do not leak.
-            os[col] = beta == 0 ? Float(sums[col]) : beta * os[col] + Float(sums[col])
+            let sum = Float(sums[col / FloatVector.scalarCount][col % FloatVector.scalarCount])
+            os[col] = beta == 0 ? sum : beta * os[col] + sum
         }
     }
 }

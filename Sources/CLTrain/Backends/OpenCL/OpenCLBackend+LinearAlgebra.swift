@@ -50,6 +50,11 @@ extension OpenCLBackend {
                    [.int(Int32(r)), .int(Int32(c))] + operand(x, "addBias") + operand(bias, "addBias"))
     }
 
+    public func broadcastRowsKernel(_ row: Tensor, into x: Tensor, rows r: Int, columns c: Int) throws {
+        try launch2D(kernels.broadcastRows, columns: c, rows: r,
+                     [.int(Int32(r)), .int(Int32(c))] + operand(x, "broadcastRows") + operand(row, "broadcastRows"))
+    }
+
     public func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows r: Int, columns c: Int) throws {
         try launch1D(kernels.sumRows, count: c,
                      [.int(Int32(r)), .int(Int32(c))] + operand(x, "sumRows") + operand(out, "sumRows") + [.float(beta)])

@@ -71,7 +71,7 @@ public final class OpenCLBackend: KernelBackend {
         let gemmDirect: [OpenCLKernel]   // indexed by transposeA * 2 + transposeB: nn, nt, tn, tt
         let softmaxPartials, softmaxWrite, crossEntropyWrite, softmaxStatistics, softmaxCrossEntropyGradient: OpenCLKernel
         let lstmCellForward, lstmCellBackward: OpenCLKernel
-        let fill, scale, axpy, multiply, dropoutMask, adam, addBias, sumRows, sumSquares: OpenCLKernel
+        let fill, scale, axpy, multiply, dropoutMask, adam, addBias, broadcastRows, sumRows, sumSquares: OpenCLKernel
         let embeddingForward, embeddingBackward: OpenCLKernel
 
         init(context: OpenCLContext, parameters: KernelParameters) throws {
@@ -84,7 +84,7 @@ public final class OpenCLBackend: KernelBackend {
                                                  "softmax_statistics", "softmax_cross_entropy_gradient"])
             let lstm = try program(.lstm, ["lstm_cell_forward", "lstm_cell_backward"])
             let elementwise = try program(.elementwise, ["fill", "scale", "axpy", "multiply", "dropout_mask", "adam_update",
-                                                         "add_bias", "sum_rows", "sum_squares", "embedding_forward",
+                                                         "add_bias", "broadcast_rows", "sum_rows", "sum_squares", "embedding_forward",
                                                          "embedding_backward"])
             gemmDirect = try ["nn", "nt", "tn", "tt"].map { try matmul.makeKernel("gemm_direct_\($0)") }
             softmaxPartials = try softmax.makeKernel("softmax_partials")
@@ -101,6 +101,7 @@ public final class OpenCLBackend: KernelBackend {
             dropoutMask = try elementwise.makeKernel("dropout_mask")
             adam = try elementwise.makeKernel("adam_update")
             addBias = try elementwise.makeKernel("add_bias")
+            broadcastRows = try elementwise.makeKernel("broadcast_rows")
             sumRows = try elementwise.makeKernel("sum_rows")
             sumSquares = try elementwise.makeKernel("sum_squares")
             embeddingForward = try elementwise.makeKernel("embedding_forward")

@@ -67,6 +67,7 @@ public final class TimingBackend: KernelBackend {
     }
 
     public func addBiasKernel(_ bias: Tensor, to x: Tensor, rows: Int, columns: Int) throws {}
+    public func broadcastRowsKernel(_ row: Tensor, into x: Tensor, rows: Int, columns: Int) throws {}
     public func sumRowsKernel(_ x: Tensor, into out: Tensor, beta: Float, rows: Int, columns: Int) throws {}
 
     // MARK: Softmax and cross-entropy (their cost is in the decoder's products)
