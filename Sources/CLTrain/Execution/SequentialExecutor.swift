@@ -9,13 +9,17 @@
 /// layer L−1's backward over all steps and its weight gradients, then layer L−2's, …, layer 0's;
 /// the embedding's gradient. Parts on different queues of one context meet on the device
 /// (`Transport`); every queue is drained at the end of the window.
-public final class SequentialExecutor: Executor {
+public final class SequentialExecutor: ReportsFinalGradients {
     public let model: LanguageModel
     let transport: Transport
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()
 
     public var utilization: PipelineUtilization { PipelineUtilization() }
+    /// Called during the backward as parameters' gradients become final: each decoder shard's,
+    /// then layer L−1's, …, layer 0's, then the embedding's (a data-parallel wrapper starts their
+    /// allreduce then).
+    public var onGradientsFinal: (([Parameter]) throws -> Void)?
 
     public convenience init(model: LanguageModel) { self.init(model: model, transport: DeviceTransport()) }
 
@@ -98,6 +102,7 @@ public final class SequentialExecutor: Executor {
         for s in loss.shards.indices {
             try loss.backward(s, block: 0, logNormalizers: logNormalizers, from: top)
             parts.append(try loss.sendGradient(s, block: 0))
+            try onGradientsFinal?([model.decoder[s].weight, model.decoder[s].bias])
         }
         let topBackend = lstm[lstm.count - 1].backend
         let arriving = parts.allSatisfy { $0 == nil } ? nil
@@ -109,7 +114,9 @@ public final class SequentialExecutor: Executor {
                 : try transport.send(pass.inputGradients[l + 1].rows(rows), from: lstm[l + 1].backend, to: [lstm[l].backend])
             try pass.backward(layer: l, steps: 0..<steps, outputGradient: above)
             try pass.finishBackward(layer: l)
+            try onGradientsFinal?(lstm[l].parameters)
         }
         try pass.embeddingBackward()
+        try onGradientsFinal?([model.embedding.weight])
     }
 }
