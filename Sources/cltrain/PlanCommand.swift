@@ -56,6 +56,12 @@ struct PlanCommand: ParsableCommand {
     var validateStepMs: Double = 1000
     @Option(parsing: .unconditional, help: "With --validate: measured steps per schedule (after one warm-up step); the median counts.")
     var validateSteps: Int = 3
+    @Option(parsing: .unconditional, help: ArgumentHelp("Also predict data parallelism (`train --data-parallel`) over 1, 2, 4, … up to N nodes, each running this plan on --batch / n sequences, the gradient summed by a ring allreduce over --node-link.", valueName: "N"))
+    var nodes: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --nodes: each node's network link in Gb/s (10⁹ bits per second, per direction; --link is the host link of the devices inside a node, in GB/s).", valueName: "GBPS"))
+    var nodeLink: Double = 100
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --nodes: latency per ring step in µs.", valueName: "µs"))
+    var nodeLatency: Double = 10
 
     enum PlacementMode: String, ExpressibleByArgument { case auto, manual }
 
@@ -80,6 +86,12 @@ struct PlanCommand: ParsableCommand {
             }
             try InputNumber.check(validateStepMs, "--validate-step-ms", in: .closed(10, 60_000), why: "ms of sleeping per sequential step")
             try InputNumber.check(validateSteps, "--validate-steps", in: 1...100, why: "measured steps per schedule")
+            if let nodes { try InputNumber.check(nodes, "--nodes", in: 1...Self.maxDevices, why: "data-parallel nodes") }
+            try InputNumber.check(nodeLink, "--node-link", in: .positive(atMost: 1e6), why: "Gb/s per direction")
+            try InputNumber.check(nodeLatency, "--node-latency", in: .closed(0, 1e6), why: "µs per ring step; 1 s at most")
+        }
+        if (nodeLink != 100 || nodeLatency != 10) && nodes == nil {
+            throw ValidationError("--node-link and --node-latency describe the network between data-parallel nodes: add --nodes N")
         }
         // As `cltrain train --pipeline --micro-batches` requires: the micro-batches are equal groups of sequences.
         if let microBatches {
@@ -173,6 +185,8 @@ struct PlanCommand: ParsableCommand {
         print("\nreasons")
         for reason in chosen.reasons { print("- \(reason)") }
 
+        if let nodes { try printDataParallel(nodes: nodes, single: plan) }
+
         if runValidation {
             print("\nvalidation: the real executors on \(chosen.devices.count) timing devices (Sources/CLTrain/Backends/Timing), "
                   + "costs scaled so the sequential step sleeps \(String(format: "%.0f", validateStepMs)) ms")
@@ -188,6 +202,36 @@ struct PlanCommand: ParsableCommand {
             print("busy: per device \(chosen.devices.map(\.description).joined(separator: ", ")), as a share of the step; "
                   + "the timing model is \(rows.first?.modelDescription ?? "")")
         }
+    }
+
+    /// Strong scaling at the global batch --batch: n nodes each run the plan at --batch / n (a node
+    /// count that does not divide it is left out) and allreduce the gradient (`DataParallelPlan`).
+    func printDataParallel(nodes: Int, single: Plan) throws {
+        let configuration = ModelConfiguration(vocabularySize: vocab, embeddingSize: embedding ?? hidden, hiddenSize: hidden, layers: layers)
+        var counts = Array(sequence(first: 1) { $0 * 2 }.prefix { $0 < nodes })
+        counts.append(nodes)
+        let base = single.predictions.map(\.stepTime).min() ?? single.baseline.prediction.stepTime
+        print("\ndata parallelism: n nodes at the global batch \(batch) (\(batch)/n sequences each), each node as planned above "
+              + "(its best schedule), a ring allreduce of the float32 gradient over \(String(format: "%g", nodeLink)) Gb/s, \(String(format: "%g", nodeLatency)) µs per ring step")
+        var table = TextTable(headers: ["nodes", "batch per node", "compute (ms)", "allreduce (ms)", "sent per node (MB)",
+                                        "step (ms)", "step, overlapped (ms)", "words/s", "speedup", "speedup, overlapped"])
+        for n in counts {
+            guard batch % n == 0 else { continue }
+            var request = try self.request()
+            request.shape.batch = batch / n
+            let plan = n == 1 ? single : try Planner.plan(request)
+            let compute = plan.predictions.map(\.stepTime).min() ?? plan.baseline.prediction.stepTime
+            let model = DataParallelPlan(nodes: n, bandwidth: nodeLink * 1e9 / 8, latency: nodeLatency * 1e-6, configuration: configuration)
+            let p = model.predict(computeSeconds: compute)
+            table.append(["\(n)", "\(batch / n)", milliseconds(p.compute), milliseconds(p.allreduce), megabytes(model.bytesSentPerStep),
+                          milliseconds(p.withoutOverlap), milliseconds(p.withOverlap),
+                          String(format: "%.0f", Double(batch * bptt) / p.withOverlap),
+                          String(format: "%.2f", base / p.withoutOverlap), String(format: "%.2f", base / p.withOverlap)])
+        }
+        print(table.rendered())
+        print("gradient \(megabytes(DataParallelPlan(nodes: 1, bandwidth: 1, latency: 0, configuration: configuration).gradientBytes)) MB per step, dense "
+              + "(the embedding's rows too); overlapped: every bucket but the embedding's travels during the backward (2/3 of the compute); "
+              + "host staging and MPI's copies not counted (Sources/CLTrain/Planning/DataParallelPlan.swift)")
     }
 
     func scheduleName(_ schedule: ExecutionSchedule) -> String {

@@ -29,7 +29,7 @@ public final class DataParallelExecutor: Executor {
 
     /// - Parameters:
     ///   - bucketFloats: floats per allreduce bucket (DDP's 25 MB default is about 6.5 M).
-    public init(inner: Executor, collective: Collective, bucketFloats: Int = 1 << 22) throws {
+    public init(inner: Executor, collective: Collective, bucketFloats: Int = GradientBuckets.defaultCapacity) throws {
         guard bucketFloats >= 1 else { throw CLTrainError.invalidArgument("allreduce buckets need at least one float, not \(bucketFloats)") }
         self.inner = inner
         self.collective = collective

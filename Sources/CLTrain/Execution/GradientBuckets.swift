@@ -3,7 +3,7 @@
 /// layer, …, layer 0, the embedding (the reverse of `LanguageModel.parameters`) — packed into
 /// buckets of about `capacity` floats each (a larger parameter is a bucket of its own), so that
 /// a bucket can travel as soon as its last parameter is final, while backward goes on.
-final class GradientBuckets {
+public final class GradientBuckets {
     struct Bucket {
         let parameters: [Parameter]
         let offsets: [Int]                 // each parameter's first float in `buffer`
@@ -11,29 +11,38 @@ final class GradientBuckets {
     }
 
     let buckets: [Bucket]
+    /// DDP's 25 MB default bucket is about 6.5 M floats; 4 M keeps a bucket's staging under 16 MB.
+    public static let defaultCapacity = 1 << 22
     /// The bucket of each parameter (by identity).
     private let bucketOf: [ObjectIdentifier: Int]
 
     init(_ parameters: [Parameter], capacity: Int) {
-        var buckets: [Bucket] = [], current: [Parameter] = [], size = 0
-        func close() {
-            guard !current.isEmpty else { return }
+        let finishing = Array(parameters.reversed())
+        buckets = GradientBuckets.ranges(counts: finishing.map(\.count), capacity: capacity).map { range in
+            let members = Array(finishing[range])
             var offsets: [Int] = [], offset = 0
-            for p in current { offsets.append(offset); offset += p.count }
-            buckets.append(Bucket(parameters: current, offsets: offsets, buffer: CollectiveBuffer(count: offset)))
-            current = []
-            size = 0
+            for p in members { offsets.append(offset); offset += p.count }
+            return Bucket(parameters: members, offsets: offsets, buffer: CollectiveBuffer(count: offset))
         }
-        for p in parameters.reversed() {
-            if size > 0 && size + p.count > capacity { close() }
-            current.append(p)
-            size += p.count
-        }
-        close()
-        self.buckets = buckets
         var bucketOf: [ObjectIdentifier: Int] = [:]
         for (b, bucket) in buckets.enumerated() { for p in bucket.parameters { bucketOf[ObjectIdentifier(p)] = b } }
         self.bucketOf = bucketOf
+    }
+
+    /// The bucketing rule, on element counts in the order they become final: consecutive runs of
+    /// at most `capacity` floats (a count above it alone). The planner applies it to shapes.
+    public static func ranges(counts: [Int], capacity: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = [], start = 0, size = 0
+        for (i, count) in counts.enumerated() {
+            if size > 0 && size + count > capacity {
+                result.append(start..<i)
+                start = i
+                size = 0
+            }
+            size += count
+        }
+        if start < counts.count { result.append(start..<counts.count) }
+        return result
     }
 
     func bucket(of parameter: Parameter) -> Int? { bucketOf[ObjectIdentifier(parameter)] }
