@@ -62,6 +62,8 @@ struct PlanCommand: ParsableCommand {
     var nodeLink: Double = 100
     @Option(parsing: .unconditional, help: ArgumentHelp("With --nodes: latency per ring step in µs.", valueName: "µs"))
     var nodeLatency: Double = 10
+    @Flag(help: "With --nodes: each node keeps --batch sequences, the global batch growing to n × --batch (weak scaling); default: n nodes share the global --batch.")
+    var weakScaling = false
 
     enum PlacementMode: String, ExpressibleByArgument { case auto, manual }
 
@@ -90,7 +92,7 @@ struct PlanCommand: ParsableCommand {
             try InputNumber.check(nodeLink, "--node-link", in: .positive(atMost: 1e6), why: "Gb/s per direction")
             try InputNumber.check(nodeLatency, "--node-latency", in: .closed(0, 1e6), why: "µs per ring step; 1 s at most")
         }
-        if (nodeLink != 100 || nodeLatency != 10) && nodes == nil {
+        if (nodeLink != 100 || nodeLatency != 10 || weakScaling) && nodes == nil {
             throw ValidationError("--node-link and --node-latency describe the network between data-parallel nodes: add --nodes N")
         }
         // As `cltrain train --pipeline --micro-batches` requires: the micro-batches are equal groups of sequences.
@@ -205,28 +207,32 @@ struct PlanCommand: ParsableCommand {
     }
 
     /// Strong scaling at the global batch --batch: n nodes each run the plan at --batch / n (a node
-    /// count that does not divide it is left out) and allreduce the gradient (`DataParallelPlan`).
+    /// count that does not divide it is left out) and allreduce the gradient (`DataParallelPlan`);
+    /// with --weak-scaling each node runs --batch and the global batch is n × --batch.
     func printDataParallel(nodes: Int, single: Plan) throws {
         let configuration = ModelConfiguration(vocabularySize: vocab, embeddingSize: embedding ?? hidden, hiddenSize: hidden, layers: layers)
         var counts = Array(sequence(first: 1) { $0 * 2 }.prefix { $0 < nodes })
         counts.append(nodes)
         let base = single.predictions.map(\.stepTime).min() ?? single.baseline.prediction.stepTime
-        print("\ndata parallelism: n nodes at the global batch \(batch) (\(batch)/n sequences each), each node as planned above "
+        let batchText = weakScaling ? "\(batch) sequences per node (the global batch n × \(batch))" : "the global batch \(batch) (\(batch)/n sequences each)"
+        print("\ndata parallelism: n nodes at \(batchText), each node as planned above "
               + "(its best schedule), a ring allreduce of the float32 gradient over \(String(format: "%g", nodeLink)) Gb/s, \(String(format: "%g", nodeLatency)) µs per ring step")
         var table = TextTable(headers: ["nodes", "batch per node", "compute (ms)", "allreduce (ms)", "sent per node (MB)",
                                         "step (ms)", "step, overlapped (ms)", "words/s", "speedup", "speedup, overlapped"])
         for n in counts {
-            guard batch % n == 0 else { continue }
+            guard weakScaling || batch % n == 0 else { continue }
+            let perNode = weakScaling ? batch : batch / n
             var request = try self.request()
-            request.shape.batch = batch / n
+            request.shape.batch = perNode
             let plan = n == 1 ? single : try Planner.plan(request)
             let compute = plan.predictions.map(\.stepTime).min() ?? plan.baseline.prediction.stepTime
             let model = DataParallelPlan(nodes: n, bandwidth: nodeLink * 1e9 / 8, latency: nodeLatency * 1e-6, configuration: configuration)
             let p = model.predict(computeSeconds: compute)
-            table.append(["\(n)", "\(batch / n)", milliseconds(p.compute), milliseconds(p.allreduce), megabytes(model.bytesSentPerStep),
+            let words = Double(perNode * n * bptt), gain = weakScaling ? Double(n) : 1
+            table.append(["\(n)", "\(perNode)", milliseconds(p.compute), milliseconds(p.allreduce), megabytes(model.bytesSentPerStep),
                           milliseconds(p.withoutOverlap), milliseconds(p.withOverlap),
-                          String(format: "%.0f", Double(batch * bptt) / p.withOverlap),
-                          String(format: "%.2f", base / p.withoutOverlap), String(format: "%.2f", base / p.withOverlap)])
+                          String(format: "%.0f", words / p.withOverlap),
+                          String(format: "%.2f", gain * base / p.withoutOverlap), String(format: "%.2f", gain * base / p.withOverlap)])
         }
         print(table.rendered())
         print("gradient \(megabytes(DataParallelPlan(nodes: 1, bandwidth: 1, latency: 0, configuration: configuration).gradientBytes)) MB per step, dense "
