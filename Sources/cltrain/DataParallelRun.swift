@@ -17,6 +17,37 @@ struct DataParallelRun {
     /// Rank 0: prints progress, validation and the sample, writes metrics and checkpoints.
     var leads: Bool { world.rank == 0 }
 
+    /// Ends this rank when no window has finished for `timeout` seconds: a rank that hangs without
+    /// dying (a stuck driver, a stopped process) leaves the others waiting in a collective, which
+    /// no MPI error ends. `_exit` from the watchdog's own thread (MPI calls belong to the training
+    /// thread); `mpirun` then ends the other ranks.
+    final class Watchdog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var last = WallClock.now
+        private var what = "the start"
+        private var stopped = false
+
+        init(timeout: Double, rank: Int, size: Int) {
+            guard timeout > 0 else { return }
+            let thread = Thread { [self] in
+                while true {
+                    Thread.sleep(forTimeInterval: min(1, timeout / 4))
+                    let (since, what, stopped) = lock.withLock { (WallClock.seconds(since: last), self.what, self.stopped) }
+                    if stopped { return }
+                    guard since > timeout else { continue }
+                    FileHandle.standardError.write(Data(
+                        "cltrain: rank \(rank) of \(size): no window finished for \(String(format: "%.0f", since)) s since \(what) (--hang-timeout \(String(format: "%g", timeout))): a rank hangs or died; stopping the job\n".utf8))
+                    _exit(70)
+                }
+            }
+            thread.start()
+        }
+
+        func beat(_ what: String) { lock.withLock { last = WallClock.now; self.what = what } }
+
+        func stop() { lock.withLock { stopped = true } }
+    }
+
     static func main(batch: Int, _ body: (DataParallelRun) throws -> Void) throws {
         let world = try MPIWorld.initialize()
         guard world.size >= 2 else {

@@ -80,6 +80,8 @@ struct TrainCommand: ParsableCommand {
     var dataParallel = false
     @Flag(help: "With --resume --data-parallel: go on from a checkpoint trained on another number of ranks (same global batch; each rank takes its share).")
     var allowRankChange = false
+    @Option(parsing: .unconditional, help: "With --data-parallel: stop the job when no window finishes on a rank for this many seconds (a hung rank; 0: never).")
+    var hangTimeout: Double = 900
 
     func validate() throws {
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR") }
@@ -87,6 +89,7 @@ struct TrainCommand: ParsableCommand {
         if data == "synthetic" && vocab == nil { throw ValidationError("--data synthetic needs --vocab N") }
         try flagCheck {
             try InputNumber.check(logEvery, "--log-every", in: 1...Int.max)
+            try InputNumber.check(hangTimeout, "--hang-timeout", in: .closed(0, 1e7), why: "seconds without a finished window; 0 turns it off")
             if let validationSteps { try InputNumber.check(validationSteps, "--validation-steps", in: 1...Int.max) }
             try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...Int.max)
             try InputNumber.check(microBatches, "--micro-batches", in: 1...Int.max)
@@ -206,10 +209,17 @@ struct TrainCommand: ParsableCommand {
         let inner = schedule.makeExecutor(for: model)
         let replicated = try replicas.map { try DataParallelExecutor(inner: inner, collective: MPICollective(world: $0.world)) }
         let executor: Executor = replicated ?? inner
-        if let replicas, let replicated {
+        let watchdog = replicas.map { DataParallelRun.Watchdog(timeout: hangTimeout, rank: $0.world.rank, size: $0.world.size) }
+        defer { watchdog?.stop() }
+        if let replicas, let replicated, let watchdog {
             // Before any other collective: the same model, options and data on every rank.
             try replicas.requireAgreement(configuration: configuration, options: options, data: dataset, resume: resume,
                                           collective: replicated.collective)
+            var windows = 0
+            replicated.onWindowDone = {
+                windows += 1
+                watchdog.beat("window \(windows) of this run")
+            }
             logger.info("data parallel: \(replicas.world.size) ranks, \(batch / replicas.world.size) of the \(batch) sequences of each batch per rank; this rank's devices: \(deviceLabel)")
         }
         let trainer = try Trainer(model: model, executor: executor, vocabulary: dataset.vocabulary, options: options,
@@ -272,6 +282,7 @@ struct TrainCommand: ParsableCommand {
             progress.finishLine()
             throw error
         }
+        watchdog?.stop()   // training's collectives are over: the sample may take its time
         progress.finishLine()
         guard leads else { return }
         if let last = trainer.lastCheckpoint { logger.info("checkpoint: \(last.path)") }

@@ -72,6 +72,11 @@ struct DataParallelTests {
         let lines = many.standardError.components(separatedBy: "\n").filter { $0.contains("epoch 1 step 1/6") }
         #expect(lines.count == 1, "\(many)", sourceLocation: sourceLocation)
         #expect(many.standardError.contains("allreduce wait"), "\(many)", sourceLocation: sourceLocation)
+        // --metrics records the ranks and the allreduce's wait and overlap.
+        let records = try String(contentsOfFile: folder.path("two.jsonl"), encoding: .utf8).split(separator: "\n")
+            .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["type"] as? String == "step" }
+        #expect(!records.isEmpty && records.allSatisfy { $0["ranks"] as? Int == 2 && $0["allreduce_wait_seconds"] is Double
+                    && ($0["allreduce_overlap"] as? Double).map { (0...1).contains($0) } == true }, sourceLocation: sourceLocation)
     }
 
     @Test("2 ranks equal 1 process at the same global batch on the CPU (dropout at every site)")
@@ -153,53 +158,98 @@ struct DataParallelTests {
         expectCleanFailure(flag, mentioning: ["--allow-rank-change", "--resume"])
     }
 
+    /// A job started in the background, with rank 1's pid once it has said it (and, if asked, once
+    /// `waitFor` exists).
+    final class BackgroundJob {
+        let process = Process()
+        let errURL: URL
+        private let err: FileHandle
+
+        init(_ arguments: [String], in folder: ScratchFolder) throws {
+            guard let mpirun = MPIRun.path, let cltrain = CLI.executable else { throw CLIRunnerError("mpirun or cltrain missing") }
+            process.executableURL = URL(fileURLWithPath: mpirun)
+            process.arguments = MPIRun.options + ["-np", "2", cltrain.path] + arguments
+            process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
+            errURL = folder.url.appendingPathComponent("stderr-\(UUID().uuidString)")
+            _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+            err = try FileHandle(forWritingTo: errURL)
+            process.standardError = err
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+        }
+
+        deinit {
+            if process.isRunning { process.terminate(); process.waitUntilExit() }
+            try? err.close()
+        }
+
+        var standardError: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
+
+        /// Rank 1's pid, once it has logged it and `waitFor` (if any) exists; nil if the job ended first.
+        func rankOnePid(waitFor file: URL? = nil, timeout: TimeInterval = 120) -> Int32? {
+            var pid: Int32?
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline {
+                if pid == nil, let line = standardError.components(separatedBy: "\n").first(where: { $0.contains("data-parallel rank 1 of 2") }),
+                   let last = line.components(separatedBy: "pid ").last { pid = Int32(last.trimmingCharacters(in: .whitespaces)) }
+                if pid != nil && (file.map { FileManager.default.fileExists(atPath: $0.path) } ?? true) { return pid }
+                usleep(20_000)
+            }
+            return nil
+        }
+
+        /// Seconds until the job ends (at most `limit`).
+        func secondsToEnd(limit: TimeInterval = 60) -> TimeInterval {
+            let start = Date()
+            while process.isRunning && Date().timeIntervalSince(start) < limit { usleep(20_000) }
+            return Date().timeIntervalSince(start)
+        }
+    }
+
     @Test("a rank killed mid-run stops the job within seconds, naming it; the last checkpoint resumes")
     func killedRank() throws {
-        guard let mpirun = MPIRun.path, let cltrain = CLI.executable else { return }
         let folder = try ScratchFolder()
         defer { folder.cleanup() }
         let checkpoint = folder.path("run")
         let run = ["--device", "cpu", "--checkpoint", checkpoint, "--checkpoint-every", "2"]
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: mpirun)
-        process.arguments = MPIRun.options + ["-np", "2", cltrain.path] + Self.arguments(steps: 100, epochs: 1, extra: run + ["--data-parallel"])
-        process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { $1 }
-        let errURL = folder.url.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let err = try FileHandle(forWritingTo: errURL)
-        defer { try? err.close() }
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-
+        let job = try BackgroundJob(Self.arguments(steps: 100, epochs: 1, extra: run + ["--data-parallel"]), in: folder)
         // Rank 1's pid from its start line; then wait for a mid-epoch checkpoint and kill it.
         let model = URL(fileURLWithPath: checkpoint).appendingPathComponent(Checkpoint.modelFileName)
-        var pid: Int32?
-        let deadline = Date().addingTimeInterval(120)
-        while process.isRunning && Date() < deadline {
-            let text = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-            if pid == nil, let line = text.components(separatedBy: "\n").first(where: { $0.contains("data-parallel rank 1 of 2") }),
-               let last = line.components(separatedBy: "pid ").last { pid = Int32(last.trimmingCharacters(in: .whitespaces)) }
-            if pid != nil && FileManager.default.fileExists(atPath: model.path) { break }
-            usleep(20_000)
-        }
-        guard let pid, process.isRunning else {
-            Issue.record("the job ended or never started before a rank could be killed: \((try? String(contentsOf: errURL, encoding: .utf8)) ?? "")")
+        guard let pid = job.rankOnePid(waitFor: model), job.process.isRunning else {
+            Issue.record("the job ended or never started before a rank could be killed: \(job.standardError)")
             return
         }
         kill(pid, SIGKILL)
-        let killed = Date()
-        while process.isRunning && Date().timeIntervalSince(killed) < 60 { usleep(20_000) }
-        let stopped = Date().timeIntervalSince(killed)
-        #expect(!process.isRunning && stopped < 30, "the job went on \(stopped) s after rank 1 was killed")
-        if process.isRunning { process.terminate(); process.waitUntilExit() }
-        #expect(process.terminationStatus != 0)
-        let text = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-        #expect(text.contains("rank 1"), "the message names the killed rank: \(text.suffix(2000))")
+        let stopped = job.secondsToEnd()
+        #expect(!job.process.isRunning && stopped < 30, "the job went on \(stopped) s after rank 1 was killed")
+        guard !job.process.isRunning else { return }
+        #expect(job.process.terminationStatus != 0)
+        #expect(job.standardError.contains("rank 1"), "the message names the killed rank: \(job.standardError.suffix(2000))")
 
         // The last checkpoint is whole: it resumes on 2 ranks and finishes.
         let resumed = try MPIRun.run(ranks: 2, Self.arguments(steps: 100, epochs: 1, extra: run + ["--data-parallel", "--resume"]), timeout: 600)
         #expect(resumed.status == 0 && resumed.standardError.contains("resumed from"), "\(resumed)")
+    }
+
+    @Test("a rank that stops without dying (SIGSTOP) is noticed by --hang-timeout: the job ends, saying why")
+    func hungRank() throws {
+        let folder = try ScratchFolder()
+        defer { folder.cleanup() }
+        let job = try BackgroundJob(Self.arguments(steps: 2000, epochs: 1, extra: ["--device", "cpu", "--data-parallel", "--hang-timeout", "3"]),
+                                    in: folder)
+        guard let pid = job.rankOnePid(), job.process.isRunning else {
+            Issue.record("the job ended or never started before a rank could be stopped: \(job.standardError)")
+            return
+        }
+        usleep(500_000)   // into training
+        kill(pid, SIGSTOP)
+        let stopped = job.secondsToEnd()
+        // Only while the job lives is the pid surely still its rank's (never signal a reused pid).
+        if job.process.isRunning { kill(pid, SIGKILL) }
+        #expect(!job.process.isRunning && stopped < 30, "the job went on \(stopped) s after rank 1 stopped")
+        guard !job.process.isRunning else { return }
+        #expect(job.process.terminationStatus != 0)
+        #expect(job.standardError.contains("no window finished for") && job.standardError.contains("--hang-timeout 3"),
+                "\(job.standardError.suffix(2000))")
     }
 }

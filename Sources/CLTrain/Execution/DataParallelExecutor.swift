@@ -26,6 +26,9 @@ public final class DataParallelExecutor: Executor {
     public var utilization: PipelineUtilization { inner.utilization }
     /// The last training step's allreduce: time waited after the backward and the overlap.
     public private(set) var lastAllreduce = AllreduceTiming()
+    /// Called after every window (training or evaluation) has been summed over the ranks: a
+    /// heartbeat for a watchdog that stops a job whose ranks no longer meet.
+    public var onWindowDone: (() -> Void)?
 
     /// - Parameters:
     ///   - bucketFloats: floats per allreduce bucket (DDP's 25 MB default is about 6.5 M).
@@ -57,6 +60,7 @@ public final class DataParallelExecutor: Executor {
         if training { try finishAllreduce() }
         var sum = [loss]
         try collective.sum(&sum)
+        onWindowDone?()
         return sum[0]
     }
 
