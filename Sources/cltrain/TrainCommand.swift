@@ -78,7 +78,7 @@ struct TrainCommand: ParsableCommand {
     var profile = false
     @Flag(help: "Data parallelism under `mpirun -np N` (N ≥ 2): each rank trains --batch / N sequences of every batch on its own devices; gradients are summed over the ranks. Rank 0 prints and checkpoints.")
     var dataParallel = false
-    @Flag(help: "With --resume --data-parallel: go on from a checkpoint trained on another number of ranks (same global batch; each rank takes its share).")
+    @Flag(help: "With --resume: go on from a checkpoint trained on another number of data-parallel ranks (one process counts as one; the same global batch, each rank taking its share).")
     var allowRankChange = false
     @Option(parsing: .unconditional, help: "With --data-parallel: stop the job when no window finishes on a rank for this many seconds (a hung rank; 0: never).")
     var hangTimeout: Double = 900
