@@ -19,11 +19,11 @@ public final class MPIHostBuffer {
 /// A started non-blocking collective (MPI_Iallreduce): `wait` before reading its buffer.
 public final class MPIRequest {
     private var request: MPI_Request?
-    /// Kept alive for as long as MPI may touch it.
-    private let buffer: MPIHostBuffer
+    /// Kept alive for as long as MPI may touch it (an `MPIHostBuffer`, a `CollectiveBuffer`).
+    private let buffer: AnyObject
     private let call: String
 
-    init(request: MPI_Request?, buffer: MPIHostBuffer, call: String) {
+    init(request: MPI_Request?, buffer: AnyObject, call: String) {
         self.request = request
         self.buffer = buffer
         self.call = call
@@ -77,11 +77,26 @@ extension MPIWorld {
     /// on the request before it reads the buffer. Every rank must start the same reductions in the
     /// same order.
     public func startAllreduceSum(_ buffer: MPIHostBuffer) throws -> MPIRequest {
-        let count = try mpiCount(buffer.count, "MPI_Iallreduce")
+        try startAllreduceSum(buffer.pointer, keepingAlive: buffer)
+    }
+
+    /// Starts values ← Σ over ranks of values (MPI_Iallreduce) on memory that `owner` keeps
+    /// alive; the request holds `owner` until the reduction is done.
+    public func startAllreduceSum(_ values: UnsafeMutableBufferPointer<Float>, keepingAlive owner: AnyObject) throws -> MPIRequest {
+        let count = try mpiCount(values.count, "MPI_Iallreduce")
         var request: MPI_Request? = cltrain_MPI_REQUEST_NULL()
-        try check(MPI_Iallreduce(cltrain_MPI_IN_PLACE(), buffer.pointer.baseAddress, count, cltrain_MPI_FLOAT(),
-                                 cltrain_MPI_SUM(), communicator, &request), "MPI_Iallreduce(\(buffer.count) floats)")
-        return MPIRequest(request: request, buffer: buffer, call: "MPI_Iallreduce(\(buffer.count) floats)")
+        try check(MPI_Iallreduce(cltrain_MPI_IN_PLACE(), values.baseAddress, count, cltrain_MPI_FLOAT(),
+                                 cltrain_MPI_SUM(), communicator, &request), "MPI_Iallreduce(\(values.count) floats)")
+        return MPIRequest(request: request, buffer: owner, call: "MPI_Iallreduce(\(values.count) floats)")
+    }
+
+    /// values ← Σ over ranks of values, in double precision (MPI_Allreduce, MPI_SUM).
+    public func allreduceSum(_ values: inout [Double]) throws {
+        let count = try mpiCount(values.count, "MPI_Allreduce")
+        try values.withUnsafeMutableBufferPointer { pointer in
+            try check(MPI_Allreduce(cltrain_MPI_IN_PLACE(), pointer.baseAddress, count, cltrain_MPI_DOUBLE(), cltrain_MPI_SUM(),
+                                    communicator), "MPI_Allreduce(\(count) doubles)")
+        }
     }
 
     /// values on every rank ← values on `root` (MPI_Bcast): how the weights start equal.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CLTrain
+import CLTrainCommandLine
 import Foundation
 
 struct BLEUCommand: ParsableCommand {

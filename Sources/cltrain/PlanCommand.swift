@@ -59,6 +59,14 @@ struct PlanCommand: ParsableCommand {
     var validateSteps: Int = 3
     @Option(help: ArgumentHelp("Write the predicted schedule of each step to FILE as a Chrome trace (Perfetto's UI, chrome://tracing), a track per device; with --validate, the timing model's prediction and the measured step side by side.", valueName: "FILE"))
     var trace: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Also predict data parallelism (`train --data-parallel`) over 1, 2, 4, … up to N nodes, each running this plan on --batch / n sequences, the gradient summed by a ring allreduce over --node-link.", valueName: "N"))
+    var nodes: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --nodes: each node's network link in Gb/s (10⁹ bits per second, per direction; --link is the host link of the devices inside a node, in GB/s).", valueName: "GBPS"))
+    var nodeLink: Double = 100
+    @Option(parsing: .unconditional, help: ArgumentHelp("With --nodes: latency per ring step in µs.", valueName: "µs"))
+    var nodeLatency: Double = 10
+    @Flag(help: "With --nodes: each node keeps --batch sequences, the global batch growing to n × --batch (weak scaling); default: n nodes share the global --batch.")
+    var weakScaling = false
 
     enum PlacementMode: String, ExpressibleByArgument { case auto, manual }
 
@@ -83,6 +91,12 @@ struct PlanCommand: ParsableCommand {
             }
             try InputNumber.check(validateStepMs, "--validate-step-ms", in: .closed(10, 60_000), why: "ms of sleeping per sequential step")
             try InputNumber.check(validateSteps, "--validate-steps", in: 1...100, why: "measured steps per schedule")
+            if let nodes { try InputNumber.check(nodes, "--nodes", in: 1...Self.maxDevices, why: "data-parallel nodes") }
+            try InputNumber.check(nodeLink, "--node-link", in: .positive(atMost: 1e6), why: "Gb/s per direction")
+            try InputNumber.check(nodeLatency, "--node-latency", in: .closed(0, 1e6), why: "µs per ring step; 1 s at most")
+        }
+        if (nodeLink != 100 || nodeLatency != 10 || weakScaling) && nodes == nil {
+            throw ValidationError("--node-link and --node-latency describe the network between data-parallel nodes: add --nodes N")
         }
         // As `cltrain train --pipeline --micro-batches` requires: the micro-batches are equal groups of sequences.
         if let microBatches {
@@ -177,6 +191,8 @@ struct PlanCommand: ParsableCommand {
         print("\nreasons")
         for reason in chosen.reasons { print("- \(reason)") }
 
+        if let nodes { try printDataParallel(nodes: nodes, single: plan) }
+
         if runValidation {
             print("\nvalidation: the real executors on \(chosen.devices.count) timing devices (Sources/CLTrain/Backends/Timing), "
                   + "costs scaled so the sequential step sleeps \(String(format: "%.0f", validateStepMs)) ms")
@@ -221,6 +237,40 @@ struct PlanCommand: ParsableCommand {
         }
         try recorder.write(to: URL(fileURLWithPath: path))
         print("trace: \(path) (each schedule predicted and measured, each from 0 µs; open it in https://ui.perfetto.dev or chrome://tracing)")
+    }
+
+    /// Strong scaling at the global batch --batch: n nodes each run the plan at --batch / n (a node
+    /// count that does not divide it is left out) and allreduce the gradient (`DataParallelPlan`);
+    /// with --weak-scaling each node runs --batch and the global batch is n × --batch.
+    func printDataParallel(nodes: Int, single: Plan) throws {
+        let configuration = ModelConfiguration(vocabularySize: vocab, embeddingSize: embedding ?? hidden, hiddenSize: hidden, layers: layers)
+        var counts = Array(sequence(first: 1) { $0 * 2 }.prefix { $0 < nodes })
+        counts.append(nodes)
+        let base = single.predictions.map(\.stepTime).min() ?? single.baseline.prediction.stepTime
+        let batchText = weakScaling ? "\(batch) sequences per node (the global batch n × \(batch))" : "the global batch \(batch) (\(batch)/n sequences each)"
+        print("\ndata parallelism: n nodes at \(batchText), each node as planned above "
+              + "(its best schedule), a ring allreduce of the float32 gradient over \(String(format: "%g", nodeLink)) Gb/s, \(String(format: "%g", nodeLatency)) µs per ring step")
+        var table = TextTable(headers: ["nodes", "batch per node", "compute (ms)", "allreduce (ms)", "sent per node (MB)",
+                                        "step (ms)", "step, overlapped (ms)", "words/s", "speedup", "speedup, overlapped"])
+        for n in counts {
+            guard weakScaling || batch % n == 0 else { continue }
+            let perNode = weakScaling ? batch : batch / n
+            var request = try self.request()
+            request.shape.batch = perNode
+            let plan = n == 1 ? single : try Planner.plan(request)
+            let compute = plan.predictions.map(\.stepTime).min() ?? plan.baseline.prediction.stepTime
+            let model = DataParallelPlan(nodes: n, bandwidth: nodeLink * 1e9 / 8, latency: nodeLatency * 1e-6, configuration: configuration)
+            let p = model.predict(computeSeconds: compute)
+            let words = Double(perNode * n * bptt), gain = weakScaling ? Double(n) : 1
+            table.append(["\(n)", "\(perNode)", milliseconds(p.compute), milliseconds(p.allreduce), megabytes(model.bytesSentPerStep),
+                          milliseconds(p.withoutOverlap), milliseconds(p.withOverlap),
+                          String(format: "%.0f", words / p.withOverlap),
+                          String(format: "%.2f", gain * base / p.withoutOverlap), String(format: "%.2f", gain * base / p.withOverlap)])
+        }
+        print(table.rendered())
+        print("gradient \(megabytes(DataParallelPlan(nodes: 1, bandwidth: 1, latency: 0, configuration: configuration).gradientBytes)) MB per step, dense "
+              + "(the embedding's rows too); overlapped: every bucket but the embedding's travels during the backward (2/3 of the compute); "
+              + "host staging and MPI's copies not counted (Sources/CLTrain/Planning/DataParallelPlan.swift)")
     }
 
     func scheduleName(_ schedule: ExecutionSchedule) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CLTrain
 import CLTrainCommandLine
+import CLTrainMPI
 import Foundation
 import Logging
 
@@ -71,7 +72,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Append one JSON object per logged step and per validation to FILE.") var metrics: String?
     @Option(help: ArgumentHelp("Write the logged steps' and validations' scalars to a new TensorBoard event file in DIR (`tensorboard --logdir DIR`).", valueName: "DIR"))
     var tensorboard: String?
-    @Option(help: ArgumentHelp("Write a window of training steps' schedule to FILE as a Chrome trace (Perfetto's UI, chrome://tracing): a track per host worker and device queue, an event per task, transfer and kernel.", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Write a window of training steps' schedule to FILE as a Chrome trace (Perfetto's UI, chrome://tracing): a track per host worker and device queue, an event per task, transfer and kernel. With --data-parallel, rank 0 traces its own share.", valueName: "FILE"))
     var trace: String?
     @Option(parsing: .unconditional, help: "With --trace: how many steps to trace, from the second step of the run (default 3).")
     var traceSteps: Int?
@@ -80,13 +81,21 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
     @Flag(help: "Time every backend operation (synchronizing after each) and print where the time went.")
     var profile = false
+    @Flag(help: "Data parallelism under `mpirun -np N` (N ≥ 2): each rank trains --batch / N sequences of every batch on its own devices; gradients are summed over the ranks. Rank 0 prints and checkpoints.")
+    var dataParallel = false
+    @Flag(help: "With --resume: go on from a checkpoint trained on another number of data-parallel ranks (one process counts as one; the same global batch, each rank taking its share).")
+    var allowRankChange = false
+    @Option(parsing: .unconditional, help: "With --data-parallel: stop the job when no window finishes on a rank for this many seconds (a hung rank; 0: never).")
+    var hangTimeout: Double = 900
 
     func validate() throws {
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR") }
+        if allowRankChange && !resume { throw ValidationError("--allow-rank-change is about resuming: add --resume --checkpoint DIR") }
         if data == "synthetic" && vocab == nil { throw ValidationError("--data synthetic needs --vocab N") }
         try flagCheck {
             try InputNumber.check(logEvery, "--log-every", in: 1...Int.max)
             if let traceSteps { try InputNumber.check(traceSteps, "--trace-steps", in: 1...Self.maxTraceSteps, why: "steps in the trace; a few keep the file small") }
+            try InputNumber.check(hangTimeout, "--hang-timeout", in: .closed(0, 1e7), why: "seconds without a finished window; 0 turns it off")
             if let validationSteps { try InputNumber.check(validationSteps, "--validation-steps", in: 1...Int.max) }
             try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...Int.max)
             try InputNumber.check(microBatches, "--micro-batches", in: 1...Int.max)
@@ -146,16 +155,23 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        guard dataParallel else { return try train(replicas: nil) }
+        try DataParallelRun.main(batch: batch) { replicas in try train(replicas: replicas) }
+    }
+
+    /// Trains, as one process or (`replicas`) as one rank of a data-parallel job.
+    func train(replicas: DataParallelRun?) throws {
         let logger = Logger(label: "cltrain.train")
         // A trace that could not be written at the end is refused before anything runs.
         if let trace { try TraceRecorder.checkWritable(trace) }
+        let leads = replicas?.leads ?? true   // prints, logs metrics, writes checkpoints
         let placed = layerDevices != nil || placement == .auto
         // One device unless the model is placed over several (then --device lists the candidates).
         let device = placed ? nil : try DeviceChoice.backend(for: self.device)
         let profiler = profile ? device.map(ProfilingBackend.init) : nil
         let checkpointDirectory = checkpoint.map { URL(fileURLWithPath: $0) }
         // One writer per checkpoint folder: locked before anything in it is read, until the run ends.
-        let lock = try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) }
+        let lock = leads ? try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) } : nil
         let existing = checkpointDirectory.map { $0.appendingPathComponent(Checkpoint.modelFileName) }
         let hasExisting = existing.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
         if hasExisting && !resume, let existing {
@@ -206,37 +222,68 @@ struct TrainCommand: ParsableCommand {
         logger.info("training: \(options.summary)\(presetNote)")
         let deviceLabel = model.devices.backends.map(\.name).joined(separator: ", ")
         let schedule: ExecutionSchedule = pipeline ? .wavefront(stepsPerRun: stepsPerRun, microBatches: microBatches) : .sequential
-        let executor = schedule.makeExecutor(for: model)
+        let inner = schedule.makeExecutor(for: model)
+        let replicated = try replicas.map { try DataParallelExecutor(inner: inner, collective: MPICollective(world: $0.world)) }
+        let executor: Executor = replicated ?? inner
+        let watchdog = replicas.map { DataParallelRun.Watchdog(timeout: hangTimeout, rank: $0.world.rank, size: $0.world.size) }
+        defer { watchdog?.stop() }
+        if let replicas, let replicated, let watchdog {
+            // Before any other collective: the same model, options and data on every rank.
+            try replicas.requireAgreement(configuration: configuration, options: options, data: dataset, resume: resume,
+                                          collective: replicated.collective)
+            var windows = 0
+            replicated.onWindowDone = {
+                windows += 1
+                watchdog.beat("window \(windows) of this run")
+            }
+            logger.info("data parallel: \(replicas.world.size) ranks, \(batch / replicas.world.size) of the \(batch) sequences of each batch per rank; this rank's devices: \(deviceLabel)")
+        }
         let trainer = try Trainer(model: model, executor: executor, vocabulary: dataset.vocabulary, options: options,
                                   train: dataset.train, validation: dataset.validation,
                                   checkpointDirectory: checkpointDirectory, dataSource: dataset.source)
         trainer.checkpointLock = lock
+        trainer.allowsRankChange = allowRankChange
         if resume, let existing {
             try trainer.resume(from: existing)
             logger.info("resumed from \(existing.path) at epoch \(trainer.position.epoch + 1), step \(trainer.position.step)")
+            if let note = trainer.resumeNote { logger.notice("\(note)") }
         }
+        // Every replica starts from rank 0's weights (each drew or read the same, but it is rank 0's that count).
+        try replicated?.broadcastWeights()
 
-        let metricsLog = try metrics.map { try MetricsLog(path: $0) }
-        let tensorboardLog = try tensorboard.map { try TensorBoardLog(directory: $0) }
+        let metricsLog = leads ? try metrics.map { try MetricsLog(path: $0) } : nil
+        let tensorboardLog = leads ? try tensorboard.map { try TensorBoardLog(directory: $0) } : nil
         if let tensorboardLog { logger.info("TensorBoard events: \(tensorboardLog.path)") }
         // The step a validation follows (its records carry it, as the steps' do).
         var lastStep = trainer.position.step
         let progress = ProgressLine(logger: logger)
         let tokensPerStep = Double(batch) * Double(bptt)
         var rate = MovingRate(window: ProgressLine.averagedSteps)
+        var allreduce = AllreduceAverage()
         trainer.onStep = { report in
             rate.record(units: tokensPerStep, seconds: report.seconds)
+            if let replicated { allreduce.record(replicated.lastAllreduce, stepSeconds: report.seconds) }
+            lastStep = report.step
+            guard leads else { return }
             let logged = report.step % logEvery == 0 || report.window == report.windowsPerEpoch
-            progress.show(ProgressLine.training(report, tokensPerSecond: rate.rate), log: logged)
+            let line = ProgressLine.training(report, tokensPerSecond: rate.rate)
+            progress.show(line + (replicated == nil ? "" : " " + allreduce.summary), log: logged)
             if logged {
-                metricsLog?.write(["type": "step", "epoch": report.epoch, "step": report.step, "loss": report.loss,
-                                   "learning_rate": Double(report.learningRate), "tokens_per_second": report.tokensPerSecond,
-                                   "gradient_norm": report.gradientNorm, "device": deviceLabel])
+                var record: [String: Any] = ["type": "step", "epoch": report.epoch, "step": report.step, "loss": report.loss,
+                                             "learning_rate": Double(report.learningRate), "tokens_per_second": report.tokensPerSecond,
+                                             "gradient_norm": report.gradientNorm, "device": deviceLabel]
+                if let replicated {
+                    record["ranks"] = replicated.collective.size
+                    record["allreduce_wait_seconds"] = replicated.lastAllreduce.waitSeconds
+                    record["allreduce_overlap"] = replicated.lastAllreduce.overlapFraction
+                }
+                metricsLog?.write(record)
+                allreduce = AllreduceAverage()
                 tensorboardLog?.step(report)
             }
-            lastStep = report.step
         }
         trainer.onValidation = { report in
+            guard leads else { return }
             progress.finishLine()
             logger.info("epoch \(report.epoch): validation loss \(format(report.loss)), perplexity \(format(report.perplexity))")
             metricsLog?.write(["type": "validation", "epoch": report.epoch, "step": lastStep, "loss": report.loss,
@@ -245,7 +292,7 @@ struct TrainCommand: ParsableCommand {
         }
         trainer.onCheckpoint = { url in logger.debug("checkpoint written: \(url.path)") }
         var traceError: Error?
-        if let trace {
+        if let trace, leads {   // with data parallelism, rank 0 traces its own work
             let recorder = TraceRecorder(recording: false)
             recorder.note("command", CommandLine.arguments.joined(separator: " "))
             try trainer.traceSteps(traceSteps ?? 3, into: recorder)
@@ -267,8 +314,10 @@ struct TrainCommand: ParsableCommand {
             progress.finishLine()
             throw error
         }
+        watchdog?.stop()   // training's collectives are over: the sample may take its time
         progress.finishLine()
         if let traceError { throw CLTrainError.invalidArgument("--trace: the trace was not written: \(traceError)") }
+        guard leads else { return }
         if let last = trainer.lastCheckpoint { logger.info("checkpoint: \(last.path)") }
         if let profiler { Self.printProfile(profiler.profile) }
         if pipeline { Self.printUtilization(executor.utilization) }

@@ -19,9 +19,10 @@ enum MPIRun {
                           "--mca", "btl", "self,tcp", "--mca", "btl_tcp_if_include", "lo"]
 
     /// `mpirun -np N cltrain arguments…`.
-    static func run(ranks: Int, _ arguments: [String], timeout: TimeInterval = 120) throws -> CLIResult {
+    /// `environment` is added to every rank's (mpirun passes its own on to the ranks it starts).
+    static func run(ranks: Int, _ arguments: [String], environment: [String: String] = [:], timeout: TimeInterval = 120) throws -> CLIResult {
         guard let path else { throw CLIRunnerError("mpirun not found on PATH") }
-        return try CLI.run(arguments, timeout: timeout) { cltrain in [path] + options + ["-np", "\(ranks)", cltrain] }
+        return try CLI.run(arguments, environment: environment, timeout: timeout) { cltrain in [path] + options + ["-np", "\(ranks)", cltrain] }
     }
 
     /// One rank per argument list (MPMD): `mpirun … -np 1 cltrain A : -np 1 cltrain B`.

@@ -6,6 +6,12 @@ struct ResumingRun {
     let data: DataIdentity
     let vocabulary: Vocabulary
     let windowsPerEpoch: Int
+    /// Data-parallel ranks of this run (1: one process) and whether it may differ from the
+    /// checkpoint's (`--allow-rank-change`).
+    var ranks = 1
+    var allowsRankChange = false
+    /// The sequences of the global batch whose carried state this process holds (nil: all).
+    var carriedSequences: Range<Int>? = nil
 }
 
 /// A checkpoint read back for `--resume`, checked, not yet applied.
@@ -13,6 +19,8 @@ struct ResumedCheckpoint {
     let position: TrainingPosition
     let run: RunIdentity
     let stateFile: String
+    /// The data-parallel ranks that wrote it (1: one process, or a checkpoint that records none).
+    let ranks: Int
 }
 
 extension Checkpoint {
@@ -94,6 +102,17 @@ extension Checkpoint {
                 "training state '\(stateURL.path)' is corrupt: its optimizer steps (\(metadata["optimizer_steps"] ?? "none")) must equal its step \(position.step), and it needs a dropout generator")
         }
 
+        // The ranks it was trained on: the global batch, the data order and the masks do not depend
+        // on them, but a different N is a different job, refused unless asked for.
+        guard let ranks = Int(metadata[Checkpoint.rankCountKey] ?? "1"), ranks >= 1 else {
+            throw CLTrainError.invalidArgument(
+                "training state '\(stateURL.path)' is corrupt: its \(Checkpoint.rankCountKey) is '\(metadata[Checkpoint.rankCountKey] ?? "")', not a positive count")
+        }
+        if ranks != resuming.ranks && !resuming.allowsRankChange {
+            throw CLTrainError.invalidArgument(
+                "checkpoint '\(modelFile.path)' was trained on \(ranks) data-parallel rank\(ranks == 1 ? "" : "s"), this run has \(resuming.ranks): resume with \(ranks) rank\(ranks == 1 ? "" : "s"), or pass --allow-rank-change to go on at the same global batch with each rank taking its share of the sequences")
+        }
+
         // Every tensor of the state, of its shape and finite, before anything is loaded.
         var stateTensors: [String] = []
         for name in optimizer.stateNames {
@@ -120,14 +139,18 @@ extension Checkpoint {
         }
         optimizer.restoreStepCount(steps)
         if position.window > 0 {
-            try model.resetState(batch: options.batch)
+            // The file holds the global batch's state (sequence order); this process takes its rows.
+            let sequences = resuming.carriedSequences ?? 0..<options.batch
+            let width = model.configuration.hiddenSize
+            let values = sequences.lowerBound * width..<sequences.upperBound * width
+            try model.resetState(batch: sequences.count)
             for (l, (hidden, cell)) in carried.enumerated() {
-                try model.lstm[l].backend.upload(hidden.values, to: model.carriedState[l].hidden)
-                try model.lstm[l].backend.upload(cell.values, to: model.carriedState[l].cell)
+                try model.lstm[l].backend.upload(Array(hidden.values[values]), to: model.carriedState[l].hidden)
+                try model.lstm[l].backend.upload(Array(cell.values[values]), to: model.carriedState[l].cell)
             }
         }
         model.dropoutGenerator = SplitMix64(seed: generator)
-        return ResumedCheckpoint(position: position, run: run, stateFile: stateName)
+        return ResumedCheckpoint(position: position, run: run, stateFile: stateName, ranks: ranks)
     }
 
     /// The entry `name` of `file`, which must have `shape`.

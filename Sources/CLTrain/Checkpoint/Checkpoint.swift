@@ -19,6 +19,8 @@ import Foundation
 public enum Checkpoint {
     public static let modelFileName = "model.safetensors"
     static let format = "cltrain-lm-1"
+    /// The training state's record of how many data-parallel ranks trained it (absent: one process).
+    static let rankCountKey = "data_parallel_ranks"
 
     /// `training-state-000000042.safetensors`: the only names of state files a run writes.
     static func stateFileName(step: Int) -> String {

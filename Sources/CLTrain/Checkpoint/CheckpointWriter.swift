@@ -56,8 +56,12 @@ final class CheckpointWriter {
     }
 
     /// Encodes the checkpoint of `model` at `position` (everything a resume needs), in memory.
+    ///   - carriedState: the global batch's carried (h, c) per layer, B×H each, when this process
+    ///     holds only its share (data parallelism; nil: the model's own).
+    ///   - ranks: the data-parallel ranks of the run, recorded when more than one process trains.
     func encode(model: LanguageModel, vocabulary: Vocabulary, options: TrainingOptions,
-                position: TrainingPosition, optimizer: Optimizer) throws -> PendingCheckpoint {
+                position: TrainingPosition, optimizer: Optimizer,
+                carriedState: [(hidden: [Float], cell: [Float])]? = nil, ranks: Int? = nil) throws -> PendingCheckpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
@@ -81,17 +85,27 @@ final class CheckpointWriter {
         // Mid-epoch only: an epoch starts from a zero state, and at an epoch's end the model holds
         // the validation pass's state, which is no training state.
         if position.window > 0 {
-            for (l, state) in model.carriedState.enumerated() {
-                let backend = model.lstm[l].backend
-                entries.append(.init(name: "carried.hidden_l\(l)", shape: state.hidden.shape, values: try backend.download(state.hidden)))
-                entries.append(.init(name: "carried.cell_l\(l)", shape: state.cell.shape, values: try backend.download(state.cell)))
+            if let carriedState {
+                let shape = [options.batch, model.configuration.hiddenSize]
+                for (l, state) in carriedState.enumerated() {
+                    entries.append(.init(name: "carried.hidden_l\(l)", shape: shape, values: state.hidden))
+                    entries.append(.init(name: "carried.cell_l\(l)", shape: shape, values: state.cell))
+                }
+            } else {
+                for (l, state) in model.carriedState.enumerated() {
+                    let backend = model.lstm[l].backend
+                    entries.append(.init(name: "carried.hidden_l\(l)", shape: state.hidden.shape, values: try backend.download(state.hidden)))
+                    entries.append(.init(name: "carried.cell_l\(l)", shape: state.cell.shape, values: try backend.download(state.cell)))
+                }
             }
         }
         let identity = ["format": Checkpoint.format, "position": try json(position), "run": try json(run),
                         "data": try json(data), "training": try json(options)]
-        let stateMetadata = identity.merging(["optimizer": optimizer.kind.rawValue,
+        var stateMetadata = identity.merging(["optimizer": optimizer.kind.rawValue,
                                               "optimizer_steps": String(optimizer.stepCount),
                                               "dropout_generator": String(model.dropoutGenerator.state)]) { $1 }
+        // Only a data-parallel run records its ranks: one process writes the file it always wrote.
+        if let ranks { stateMetadata[Checkpoint.rankCountKey] = String(ranks) }
         let modelMetadata = identity.merging(["configuration": try json(model.configuration),
                                               "vocabulary": try json(vocabulary), "state_file": stateName]) { $1 }
         return PendingCheckpoint(position: position, stateFile: stateName,

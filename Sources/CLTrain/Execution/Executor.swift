@@ -2,10 +2,10 @@
 /// backward. The model holds the parameters and the carried state; an executor holds the order
 /// of the work, the window's buffers and, for a pipeline, its worker threads.
 ///
-/// New ways to run a model are new executors: a data-parallel one would run a replica per device
-/// group and add a gradient allreduce (a `Transport` operation) after the backward; an
-/// encoder–decoder model would be run by an executor over two stacks that hands the encoder's
-/// final (h, c) to the decoder stack's initial state.
+/// New ways to run a model are new executors: `DataParallelExecutor` wraps another and sums the
+/// replicas' gradients over a `Collective` after (and during) the backward; an encoder–decoder
+/// model would be run by an executor over two stacks that hands the encoder's final (h, c) to the
+/// decoder stack's initial state.
 public protocol Executor: AnyObject {
     var model: LanguageModel { get }
     /// One window: forward and loss, and when `training` the backward, whose gradients are ADDED

@@ -9,7 +9,7 @@
 /// layer L−1's backward over all steps and its weight gradients, then layer L−2's, …, layer 0's;
 /// the embedding's gradient. Parts on different queues of one context meet on the device
 /// (`Transport`); every queue is drained at the end of the window.
-public final class SequentialExecutor: Executor {
+public final class SequentialExecutor: ReportsFinalGradients {
     public let model: LanguageModel
     /// Every move between backends (traced when `trace(into:)` has a recorder).
     private let tracedTransport: TracedTransport
@@ -19,6 +19,10 @@ public final class SequentialExecutor: Executor {
     private var workspace = Workspace()
 
     public var utilization: PipelineUtilization { PipelineUtilization() }
+    /// Called during the backward as parameters' gradients become final: each decoder shard's,
+    /// then layer L−1's, …, layer 0's, then the embedding's (a data-parallel wrapper starts their
+    /// allreduce then).
+    public var onGradientsFinal: (([Parameter]) throws -> Void)?
 
     public convenience init(model: LanguageModel) { self.init(model: model, transport: DeviceTransport()) }
 
@@ -126,6 +130,7 @@ public final class SequentialExecutor: Executor {
                 try loss.backward(s, block: 0, logNormalizers: logNormalizers, from: top)
                 parts.append(try loss.sendGradient(s, block: 0))
             }
+            try onGradientsFinal?([model.decoder[s].weight, model.decoder[s].bias])
         }
         let topBackend = lstm[lstm.count - 1].backend
         let arriving = parts.allSatisfy { $0 == nil } ? nil
@@ -141,8 +146,10 @@ public final class SequentialExecutor: Executor {
             try trace.span("layer \(l) weight gradients", arguments: arguments(lstm[l].backend, rows.count)) {
                 try pass.finishBackward(layer: l)
             }
+            try onGradientsFinal?(lstm[l].parameters)
         }
         try trace.span("embedding backward") { try pass.embeddingBackward() }
+        try onGradientsFinal?([model.embedding.weight])
     }
 
     /// A span's trace arguments: its device and the rows (time steps × sequences) it works on.

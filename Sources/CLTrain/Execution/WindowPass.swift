@@ -43,30 +43,15 @@ final class WindowPass {
             guard training, c.drops(at: l == 0 ? .embedding : .between) else { masks.append(nil); continue }
             let keep = 1 - c.dropout, width = l == 0 ? c.embeddingSize : c.hiddenSize
             let mask = try workspace.tensor("mask\(l)", [rows, width], on: lstm[l].backend)
-            // Drawn on the device, from the generator's state: no host draw or upload per step.
-            if layout.microBatches == 1 {
-                try lstm[l].backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep,
-                                                generatorState: model.dropoutGenerator.state)
-            } else {
-                // The time-major mask's draws, block by block into the layout: the generator is a
-                // counter, so the block of B' rows at t·B + m·B' starts that many draws further on.
-                for m in 0..<layout.microBatches {
-                    for t in 0..<steps {
-                        var block = model.dropoutGenerator
-                        block.skip((t * batch + m * layout.sequences) * width)
-                        try lstm[l].backend.dropoutMask(mask.rows(layout.rows(m, t..<t + 1)), keepProbability: keep,
-                                                        scale: 1 / keep, generatorState: block.state)
-                    }
-                }
-            }
-            model.dropoutGenerator.skip(mask.count)
+            try WindowPass.drawMask(mask, width: width, keep: keep, window: window, layout: layout, on: lstm[l].backend,
+                                    generator: &model.dropoutGenerator)
             masks.append(mask)
         }
         if training, c.drops(at: .output), let top = lstm.last {
             let keep = 1 - c.dropout
             let mask = try workspace.tensor("outputMask", [rows, c.hiddenSize], on: top.backend)   // (T·B×H)
-            try top.backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: model.dropoutGenerator.state)
-            model.dropoutGenerator.skip(mask.count)
+            try WindowPass.drawMask(mask, width: c.hiddenSize, keep: keep, window: window, layout: layout, on: top.backend,
+                                    generator: &model.dropoutGenerator)
             outputMask = mask
         } else {
             outputMask = nil
@@ -111,6 +96,30 @@ final class WindowPass {
         try backend.copy(hidden, to: dropped)
         try backend.multiply(dropped, by: outputMask.rows(rows))
         return dropped
+    }
+
+    /// A dropout mask (rows × `width`, entries 0 or 1/keep, inverted dropout) for `window` in
+    /// `layout`, drawn on the device from the generator's state, which then moves past the whole
+    /// job's mask: the draws are those of the time-major mask of the global batch (row
+    /// t·globalBatch + firstSequence + b), so micro-batches and data-parallel replicas draw exactly
+    /// their rows of one process's mask. The generator is a counter: the block of rows at global
+    /// row g starts g·width draws further on.
+    static func drawMask(_ mask: Tensor, width: Int, keep: Float, window: TokenWindow, layout: MicroBatchLayout,
+                         on backend: Backend, generator: inout SplitMix64) throws {
+        let (steps, batch, global) = (window.steps, window.batch, window.globalBatch)
+        if layout.microBatches == 1 && global == batch {
+            try backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: generator.state)
+        } else {
+            for m in 0..<layout.microBatches {
+                for t in 0..<steps {
+                    var block = generator
+                    block.skip((t * global + window.firstSequence + m * layout.sequences) * width)
+                    try backend.dropoutMask(mask.rows(layout.rows(m, t..<t + 1)), keepProbability: keep,
+                                            scale: 1 / keep, generatorState: block.state)
+                }
+            }
+        }
+        generator.skip(steps * global * width)
     }
 
     /// ∂L/∂h_top through the output's dropout, once the decoder's gradient is summed into

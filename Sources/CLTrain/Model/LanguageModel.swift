@@ -120,6 +120,12 @@ public struct TokenWindow: Sendable, Equatable {
     public let targets: [Int32]
     public let steps: Int
     public let batch: Int
+    /// Where these B sequences sit in the batch of the whole job: sequences
+    /// `firstSequence ..< firstSequence + batch` of `globalBatch` (0 and B outside data parallelism).
+    /// Dropout masks are drawn by global row (t·globalBatch + firstSequence + b), so a replica's
+    /// masks are its rows of the single-process masks.
+    public private(set) var globalBatch: Int
+    public private(set) var firstSequence: Int = 0
 
     public init(inputs: [Int32], targets: [Int32], steps: Int, batch: Int) throws {
         let (count, overflow) = steps.multipliedReportingOverflow(by: batch)
@@ -131,5 +137,26 @@ public struct TokenWindow: Sendable, Equatable {
         self.targets = targets
         self.steps = steps
         self.batch = batch
+        globalBatch = batch
+    }
+
+    /// Sequences `sequences` of this window (columns of its time-major rows): a data-parallel
+    /// replica's share, which remembers where it sits in the global batch.
+    /// - Throws: `invalidArgument` unless `sequences` is a non-empty range within 0..<B.
+    public func sequences(_ sequences: Range<Int>) throws -> TokenWindow {
+        guard !sequences.isEmpty, sequences.lowerBound >= 0, sequences.upperBound <= batch else {
+            throw CLTrainError.invalidArgument("sequences \(sequences) are not within the window's 0..<\(batch)")
+        }
+        var inputs: [Int32] = [], targets: [Int32] = []
+        inputs.reserveCapacity(steps * sequences.count)
+        targets.reserveCapacity(steps * sequences.count)
+        for t in 0..<steps {
+            inputs += self.inputs[t * batch + sequences.lowerBound..<t * batch + sequences.upperBound]
+            targets += self.targets[t * batch + sequences.lowerBound..<t * batch + sequences.upperBound]
+        }
+        var shard = try TokenWindow(inputs: inputs, targets: targets, steps: steps, batch: sequences.count)
+        shard.globalBatch = globalBatch
+        shard.firstSequence = firstSequence + sequences.lowerBound
+        return shard
     }
 }

@@ -69,6 +69,21 @@ public final class Trainer {
     /// The step numbers (1-based, counting updates) the recorder records, fixed when `run()` starts.
     public private(set) var tracedSteps: Range<Int> = 0..<0
 
+    /// With data parallelism: resume a checkpoint written by another number of ranks
+    /// (`--allow-rank-change`); the global batch and data position stay, each rank takes its share.
+    public var allowsRankChange = false
+    /// What `resume` had to say beyond the position (a change of ranks), for the log.
+    public private(set) var resumeNote: String?
+
+    /// The data-parallel wrapper, when `executor` is one: rank 0 alone writes checkpoints, every
+    /// rank takes part in gathering the carried state they hold.
+    private let dataParallel: DataParallelExecutor?
+    /// Whether this process writes the checkpoints (rank 0, or the only process).
+    public var writesCheckpoints: Bool { (dataParallel?.collective.rank ?? 0) == 0 }
+    /// A checkpoint was encoded whose weights have given no loss yet. The same on every rank (a
+    /// rank that writes nothing still scores the last weights with the others, a collective).
+    private var unjudged = false
+
     private var resumedStateFile: String?
     private var writer: CheckpointWriter?
     /// Encoded after an update; written once its weights have given a finite loss.
@@ -86,6 +101,8 @@ public final class Trainer {
         }
         self.model = model
         self.executor = executor ?? SequentialExecutor(model: model)
+        dataParallel = executor as? DataParallelExecutor
+        if let dataParallel { _ = try dataParallel.shard(ofBatch: options.batch) }   // B divisible by N
         self.vocabulary = vocabulary
         self.options = options
         self.train = train
@@ -110,13 +127,21 @@ public final class Trainer {
         traceRequest = (recorder, count)
     }
 
+    /// The data-parallel ranks (1 without data parallelism).
+    public var ranks: Int { dataParallel?.collective.size ?? 1 }
+
     /// Continues from a checkpoint written by an earlier run of the same model, options and data
     /// (only the number of epochs may differ); anything else is refused, naming each difference,
     /// before the model is changed.
     public func resume(from checkpoint: URL) throws {
         let resumed = try Checkpoint.loadTrainingState(
             modelFile: checkpoint, into: model, optimizer: optimizer, options: options,
-            resuming: ResumingRun(data: data, vocabulary: vocabulary, windowsPerEpoch: windowsPerEpoch))
+            resuming: ResumingRun(data: data, vocabulary: vocabulary, windowsPerEpoch: windowsPerEpoch,
+                                  ranks: ranks, allowsRankChange: allowsRankChange,
+                                  carriedSequences: try dataParallel?.shard(ofBatch: options.batch).sequences))
+        if resumed.ranks != ranks {
+            resumeNote = "the checkpoint was trained on \(resumed.ranks) data-parallel rank\(resumed.ranks == 1 ? "" : "s"), this run has \(ranks) (--allow-rank-change): the global batch of \(options.batch) and the data position (epoch \(resumed.position.epoch + 1), window \(resumed.position.window)) stay, and each rank takes \(options.batch / ranks) sequences of the carried state"
+        }
         position = resumed.position
         runIdentity = resumed.run
         resumedStateFile = resumed.stateFile
@@ -126,9 +151,10 @@ public final class Trainer {
     /// Trains until `options.epochs` are done. Returns the last validation report, if any.
     @discardableResult
     public func run() throws -> ValidationReport? {
-        let ownLock = checkpointLock == nil ? try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) } : nil
+        let ownLock = checkpointLock == nil && writesCheckpoints
+            ? try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) } : nil
         defer { ownLock?.release() }
-        if let checkpointDirectory, writer == nil {
+        if let checkpointDirectory, writer == nil, writesCheckpoints {
             writer = try CheckpointWriter(directory: checkpointDirectory, run: runIdentity, data: data, resumedStateFile: resumedStateFile)
         }
         let windows = windowsPerEpoch
@@ -154,7 +180,9 @@ public final class Trainer {
         defer { deliverTrace(force: true) }
 
         while position.epoch < options.epochs {
-            if position.window == 0 { try model.resetState(batch: options.batch) }
+            if position.window == 0 {
+                try model.resetState(batch: try dataParallel?.shard(ofBatch: options.batch).localBatch ?? options.batch)
+            }
             while position.window < windows {
                 let start = WallClock.now
                 let traced = traceRequest != nil && tracedSteps.contains(position.step + 1)
@@ -228,7 +256,7 @@ public final class Trainer {
         }
         // Without a validation split the last checkpoint's weights have given no loss yet: score
         // one training window (the carried state is reset at an epoch's start anyway).
-        if pending != nil {
+        if unjudged {
             let loss = try executor.meanLoss(over: train, maxWindows: 1)
             guard loss.isFinite else { throw diverged(step: position.step, loss: loss) }
             try commitPending()
@@ -239,13 +267,19 @@ public final class Trainer {
     /// Divergence at `step`: nothing pending is written; the last checkpoint written stays.
     private func diverged(step: Int, loss: Double) -> TrainingError {
         pending = nil
+        unjudged = false
         return TrainingError.diverged(epoch: position.epoch + 1, step: step, loss: loss, lastCheckpoint: lastCheckpoint?.path)
     }
 
     private func encodeCheckpoint() throws {
+        guard checkpointDirectory != nil else { return }
+        // Every rank's share of the carried state, gathered on every rank (a collective: all take part).
+        let carried = try position.window > 0 ? dataParallel?.gatherCarriedState(globalBatch: options.batch) : nil
+        unjudged = true
         guard let writer else { return }
         do {
-            pending = try writer.encode(model: model, vocabulary: vocabulary, options: options, position: position, optimizer: optimizer)
+            pending = try writer.encode(model: model, vocabulary: vocabulary, options: options, position: position, optimizer: optimizer,
+                                        carriedState: carried, ranks: dataParallel.map { $0.collective.size })
         } catch is TrainingError {
             // The last update made a weight infinite or NaN: every loss from here on is NaN.
             throw diverged(step: position.step, loss: .nan)
@@ -253,6 +287,7 @@ public final class Trainer {
     }
 
     private func commitPending() throws {
+        unjudged = false
         guard let writer, let checkpoint = pending else { return }
         pending = nil
         let url = try writer.commit(checkpoint)
