@@ -1,25 +1,10 @@
+import CLTrain
 import CMPI
-
-/// Host memory that a non-blocking collective reads and writes: a class, so a pending request keeps
-/// it alive until the reduction is done (an array could move or be freed under MPI's feet).
-/// Shape: [count] float32.
-public final class MPIHostBuffer {
-    public let count: Int
-    public let pointer: UnsafeMutableBufferPointer<Float>
-
-    public init(count: Int) {
-        self.count = count
-        pointer = .allocate(capacity: count)
-        pointer.initialize(repeating: 0)
-    }
-
-    deinit { pointer.deallocate() }
-}
 
 /// A started non-blocking collective (MPI_Iallreduce): `wait` before reading its buffer.
 public final class MPIRequest {
     private var request: MPI_Request?
-    /// Kept alive for as long as MPI may touch it (an `MPIHostBuffer`, a `CollectiveBuffer`).
+    /// Kept alive for as long as MPI may touch it (a `CollectiveBuffer`, or any owner of the memory).
     private let buffer: AnyObject
     private let call: String
 
@@ -76,7 +61,7 @@ extension MPIWorld {
     /// Starts buffer ← Σ over ranks of buffer (MPI_Iallreduce): the caller goes on working and waits
     /// on the request before it reads the buffer. Every rank must start the same reductions in the
     /// same order.
-    public func startAllreduceSum(_ buffer: MPIHostBuffer) throws -> MPIRequest {
+    public func startAllreduceSum(_ buffer: CollectiveBuffer) throws -> MPIRequest {
         try startAllreduceSum(buffer.pointer, keepingAlive: buffer)
     }
 

@@ -64,7 +64,7 @@ struct MPICheckCommand: ParsableCommand {
             values.indices.first { values[$0] != expectedScale * weight($0) }
         }
 
-        let buffer = MPIHostBuffer(count: floats)
+        let buffer = CollectiveBuffer(count: floats)
         var blockingSeconds: [Double] = [], nonBlockingSeconds: [Double] = []
         for _ in 0..<repeats {
             fill(buffer.pointer)
