@@ -230,7 +230,7 @@ def main(argv):
     else:
         add("### H200: measured in one session")
         add("")
-        add("`bash scripts/gpu-session.sh` on the GPU machine (after `../shared/gpu/stage` here, with carry "
+        add("`bash scripts/gpu-session.sh` on the GPU machine (after `bash scripts/gpu-session.sh --prepare` here, with carry "
             "`[\".gpu\"]`); the peers (PyTorch with cuBLAS and cuDNN, CLBlast) were measured in the same run, "
             "on the same GPU, beside CLTrain.")
     add("")

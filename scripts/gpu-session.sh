@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything the GPU machine owes, in ONE command that fits the H200's short window:
 #
-#   ../shared/gpu/stage                  # here (or `--stage`): builds .gpu/ (binaries, test bundle, Swift runtime)
+#   bash scripts/gpu-session.sh --prepare    # here: ../shared/gpu/stage when .gpu/ is missing or
+#                                        # (--stage) always, then packs it to fit the carry
 #   bash scripts/gpu-session.sh          # on the device, from the project root, with carry [".gpu"]
 #   bash scripts/gpu-session.sh --rehearse   # here: the same sequence on a PoCL device, shapes scaled down
 #
@@ -31,14 +32,15 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-mode=gpu total=400 restage=0 stage_limit_mib=${GPU_STAGE_LIMIT_MIB:-}
+mode=gpu total=400 restage=0 prepare_only=0 stage_limit_mib=${GPU_STAGE_LIMIT_MIB:-}
 while [ $# -gt 0 ]; do
   case "$1" in
     --rehearse) mode=rehearsal ;;
     --stage) restage=1 ;;
+    --prepare) prepare_only=1 ;;
     --total) total=${2:-}; shift ;;
     -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
-    *) echo "gpu-session.sh: unknown argument '$1' (--rehearse, --stage, --total SECONDS, --help)" >&2; exit 2 ;;
+    *) echo "gpu-session.sh: unknown argument '$1' (--prepare, --rehearse, --stage, --total SECONDS, --help)" >&2; exit 2 ;;
   esac
   shift
 done
@@ -48,7 +50,8 @@ case "$total" in ''|*[!0-9]*) echo "gpu-session.sh: --total needs a whole number
 # --- Staging: .gpu/ must exist and fit the device tool's 64 MiB with the working tree ---------------
 if [ "$restage" = 1 ] || [ ! -x .gpu/bin/cltrain ]; then
   if [ "$mode" = gpu ] && ! command -v swift >/dev/null; then
-    echo "gpu-session.sh: .gpu/ is missing or incomplete and there is no Swift toolchain here: run ../shared/gpu/stage" \
+    echo "gpu-session.sh: .gpu/ is missing or incomplete and there is no Swift toolchain here: run" \
+         "bash scripts/gpu-session.sh --prepare" \
          "on the development machine and carry .gpu" >&2
     exit 3
   fi
@@ -87,6 +90,14 @@ if command -v ldd >/dev/null && { [ ! -f .gpu/syslibs.tar.xz ] || [ .gpu/bin/clt
   tar -C "$syslibs" -cJf .gpu/syslibs.tar.xz . && echo "gpu-session.sh: packed the system libraries: $(ls "$syslibs" | paste -sd' ')"
   rm -rf "$syslibs"
 fi
+# The test bundle is the largest binary (25 MB and growing); it travels xz-compressed, about a
+# quarter of that, and each session unpacks it into its own folder, never back into .gpu/bin, so
+# that .gpu/ stays small enough to carry after a rehearsal too. (A bare ../shared/gpu/stage leaves
+# it uncompressed: --prepare packs it.)
+if [ -f .gpu/bin/tests ]; then
+  tar -C .gpu/bin -cJf .gpu/tests.tar.xz tests && rm .gpu/bin/tests \
+    && echo "gpu-session.sh: packed the test bundle: .gpu/tests.tar.xz, $(( ($(du -k .gpu/tests.tar.xz | cut -f1) + 512) / 1024 )) MiB"
+fi
 # The device tool carries 64 MiB in all: .gpu/ gets what the tracked tree leaves, less 2 MiB of room.
 if [ -z "$stage_limit_mib" ]; then
   tree_kib=$(git ls-files -z 2>/dev/null | xargs -0 du -ck 2>/dev/null | tail -n 1 | cut -f1)
@@ -99,6 +110,10 @@ if [ "$stage_kib" -gt $(( stage_limit_mib * 1024 )) ]; then
   du -sk .gpu/* .gpu/bin/* 2>/dev/null | sort -rn | head -n 8 >&2
   exit 3
 fi
+if [ "$prepare_only" = 1 ]; then
+  echo "gpu-session.sh: .gpu/ is ready; on the device: bash scripts/gpu-session.sh, with carry [\".gpu\"]"
+  exit 0
+fi
 
 # --- Where results go ---------------------------------------------------------------------------------
 out=${OUT:-gpu-results/$(date -u +%Y%m%dT%H%M%SZ)$([ "$mode" = rehearsal ] && echo -rehearsal)}
@@ -110,6 +125,11 @@ fi
 out=$(cd "$out" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/cltrain-gpu-session.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+if [ -f .gpu/tests.tar.xz ]; then
+  mkdir -p "$work/bin" && tar -C "$work/bin" -xJf .gpu/tests.tar.xz \
+    || { echo "gpu-session.sh: cannot unpack .gpu/tests.tar.xz" >&2; exit 3; }
+  export PATH="$work/bin:$PATH"   # behind .gpu/bin, which on-device.sh and the rehearsal put first
+fi
 
 # Puts on LD_LIBRARY_PATH the packed system libraries this machine lacks, transitively (OpenBLAS
 # found, say, but not its libgfortran), and only those: a library the machine has stays its own. The
@@ -122,7 +142,7 @@ supply_system_libraries() {
     cp "$packed"/* "$supplied"/
   else
     for round in 1 2 3 4; do
-      missing=$(for f in .gpu/bin/*; do LD_LIBRARY_PATH="$supplied" ldd "$f" 2>/dev/null; done |
+      missing=$(for f in .gpu/bin/* "$work"/bin/*; do [ -f "$f" ] && LD_LIBRARY_PATH="$supplied" ldd "$f" 2>/dev/null; done |
                 awk '/not found/ {print $1}' | sort -u)
       local added=0
       for name in $missing; do
@@ -325,7 +345,7 @@ PY
   # --- 5: the Swift Testing suite, in what time remains ------------------------------------------
   begin tests 600
   if [ $(( phase_end - phase_start )) -lt 20 ]; then finish "skipped (under 20 s left)"
-  elif [ ! -x .gpu/bin/tests ]; then finish "skipped (no test bundle in .gpu/bin)"
+  elif [ ! -x .gpu/bin/tests ] && [ ! -x "$work/bin/tests" ]; then finish "skipped (no test bundle: .gpu/tests.tar.xz)"
   else
     local test_args=(--testing-library swift-testing)
     # The rehearsal runs the suites of this session's own code: the whole suite takes ~4 minutes on
