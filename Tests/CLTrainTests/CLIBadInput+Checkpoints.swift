@@ -27,14 +27,24 @@ struct CLICheckpointTests {
     /// `--lr 1e38` leaves finite weights whose loss overflows a few steps on. Training stops with
     /// a non-zero exit naming the last good checkpoint, and that checkpoint is good: a resume from
     /// it takes the next step with a finite loss (the old checkpoint held the diverged update).
+    /// At 1e38 the run diverges, but where depends on the BLAS kernel (OpenBLAS's Haswell kernel
+    /// gives NaN at step 2 here, its Cooperlake one a few steps later): either the message names a
+    /// checkpoint that resumes with a finite loss, or it says none was written and none is there.
+    /// `CheckpointIntegrityTests` makes the first case happen on every machine, with poisoned weights.
     @Test func divergenceNamesACheckpointThatResumesFinitely() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanup() }
         let flags = ["--lr", "1e38", "--checkpoint-every", "1", "--steps-per-epoch", "6"]
         let diverged = try Self.train(flags, checkpoint: "run", in: folder)
+        let modelFile = folder.url.appendingPathComponent("run/model.safetensors")
+        guard !diverged.standardError.contains("no checkpoint was written") else {
+            expectCleanFailure(diverged, mentioning: ["diverged", "at epoch 1, step 2"])
+            #expect(!FileManager.default.fileExists(atPath: modelFile.path), "a checkpoint was written: \(diverged)")
+            return
+        }
         expectCleanFailure(diverged, mentioning: ["diverged", "the last good checkpoint is \(folder.path("run/model.safetensors"))"])
 
-        let step = try #require(try Checkpoint.describe(modelFile: folder.url.appendingPathComponent("run/model.safetensors")).position?.step)
+        let step = try #require(try Checkpoint.describe(modelFile: modelFile).position?.step)
         let resumed = try CLI.run(["train"] + Self.tiny + flags + ["--checkpoint", "run", "--resume", "--log-every", "1",
                                                                    "--metrics", "m.jsonl"], in: folder.url)
         #expect(!resumed.crashed, "\(resumed)")
@@ -47,8 +57,9 @@ struct CLICheckpointTests {
     @Test func aNonFiniteValidationIsKeptInTheMetrics() throws {
         let folder = try ScratchFolder()
         defer { folder.cleanup() }
-        // At 1e30 the loss is ~1e29: finite, but its perplexity overflows to inf.
-        let result = try Self.train(["--lr", "1e30", "--metrics", "m.jsonl"], checkpoint: "run", in: folder)
+        // At 1e15 the loss is ~1e14: finite, but its perplexity overflows to inf. (Far below any
+        // overflow in the forward pass, which would make the loss NaN on some BLAS kernels.)
+        let result = try Self.train(["--lr", "1e15", "--metrics", "m.jsonl"], checkpoint: "run", in: folder)
         Self.expectSuccess(result)
         let text = try String(contentsOf: folder.url.appendingPathComponent("m.jsonl"), encoding: .utf8)
         let validation = try #require(text.split(separator: "\n").first { $0.contains("\"type\":\"validation\"") },
