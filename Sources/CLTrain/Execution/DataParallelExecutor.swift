@@ -10,6 +10,11 @@
 /// sums); the window's loss is summed too. Clipping and the update then run on every rank on
 /// identical gradients, and the replicas stay equal.
 ///
+/// Each bucket lives in host memory its backend makes (`Backend.makeCollectiveBuffer`): on an
+/// OpenCL device pinned memory (mapped CL_MEM_ALLOC_HOST_PTR) that the device reads the gradients
+/// into, MPI sums in place and the device reads the sums back from, with no pageable copy between;
+/// on the CPU plain memory its backend copies into and out of directly.
+///
 /// With an inner executor that reports its final gradients (`ReportsFinalGradients`: the
 /// sequential one), each bucket's allreduce starts as soon as its last parameter is final and
 /// runs while backward goes on (non-blocking); otherwise all start after the backward.
@@ -38,13 +43,17 @@ public final class DataParallelExecutor: Executor {
         guard bucketFloats >= 1 else { throw CLTrainError.invalidArgument("allreduce buckets need at least one float, not \(bucketFloats)") }
         self.inner = inner
         self.collective = collective
-        buckets = GradientBuckets(inner.model.parameters, capacity: bucketFloats)
+        buckets = try GradientBuckets(inner.model.parameters, capacity: bucketFloats)
         started = Array(repeating: nil, count: buckets.buckets.count)
         outstanding = buckets.buckets.map(\.parameters.count)
         if let reporting = inner as? ReportsFinalGradients {
             reporting.onGradientsFinal = { [unowned self] parameters in try self.gradientsFinal(parameters) }
         }
     }
+
+    /// Where each allreduce bucket is staged, in bucket order: pinned host memory for a bucket
+    /// whose gradients are mostly on an OpenCL device, pageable memory on the CPU.
+    public var bucketMemory: [CollectiveBuffer.Memory] { buckets.memory }
 
     /// The sequences of a global batch of `batch` that this rank runs.
     public func shard(ofBatch batch: Int) throws -> BatchShard {
@@ -87,9 +96,8 @@ public final class DataParallelExecutor: Executor {
                 throw CLTrainError.invalidArgument("the carried state holds \(state.hidden.shape[0]) sequences, this rank's share is \(shard.localBatch)")
             }
             func gather(_ tensor: Tensor) throws -> [Float] {
-                let buffer = CollectiveBuffer(count: globalBatch * width)
-                let values = try backend.download(tensor)
-                for i in values.indices { buffer.pointer[shard.sequences.lowerBound * width + i] = values[i] }
+                let buffer = try backend.makeCollectiveBuffer(count: globalBatch * width)
+                try backend.read(tensor, into: buffer, at: shard.sequences.lowerBound * width)
                 try collective.startSum(buffer).wait()
                 return Array(buffer.pointer)
             }
