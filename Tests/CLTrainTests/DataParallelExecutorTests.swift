@@ -99,6 +99,29 @@ struct DataParallelExecutorTests {
         var weights: [[Float]] = []
     }
 
+    /// The windows each rank's inner executor ran: (training, batch, first sequence), by rank.
+    final class WindowLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var windows: [Int: [(training: Bool, batch: Int, firstSequence: Int)]] = [:]
+        func add(_ rank: Int, _ window: TokenWindow, training: Bool) {
+            lock.withLock { windows[rank, default: []].append((training, window.batch, window.firstSequence)) }
+        }
+        func windows(of rank: Int) -> [(training: Bool, batch: Int, firstSequence: Int)] { lock.withLock { windows[rank] ?? [] } }
+    }
+
+    /// An inner executor that logs the windows it is given, then runs them.
+    final class LoggingExecutor: Executor {
+        let inner: Executor, rank: Int, log: WindowLog
+        init(_ inner: Executor, rank: Int, log: WindowLog) { self.inner = inner; self.rank = rank; self.log = log }
+        var model: LanguageModel { inner.model }
+        var utilization: PipelineUtilization { inner.utilization }
+        func trace(into recorder: TraceRecorder?) throws { try inner.trace(into: recorder) }
+        func run(_ window: TokenWindow, training: Bool) throws -> Double {
+            log.add(rank, window, training: training)
+            return try inner.run(window, training: training)
+        }
+    }
+
     static func train(_ run: SmallRun, _ options: TrainingOptions, executor: (LanguageModel) throws -> Executor) throws -> Outcome {
         // A backend per layer and one for the softmax: the wavefront needs them, the sequential runs on them alike.
         let c = run.configuration
@@ -117,14 +140,15 @@ struct DataParallelExecutorTests {
 
     /// Each of `ranks` threads trains its replica; returns every rank's outcome.
     static func trainReplicas(_ run: SmallRun, _ options: TrainingOptions, ranks: Int,
-                              schedule: ExecutionSchedule = .sequential) throws -> [Outcome] {
+                              schedule: ExecutionSchedule = .sequential, log: WindowLog? = nil) throws -> [Outcome] {
         let meeting = Meeting(size: ranks)
         let results = Results()
         let threads = (0..<ranks).map { rank in
             Thread {
                 let result = Result {
                     try train(run, options) { model in
-                        try DataParallelExecutor(inner: schedule.makeExecutor(for: model),
+                        let inner = schedule.makeExecutor(for: model)
+                        return try DataParallelExecutor(inner: log.map { LoggingExecutor(inner, rank: rank, log: $0) } ?? inner,
                                                  collective: ThreadCollective(rank: rank, meeting: meeting), bucketFloats: 700)
                     }
                 }
@@ -172,6 +196,22 @@ struct DataParallelExecutorTests {
         let one = try Self.train(run, options) { SequentialExecutor(model: $0) }
         let replicas = try Self.trainReplicas(run, options, ranks: 2, schedule: .wavefront(stepsPerRun: 1, microBatches: 2))
         for replica in replicas { Self.expectEqual(replica, one, reductionLength: 5 * 8) }
+    }
+
+    @Test("validation is sharded like training: each rank scores its B/N sequences, and the perplexity is one trainer's")
+    func shardedValidation() throws {
+        let run = try SmallRun(batch: 6, bptt: 5, hidden: 12, layers: 2)
+        let options = run.options(epochs: 1, optimizer: .sgd, steps: 2)
+        let one = try Self.train(run, options) { SequentialExecutor(model: $0) }
+        let log = WindowLog()
+        let replicas = try Self.trainReplicas(run, options, ranks: 3, log: log)
+        for replica in replicas { Self.expectEqual(replica, one, reductionLength: 5 * 6) }
+        #expect(one.validation.count == 1 && replicas.allSatisfy { $0.validation == replicas[0].validation })
+        for rank in 0..<3 {
+            let scored = log.windows(of: rank).filter { !$0.training }
+            #expect(scored.count == run.validation.windowCount, "rank \(rank) scored \(scored.count) validation windows")
+            #expect(scored.allSatisfy { $0.batch == 2 && $0.firstSequence == 2 * rank }, "rank \(rank): \(scored)")
+        }
     }
 
     @Test("a global batch that the ranks do not divide is refused, naming --batch")
