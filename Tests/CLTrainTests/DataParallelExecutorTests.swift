@@ -97,6 +97,8 @@ struct DataParallelExecutorTests {
         var losses: [Double] = []
         var validation: [Double] = []
         var weights: [[Float]] = []
+        /// Buckets started during the backward, per training step (data-parallel runs).
+        var bucketsStartedEarly: [Int] = []
     }
 
     /// The windows each rank's inner executor ran: (training, batch, first sequence), by rank.
@@ -128,10 +130,14 @@ struct DataParallelExecutorTests {
         let devices = ModelDevices(layers: (0..<c.layers).map { _ in CPUBackend() },
                                    softmaxShards: [(CPUBackend(), 0..<c.vocabularySize)])
         let model = try LanguageModel(configuration: c, devices: devices, seed: options.seed)
-        let trainer = try Trainer(model: model, executor: executor(model), vocabulary: run.vocabulary, options: options,
+        let running = try executor(model)
+        let trainer = try Trainer(model: model, executor: running, vocabulary: run.vocabulary, options: options,
                                   train: run.train, validation: run.validation, checkpointDirectory: nil)
         var outcome = Outcome()
-        trainer.onStep = { outcome.losses.append($0.loss) }
+        trainer.onStep = {
+            outcome.losses.append($0.loss)
+            if let replica = running as? DataParallelExecutor { outcome.bucketsStartedEarly.append(replica.lastAllreduce.bucketsStartedEarly) }
+        }
         trainer.onValidation = { outcome.validation.append($0.loss) }
         try trainer.run()
         outcome.weights = try model.parameters.logicalTensors.map { try $0.gather(\.value) }
@@ -196,6 +202,12 @@ struct DataParallelExecutorTests {
         let one = try Self.train(run, options) { SequentialExecutor(model: $0) }
         let replicas = try Self.trainReplicas(run, options, ranks: 2, schedule: .wavefront(stepsPerRun: 1, microBatches: 2))
         for replica in replicas { Self.expectEqual(replica, one, reductionLength: 5 * 8) }
+        // The workers' buckets started as each worker finished, during the backward (the
+        // embedding's bucket, last, after it): overlap under --pipeline.
+        for replica in replicas {
+            #expect(replica.bucketsStartedEarly.count == 4 && replica.bucketsStartedEarly.allSatisfy { $0 > 0 },
+                    "\(replica.bucketsStartedEarly)")
+        }
     }
 
     @Test("validation is sharded like training: each rank scores its B/N sequences, and the perplexity is one trainer's")

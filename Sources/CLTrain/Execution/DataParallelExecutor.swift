@@ -16,8 +16,10 @@
 /// on the CPU plain memory its backend copies into and out of directly.
 ///
 /// With an inner executor that reports its final gradients (`ReportsFinalGradients`: the
-/// sequential one), each bucket's allreduce starts as soon as its last parameter is final and
-/// runs while backward goes on (non-blocking); otherwise all start after the backward.
+/// sequential one per layer, the wavefront per finished worker), each bucket's allreduce starts as
+/// soon as its last parameter is final (and the buckets before it have started) and runs while
+/// backward goes on (non-blocking); otherwise all start after the backward. Either way MPI is
+/// called only on the thread that called `run` (MPI_THREAD_FUNNELED).
 public final class DataParallelExecutor: Executor {
     public let inner: Executor
     public let collective: Collective
@@ -25,6 +27,8 @@ public final class DataParallelExecutor: Executor {
     private var started: [PendingCollective?]
     /// Parameters of each bucket still to become final in the current backward.
     private var outstanding: [Int]
+    /// The first bucket not started yet in the current backward.
+    private var nextStart = 0
     private var firstStart: UInt64?
 
     public var model: LanguageModel { inner.model }
@@ -65,6 +69,7 @@ public final class DataParallelExecutor: Executor {
         if training {
             for b in started.indices { started[b] = nil }
             outstanding = buckets.buckets.map(\.parameters.count)
+            nextStart = 0
             firstStart = nil
         }
         let loss = try inner.run(local, training: training)
@@ -107,11 +112,17 @@ public final class DataParallelExecutor: Executor {
 
     // MARK: - The bucketed allreduce
 
+    /// Starts every bucket that is complete and whose predecessors have started: in bucket order
+    /// always, because every rank must start the same collectives in the same order, and the
+    /// wavefront's workers finish in an order that varies with timing.
     private func gradientsFinal(_ parameters: [Parameter]) throws {
         for p in parameters {
             guard let b = buckets.bucket(of: p) else { continue }
             outstanding[b] -= 1
-            if outstanding[b] == 0 { try start(b) }
+        }
+        while nextStart < started.count && outstanding[nextStart] == 0 {
+            try start(nextStart)
+            nextStart += 1
         }
         // Lets the library move the buckets already on their way (Open MPI progresses a request
         // only inside MPI calls).
@@ -129,6 +140,7 @@ public final class DataParallelExecutor: Executor {
     private func finishAllreduce() throws {
         let backwardEnd = WallClock.now
         let hidden = firstStart.map { Double(backwardEnd - $0) * 1e-9 } ?? 0
+        let early = nextStart
         for b in started.indices { try start(b) }
         let waitStart = WallClock.now
         for b in started.indices {
@@ -136,7 +148,7 @@ public final class DataParallelExecutor: Executor {
             try buckets.unpack(b)
         }
         let waited = WallClock.seconds(since: waitStart)
-        lastAllreduce = AllreduceTiming(waitSeconds: waited, overlappedSeconds: hidden)
+        lastAllreduce = AllreduceTiming(waitSeconds: waited, overlappedSeconds: hidden, bucketsStartedEarly: early)
     }
 }
 
@@ -153,10 +165,13 @@ public protocol ReportsFinalGradients: Executor {
 public struct AllreduceTiming: Sendable, Equatable {
     public var waitSeconds: Double = 0
     public var overlappedSeconds: Double = 0
+    /// Buckets whose allreduce started while the backward still ran (the rest started after it).
+    public var bucketsStartedEarly = 0
 
-    public init(waitSeconds: Double = 0, overlappedSeconds: Double = 0) {
+    public init(waitSeconds: Double = 0, overlappedSeconds: Double = 0, bucketsStartedEarly: Int = 0) {
         self.waitSeconds = waitSeconds
         self.overlappedSeconds = overlappedSeconds
+        self.bucketsStartedEarly = bucketsStartedEarly
     }
 
     /// The share of the allreduce's span (first bucket started → last bucket done) that overlapped
