@@ -237,6 +237,8 @@ struct TrainCommand: ParsableCommand {
                 watchdog.beat("window \(windows) of this run")
             }
             logger.info("data parallel: \(replicas.world.size) ranks, \(batch / replicas.world.size) of the \(batch) sequences of each batch per rank; this rank's devices: \(deviceLabel)")
+            let memory = replicated.bucketMemory, pinned = memory.filter { $0 == .pinned }.count
+            logger.info("allreduce: \(memory.count) gradient bucket\(memory.count == 1 ? "" : "s"), \(pinned) staged in pinned host memory (mapped OpenCL buffers), \(memory.count - pinned) in pageable memory")
         }
         let trainer = try Trainer(model: model, executor: executor, vocabulary: dataset.vocabulary, options: options,
                                   train: dataset.train, validation: dataset.validation,

@@ -97,6 +97,31 @@ struct DataParallelExecutorTests {
         var losses: [Double] = []
         var validation: [Double] = []
         var weights: [[Float]] = []
+        /// Buckets started during the backward, per training step (data-parallel runs).
+        var bucketsStartedEarly: [Int] = []
+    }
+
+    /// The windows each rank's inner executor ran: (training, batch, first sequence), by rank.
+    final class WindowLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var windows: [Int: [(training: Bool, batch: Int, firstSequence: Int)]] = [:]
+        func add(_ rank: Int, _ window: TokenWindow, training: Bool) {
+            lock.withLock { windows[rank, default: []].append((training, window.batch, window.firstSequence)) }
+        }
+        func windows(of rank: Int) -> [(training: Bool, batch: Int, firstSequence: Int)] { lock.withLock { windows[rank] ?? [] } }
+    }
+
+    /// An inner executor that logs the windows it is given, then runs them.
+    final class LoggingExecutor: Executor {
+        let inner: Executor, rank: Int, log: WindowLog
+        init(_ inner: Executor, rank: Int, log: WindowLog) { self.inner = inner; self.rank = rank; self.log = log }
+        var model: LanguageModel { inner.model }
+        var utilization: PipelineUtilization { inner.utilization }
+        func trace(into recorder: TraceRecorder?) throws { try inner.trace(into: recorder) }
+        func run(_ window: TokenWindow, training: Bool) throws -> Double {
+            log.add(rank, window, training: training)
+            return try inner.run(window, training: training)
+        }
     }
 
     static func train(_ run: SmallRun, _ options: TrainingOptions, executor: (LanguageModel) throws -> Executor) throws -> Outcome {
@@ -105,10 +130,14 @@ struct DataParallelExecutorTests {
         let devices = ModelDevices(layers: (0..<c.layers).map { _ in CPUBackend() },
                                    softmaxShards: [(CPUBackend(), 0..<c.vocabularySize)])
         let model = try LanguageModel(configuration: c, devices: devices, seed: options.seed)
-        let trainer = try Trainer(model: model, executor: executor(model), vocabulary: run.vocabulary, options: options,
+        let running = try executor(model)
+        let trainer = try Trainer(model: model, executor: running, vocabulary: run.vocabulary, options: options,
                                   train: run.train, validation: run.validation, checkpointDirectory: nil)
         var outcome = Outcome()
-        trainer.onStep = { outcome.losses.append($0.loss) }
+        trainer.onStep = {
+            outcome.losses.append($0.loss)
+            if let replica = running as? DataParallelExecutor { outcome.bucketsStartedEarly.append(replica.lastAllreduce.bucketsStartedEarly) }
+        }
         trainer.onValidation = { outcome.validation.append($0.loss) }
         try trainer.run()
         outcome.weights = try model.parameters.logicalTensors.map { try $0.gather(\.value) }
@@ -117,14 +146,15 @@ struct DataParallelExecutorTests {
 
     /// Each of `ranks` threads trains its replica; returns every rank's outcome.
     static func trainReplicas(_ run: SmallRun, _ options: TrainingOptions, ranks: Int,
-                              schedule: ExecutionSchedule = .sequential) throws -> [Outcome] {
+                              schedule: ExecutionSchedule = .sequential, log: WindowLog? = nil) throws -> [Outcome] {
         let meeting = Meeting(size: ranks)
         let results = Results()
         let threads = (0..<ranks).map { rank in
             Thread {
                 let result = Result {
                     try train(run, options) { model in
-                        try DataParallelExecutor(inner: schedule.makeExecutor(for: model),
+                        let inner = schedule.makeExecutor(for: model)
+                        return try DataParallelExecutor(inner: log.map { LoggingExecutor(inner, rank: rank, log: $0) } ?? inner,
                                                  collective: ThreadCollective(rank: rank, meeting: meeting), bucketFloats: 700)
                     }
                 }
@@ -172,6 +202,28 @@ struct DataParallelExecutorTests {
         let one = try Self.train(run, options) { SequentialExecutor(model: $0) }
         let replicas = try Self.trainReplicas(run, options, ranks: 2, schedule: .wavefront(stepsPerRun: 1, microBatches: 2))
         for replica in replicas { Self.expectEqual(replica, one, reductionLength: 5 * 8) }
+        // The workers' buckets started as each worker finished, during the backward (the
+        // embedding's bucket, last, after it): overlap under --pipeline.
+        for replica in replicas {
+            #expect(replica.bucketsStartedEarly.count == 4 && replica.bucketsStartedEarly.allSatisfy { $0 > 0 },
+                    "\(replica.bucketsStartedEarly)")
+        }
+    }
+
+    @Test("validation is sharded like training: each rank scores its B/N sequences, and the perplexity is one trainer's")
+    func shardedValidation() throws {
+        let run = try SmallRun(batch: 6, bptt: 5, hidden: 12, layers: 2)
+        let options = run.options(epochs: 1, optimizer: .sgd, steps: 2)
+        let one = try Self.train(run, options) { SequentialExecutor(model: $0) }
+        let log = WindowLog()
+        let replicas = try Self.trainReplicas(run, options, ranks: 3, log: log)
+        for replica in replicas { Self.expectEqual(replica, one, reductionLength: 5 * 6) }
+        #expect(one.validation.count == 1 && replicas.allSatisfy { $0.validation == replicas[0].validation })
+        for rank in 0..<3 {
+            let scored = log.windows(of: rank).filter { !$0.training }
+            #expect(scored.count == run.validation.windowCount, "rank \(rank) scored \(scored.count) validation windows")
+            #expect(scored.allSatisfy { $0.batch == 2 && $0.firstSequence == 2 * rank }, "rank \(rank): \(scored)")
+        }
     }
 
     @Test("a global batch that the ranks do not divide is refused, naming --batch")

@@ -54,8 +54,10 @@ struct DataParallelTests {
     }
 
     /// One process and 2 ranks at the same global batch, each with its metrics and checkpoint.
+    /// Returns the ranks' run (nil where a run failed).
+    @discardableResult
     static func compare(_ extra: [String], perRank: [String]? = nil, batch: Int = 4,
-                        environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws {
+                        environment: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> CLIResult? {
         let folder = try ScratchFolder()
         defer { folder.cleanup() }
         let one = try CLI.run(arguments(batch: batch, extra: extra + ["--metrics", folder.path("one.jsonl"), "--checkpoint", folder.path("one")]),
@@ -65,7 +67,7 @@ struct DataParallelTests {
                                   "--metrics", folder.path("two.jsonl"), "--checkpoint", folder.path("two")]),
                                   environment: environment, timeout: 240)
         #expect(many.status == 0 && !many.crashed, "\(many)", sourceLocation: sourceLocation)
-        guard one.status == 0, many.status == 0 else { return }
+        guard one.status == 0, many.status == 0 else { return nil }
         try expectEqualRuns((folder.path("one.jsonl"), folder.path("one")), (folder.path("two.jsonl"), folder.path("two")),
                             sourceLocation: sourceLocation)
         // Only rank 0 prints the progress: one line per step, not two.
@@ -77,11 +79,23 @@ struct DataParallelTests {
             .compactMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }.filter { $0["type"] as? String == "step" }
         #expect(!records.isEmpty && records.allSatisfy { $0["ranks"] as? Int == 2 && $0["allreduce_wait_seconds"] is Double
                     && ($0["allreduce_overlap"] as? Double).map { (0...1).contains($0) } == true }, sourceLocation: sourceLocation)
+        return many
+    }
+
+    /// The (buckets, pinned) counts of rank 0's "allreduce: N gradient bucket(s), P staged in pinned…" line.
+    static func bucketStaging(_ run: CLIResult) -> (buckets: Int, pinned: Int)? {
+        guard let line = run.standardError.components(separatedBy: "\n").first(where: { $0.contains("gradient bucket") }),
+              let tail = line.components(separatedBy: "allreduce: ").last else { return nil }
+        let words = tail.split(separator: " ")
+        guard words.count > 3, let buckets = Int(words[0]), let pinned = Int(words[3]) else { return nil }
+        return (buckets, pinned)
     }
 
     @Test("2 ranks equal 1 process at the same global batch on the CPU (dropout at every site)")
     func cpu() throws {
-        try Self.compare(["--device", "cpu"] + Self.allSites)
+        let many = try Self.compare(["--device", "cpu"] + Self.allSites)
+        // The CPU's buckets stay pageable host memory (nothing to pin).
+        if let many { #expect(Self.bucketStaging(many).map { $0.buckets > 0 && $0.pinned == 0 } == true, "\(many)") }
     }
 
     @Test("2 ranks equal 1 process with Adam and the sequence-sum loss")
@@ -100,7 +114,9 @@ struct DataParallelTests {
           .enabled(if: !DeviceRegistry.shared.openCLDevices.isEmpty, "no OpenCL device (PoCL) to run the ranks on"))
     func pocl() throws {
         // Each rank sees one PoCL device of its own (POCL_DEVICES per rank; here the same for both).
-        try Self.compare(["--device", "0"] + Self.allSites, environment: ["POCL_DEVICES": "pthread", "CLTRAIN_DEVICES": "0"])
+        let many = try Self.compare(["--device", "0"] + Self.allSites, environment: ["POCL_DEVICES": "pthread", "CLTRAIN_DEVICES": "0"])
+        // Every bucket is staged through pinned (mapped) host memory, which MPI reduces in place.
+        if let many { #expect(Self.bucketStaging(many).map { $0.buckets > 0 && $0.pinned == $0.buckets } == true, "\(many)") }
     }
 
     @Test("resume: a 2-rank checkpoint continues on 2 ranks as one uninterrupted process")

@@ -63,6 +63,9 @@ extension ForwardingBackend {
     func synchronize() throws { try base.synchronize() }
     func stage(_ tensor: Tensor) throws -> HostStagedTensor { try base.stage(tensor) }
     func uploadStaged(_ staged: HostStagedTensor, to tensor: Tensor) throws { try base.uploadStaged(staged, to: tensor) }
+    func makeCollectiveBuffer(count: Int) throws -> CollectiveBuffer { try base.makeCollectiveBuffer(count: count) }
+    func read(_ tensor: Tensor, into buffer: CollectiveBuffer, at offset: Int) throws { try base.read(tensor, into: buffer, at: offset) }
+    func write(_ buffer: CollectiveBuffer, at offset: Int, to tensor: Tensor) throws { try base.write(buffer, at: offset, to: tensor) }
     func gemm(transposeA: Bool, transposeB: Bool, alpha: Float, _ a: Tensor, _ b: Tensor, beta: Float, _ c: Tensor) throws {
         try base.gemm(transposeA: transposeA, transposeB: transposeB, alpha: alpha, a, b, beta: beta, c)
     }

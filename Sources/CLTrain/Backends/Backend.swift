@@ -47,6 +47,14 @@ public protocol Backend: AnyObject {
     /// Writes staged values (`staged.count == tensor.count`) into a float32 tensor; waits on the
     /// host for the staging read, not for this backend's queue where it can (default: an upload).
     func uploadStaged(_ staged: HostStagedTensor, to tensor: Tensor) throws
+    /// Host memory of `count` floats for a collective to sum in place, of the kind this backend's
+    /// copies reach fastest: pinned on OpenCL, pageable elsewhere (`Backend+CollectiveBuffer.swift`).
+    func makeCollectiveBuffer(count: Int) throws -> CollectiveBuffer
+    /// Copies a float32 tensor into `buffer` at float `offset`; returns once the values are there.
+    func read(_ tensor: Tensor, into buffer: CollectiveBuffer, at offset: Int) throws
+    /// Copies `tensor.count` floats of `buffer` from `offset` into a float32 tensor; may return
+    /// before the copy ends (`buffer` keeps it, and waits for it before it is written again).
+    func write(_ buffer: CollectiveBuffer, at offset: Int, to tensor: Tensor) throws
     /// Marks the work enqueued so far, for a backend of the same memory domain to wait for on the
     /// device (`enqueueWait`); nil where the backend has no such markers (`Backend+Markers.swift`).
     func enqueueMarker() throws -> QueueMarker?

@@ -28,6 +28,13 @@ public protocol KernelBackend: Backend {
     func stageKernel(_ tensor: Tensor) throws -> HostStagedTensor
     /// `staged.count == tensor.count`, float32 (default: `uploadKernel` of the values).
     func uploadStagedKernel(_ staged: HostStagedTensor, to tensor: Tensor) throws
+    /// Pageable memory unless the backend has better (default).
+    func makeCollectiveBufferKernel(count: Int) throws -> CollectiveBuffer
+    /// `tensor` is float32 and fits `destination` (default: `downloadKernel`, then a copy).
+    func readKernel(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws
+    /// `tensor` is float32 and `source` holds its count (default: `uploadKernel` of a copy). A
+    /// backend whose write may outlive the call tracks it in `buffer`.
+    func writeKernel(_ source: UnsafeMutableBufferPointer<Float>, of buffer: CollectiveBuffer, to tensor: Tensor) throws
 
     // MARK: Linear algebra
 
@@ -84,5 +91,15 @@ extension KernelBackend {
     /// An upload of the staged values, for a backend without asynchronous writes.
     public func uploadStagedKernel(_ staged: HostStagedTensor, to tensor: Tensor) throws {
         try uploadKernel(staged.values(), to: tensor)
+    }
+    /// Pageable memory, for a backend with nothing better.
+    public func makeCollectiveBufferKernel(count: Int) throws -> CollectiveBuffer { CollectiveBuffer(count: count) }
+    /// A download and a copy, for a backend without reads into host memory it is given.
+    public func readKernel(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        _ = destination.update(fromContentsOf: try downloadKernel(tensor))
+    }
+    /// An upload of a copy, for a backend without writes from host memory it is given.
+    public func writeKernel(_ source: UnsafeMutableBufferPointer<Float>, of buffer: CollectiveBuffer, to tensor: Tensor) throws {
+        try uploadKernel(Array(source), to: tensor)
     }
 }

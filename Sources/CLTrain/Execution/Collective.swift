@@ -28,21 +28,6 @@ public protocol PendingCollective: AnyObject {
     func test() throws -> Bool
 }
 
-/// Host memory a non-blocking collective reads and writes: a class, so that a pending request
-/// keeps it alive (an array could move under the library's feet). Shape: [count] float32.
-public final class CollectiveBuffer {
-    public let count: Int
-    public let pointer: UnsafeMutableBufferPointer<Float>
-
-    public init(count: Int) {
-        self.count = count
-        pointer = .allocate(capacity: count)
-        pointer.initialize(repeating: 0)
-    }
-
-    deinit { pointer.deallocate() }
-}
-
 /// The world of one process: every sum is the value itself.
 public final class SingleProcessCollective: Collective {
     public init() {}

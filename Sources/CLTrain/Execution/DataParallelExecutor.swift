@@ -10,9 +10,16 @@
 /// sums); the window's loss is summed too. Clipping and the update then run on every rank on
 /// identical gradients, and the replicas stay equal.
 ///
+/// Each bucket lives in host memory its backend makes (`Backend.makeCollectiveBuffer`): on an
+/// OpenCL device pinned memory (mapped CL_MEM_ALLOC_HOST_PTR) that the device reads the gradients
+/// into, MPI sums in place and the device reads the sums back from, with no pageable copy between;
+/// on the CPU plain memory its backend copies into and out of directly.
+///
 /// With an inner executor that reports its final gradients (`ReportsFinalGradients`: the
-/// sequential one), each bucket's allreduce starts as soon as its last parameter is final and
-/// runs while backward goes on (non-blocking); otherwise all start after the backward.
+/// sequential one per layer, the wavefront per finished worker), each bucket's allreduce starts as
+/// soon as its last parameter is final (and the buckets before it have started) and runs while
+/// backward goes on (non-blocking); otherwise all start after the backward. Either way MPI is
+/// called only on the thread that called `run` (MPI_THREAD_FUNNELED).
 public final class DataParallelExecutor: Executor {
     public let inner: Executor
     public let collective: Collective
@@ -20,6 +27,8 @@ public final class DataParallelExecutor: Executor {
     private var started: [PendingCollective?]
     /// Parameters of each bucket still to become final in the current backward.
     private var outstanding: [Int]
+    /// The first bucket not started yet in the current backward.
+    private var nextStart = 0
     private var firstStart: UInt64?
 
     public var model: LanguageModel { inner.model }
@@ -38,13 +47,17 @@ public final class DataParallelExecutor: Executor {
         guard bucketFloats >= 1 else { throw CLTrainError.invalidArgument("allreduce buckets need at least one float, not \(bucketFloats)") }
         self.inner = inner
         self.collective = collective
-        buckets = GradientBuckets(inner.model.parameters, capacity: bucketFloats)
+        buckets = try GradientBuckets(inner.model.parameters, capacity: bucketFloats)
         started = Array(repeating: nil, count: buckets.buckets.count)
         outstanding = buckets.buckets.map(\.parameters.count)
         if let reporting = inner as? ReportsFinalGradients {
             reporting.onGradientsFinal = { [unowned self] parameters in try self.gradientsFinal(parameters) }
         }
     }
+
+    /// Where each allreduce bucket is staged, in bucket order: pinned host memory for a bucket
+    /// whose gradients are mostly on an OpenCL device, pageable memory on the CPU.
+    public var bucketMemory: [CollectiveBuffer.Memory] { buckets.memory }
 
     /// The sequences of a global batch of `batch` that this rank runs.
     public func shard(ofBatch batch: Int) throws -> BatchShard {
@@ -56,6 +69,7 @@ public final class DataParallelExecutor: Executor {
         if training {
             for b in started.indices { started[b] = nil }
             outstanding = buckets.buckets.map(\.parameters.count)
+            nextStart = 0
             firstStart = nil
         }
         let loss = try inner.run(local, training: training)
@@ -87,9 +101,8 @@ public final class DataParallelExecutor: Executor {
                 throw CLTrainError.invalidArgument("the carried state holds \(state.hidden.shape[0]) sequences, this rank's share is \(shard.localBatch)")
             }
             func gather(_ tensor: Tensor) throws -> [Float] {
-                let buffer = CollectiveBuffer(count: globalBatch * width)
-                let values = try backend.download(tensor)
-                for i in values.indices { buffer.pointer[shard.sequences.lowerBound * width + i] = values[i] }
+                let buffer = try backend.makeCollectiveBuffer(count: globalBatch * width)
+                try backend.read(tensor, into: buffer, at: shard.sequences.lowerBound * width)
                 try collective.startSum(buffer).wait()
                 return Array(buffer.pointer)
             }
@@ -99,11 +112,17 @@ public final class DataParallelExecutor: Executor {
 
     // MARK: - The bucketed allreduce
 
+    /// Starts every bucket that is complete and whose predecessors have started: in bucket order
+    /// always, because every rank must start the same collectives in the same order, and the
+    /// wavefront's workers finish in an order that varies with timing.
     private func gradientsFinal(_ parameters: [Parameter]) throws {
         for p in parameters {
             guard let b = buckets.bucket(of: p) else { continue }
             outstanding[b] -= 1
-            if outstanding[b] == 0 { try start(b) }
+        }
+        while nextStart < started.count && outstanding[nextStart] == 0 {
+            try start(nextStart)
+            nextStart += 1
         }
         // Lets the library move the buckets already on their way (Open MPI progresses a request
         // only inside MPI calls).
@@ -121,6 +140,7 @@ public final class DataParallelExecutor: Executor {
     private func finishAllreduce() throws {
         let backwardEnd = WallClock.now
         let hidden = firstStart.map { Double(backwardEnd - $0) * 1e-9 } ?? 0
+        let early = nextStart
         for b in started.indices { try start(b) }
         let waitStart = WallClock.now
         for b in started.indices {
@@ -128,7 +148,7 @@ public final class DataParallelExecutor: Executor {
             try buckets.unpack(b)
         }
         let waited = WallClock.seconds(since: waitStart)
-        lastAllreduce = AllreduceTiming(waitSeconds: waited, overlappedSeconds: hidden)
+        lastAllreduce = AllreduceTiming(waitSeconds: waited, overlappedSeconds: hidden, bucketsStartedEarly: early)
     }
 }
 
@@ -145,10 +165,13 @@ public protocol ReportsFinalGradients: Executor {
 public struct AllreduceTiming: Sendable, Equatable {
     public var waitSeconds: Double = 0
     public var overlappedSeconds: Double = 0
+    /// Buckets whose allreduce started while the backward still ran (the rest started after it).
+    public var bucketsStartedEarly = 0
 
-    public init(waitSeconds: Double = 0, overlappedSeconds: Double = 0) {
+    public init(waitSeconds: Double = 0, overlappedSeconds: Double = 0, bucketsStartedEarly: Int = 0) {
         self.waitSeconds = waitSeconds
         self.overlappedSeconds = overlappedSeconds
+        self.bucketsStartedEarly = bucketsStartedEarly
     }
 
     /// The share of the allreduce's span (first bucket started → last bucket done) that overlapped

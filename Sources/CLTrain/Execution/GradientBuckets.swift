@@ -7,7 +7,7 @@ public final class GradientBuckets {
     struct Bucket {
         let parameters: [Parameter]
         let offsets: [Int]                 // each parameter's first float in `buffer`
-        let buffer: CollectiveBuffer       // [Σ counts] float32, host staging
+        let buffer: CollectiveBuffer       // [Σ counts] float32: pinned where most of it is on OpenCL
     }
 
     let buckets: [Bucket]
@@ -16,18 +16,34 @@ public final class GradientBuckets {
     /// The bucket of each parameter (by identity).
     private let bucketOf: [ObjectIdentifier: Int]
 
-    init(_ parameters: [Parameter], capacity: Int) {
+    /// - Throws: when a backend cannot make a bucket's host memory.
+    init(_ parameters: [Parameter], capacity: Int) throws {
         let finishing = Array(parameters.reversed())
-        buckets = GradientBuckets.ranges(counts: finishing.map(\.count), capacity: capacity).map { range in
+        buckets = try GradientBuckets.ranges(counts: finishing.map(\.count), capacity: capacity).map { range in
             let members = Array(finishing[range])
             var offsets: [Int] = [], offset = 0
             for p in members { offsets.append(offset); offset += p.count }
-            return Bucket(parameters: members, offsets: offsets, buffer: CollectiveBuffer(count: offset))
+            let buffer = try GradientBuckets.stagingBackend(of: members)?.makeCollectiveBuffer(count: offset) ?? CollectiveBuffer(count: offset)
+            return Bucket(parameters: members, offsets: offsets, buffer: buffer)
         }
         var bucketOf: [ObjectIdentifier: Int] = [:]
         for (b, bucket) in buckets.enumerated() { for p in bucket.parameters { bucketOf[ObjectIdentifier(p)] = b } }
         self.bucketOf = bucketOf
     }
+
+    /// The backend that makes a bucket's memory: the one holding most of its floats (on OpenCL its
+    /// pinned memory; the other backends' copies reach it too, as plain host memory).
+    private static func stagingBackend(of members: [Parameter]) -> Backend? {
+        var totals: [(backend: Backend, floats: Int)] = []
+        for p in members {
+            if let i = totals.firstIndex(where: { $0.backend === p.backend }) { totals[i].floats += p.count }
+            else { totals.append((p.backend, p.count)) }
+        }
+        return totals.max { $0.floats < $1.floats }?.backend
+    }
+
+    /// How each bucket's gradients are staged (pinned on OpenCL devices), in bucket order.
+    var memory: [CollectiveBuffer.Memory] { buckets.map(\.buffer.memory) }
 
     /// The bucketing rule, on element counts in the order they become final: consecutive runs of
     /// at most `capacity` floats (a count above it alone). The planner applies it to shapes.
@@ -47,20 +63,17 @@ public final class GradientBuckets {
 
     func bucket(of parameter: Parameter) -> Int? { bucketOf[ObjectIdentifier(parameter)] }
 
-    /// Copies bucket b's gradients from their devices into its buffer, times `scale`.
+    /// Reads bucket b's gradients from their devices straight into its buffer, then scales them
+    /// there by `scale`, in place.
     func pack(_ b: Int, scale: Float) throws {
         let bucket = buckets[b]
-        for (p, offset) in zip(bucket.parameters, bucket.offsets) {
-            let values = try p.backend.download(p.gradient)
-            for i in values.indices { bucket.buffer.pointer[offset + i] = values[i] * scale }
-        }
+        for (p, offset) in zip(bucket.parameters, bucket.offsets) { try p.backend.read(p.gradient, into: bucket.buffer, at: offset) }
+        for i in bucket.buffer.pointer.indices { bucket.buffer.pointer[i] *= scale }
     }
 
-    /// Copies bucket b's buffer (the sums) back into its parameters' gradients.
+    /// Writes bucket b's buffer (the sums) straight back into its parameters' gradients.
     func unpack(_ b: Int) throws {
         let bucket = buckets[b]
-        for (p, offset) in zip(bucket.parameters, bucket.offsets) {
-            try p.backend.upload(Array(bucket.buffer.pointer[offset..<offset + p.count]), to: p.gradient)
-        }
+        for (p, offset) in zip(bucket.parameters, bucket.offsets) { try p.backend.write(bucket.buffer, at: offset, to: p.gradient) }
     }
 }

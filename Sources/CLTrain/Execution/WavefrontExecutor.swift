@@ -51,12 +51,17 @@ import Foundation
 /// final drain), not necessarily the task that caused it.
 ///
 /// Memory: logits exist for one unit per shard (K·B/M×V_s), not for the whole window.
-public final class WavefrontExecutor: Executor {
+public final class WavefrontExecutor: ReportsFinalGradients {
     public let model: LanguageModel
     /// K: time steps per run (at least 1).
     public let stepsPerRun: Int
     /// M: micro-batches per window (a divisor of the batch).
     public let microBatches: Int
+    /// Called on the thread that called `run`, during a training window's backward, with each
+    /// worker's parameters once that worker has finished (its layer's and softmax shards'), then
+    /// with the embedding's: the order varies with timing, so a data-parallel wrapper starts its
+    /// buckets in their own fixed order (`DataParallelExecutor`).
+    public var onGradientsFinal: (([Parameter]) throws -> Void)?
     /// Every move between backends (traced when `trace(into:)` has a recorder).
     private let tracedTransport: TracedTransport
     var transport: Transport { tracedTransport }
@@ -257,7 +262,14 @@ public final class WavefrontExecutor: Executor {
         let arriving = training && decoder.contains { $0.backend !== topBackend }
             ? try workspace.tensor("gradientTopArriving", [units.maxRows, model.configuration.hiddenSize], on: topBackend) : nil
 
-        try runWorkers(workers, record: training) { w, threads, busy in
+        // A worker's parameters are final once its body has returned (its last task synchronized
+        // its backend): reported then, on this thread, while the other workers go on.
+        let finished: ((Int) throws -> Void)? = training ? { [unowned self] w in
+            let worker = workers[w]
+            try self.onGradientsFinal?((worker.layer.map { self.lstm[$0].parameters } ?? [])
+                                       + worker.shards.flatMap { [self.decoder[$0].weight, self.decoder[$0].bias] })
+        } : nil
+        try runWorkers(workers, record: training, onFinished: finished) { w, threads, busy in
             // The markers that end this worker's last tasks in its queue (`queueDepth`).
             let backend = workers[w].backend
             var inFlight: [QueueMarker] = []
@@ -352,7 +364,10 @@ public final class WavefrontExecutor: Executor {
                 }
             }
         }
-        if training { try trace.span("embedding backward") { try pass.embeddingBackward() } }
+        if training {
+            try trace.span("embedding backward") { try pass.embeddingBackward() }
+            try onGradientsFinal?([model.embedding.weight])
+        }
         var sum = 0.0
         try trace.span("reading the losses") {
             try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
@@ -368,7 +383,7 @@ public final class WavefrontExecutor: Executor {
     /// Runs `body(w, pool, busy)` for every worker w on its thread of the pool (started at the first
     /// step, kept until `close()` or deinit) and, when `record` is set, adds the phase to the
     /// utilization (training steps only: validation would blur it).
-    private func runWorkers(_ workers: [PipelineWorker], record: Bool,
+    private func runWorkers(_ workers: [PipelineWorker], record: Bool, onFinished: ((Int) throws -> Void)? = nil,
                             _ body: @escaping (Int, WorkerPool, BusyTime) throws -> Void) throws {
         let names = workers.map(\.name)
         if pool?.count != names.count {
@@ -383,7 +398,7 @@ public final class WavefrontExecutor: Executor {
         }
         let busy = BusyTime(workers: names.count, trace: executionTrace.map { ($0.recorder, tracks ?? []) })
         let start = WallClock.now
-        try pool.run(names.indices.map { w in { try body(w, pool, busy) } })
+        try pool.run(names.indices.map { w in { try body(w, pool, busy) } }, onFinished: onFinished)
         let end = WallClock.now
         // The utilization's wall time, the same readings: a worker's busy share is its tasks over this span.
         executionTrace?.recorder.record("pipelined phases", category: TraceCategory.step, on: ExecutionTrace.main, from: start, to: end)

@@ -12,6 +12,8 @@ final class WorkerPool: @unchecked Sendable {
     private var running = 0
     private var stopping = false
     private var firstError: Error?
+    /// Workers whose body has returned without error since the caller last looked (`run`).
+    private var finished: [Int] = []
 
     /// Starts `count` threads, named for the debugger by `names`.
     init(names: [String]) {
@@ -30,19 +32,38 @@ final class WorkerPool: @unchecked Sendable {
     var failed: Bool { condition.withLock { firstError != nil } }
 
     /// Runs `bodies[w]` on thread w (one body per thread) and waits until every one has returned.
-    func run(_ bodies: [() throws -> Void]) throws {
+    ///
+    /// `onFinished(w)` runs on the calling thread, outside the pool's lock, as soon as body w has
+    /// returned without error while no body has failed — so the caller can act on what worker w
+    /// finished (its backend is idle) while the others go on: the data-parallel allreduce starts a
+    /// bucket there, on the one thread that may call MPI. An error it throws is rethrown once every
+    /// body has returned (a body's own error first).
+    func run(_ bodies: [() throws -> Void], onFinished: ((Int) throws -> Void)? = nil) throws {
         try condition.withLock {
             guard !stopping else { throw PipelineError.unsupported("the executor's workers were stopped (close())") }
             guard bodies.count == jobs.count, running == 0 else {
                 throw PipelineError.unsupported("\(bodies.count) tasks for a pool of \(jobs.count) workers")
             }
             firstError = nil
+            finished = []
             for w in bodies.indices { jobs[w] = bodies[w] }
             running = bodies.count
             condition.broadcast()
-            while running > 0 { condition.wait() }
-            if let firstError { throw firstError }
         }
+        var hookError: Error?
+        while true {
+            let (done, remaining, failed) = condition.withLock { () -> ([Int], Int, Bool) in
+                while running > 0 && finished.isEmpty { condition.wait() }
+                defer { finished = [] }
+                return (finished, running, firstError != nil)
+            }
+            if let onFinished, hookError == nil, !failed {
+                do { for w in done { try onFinished(w) } } catch { hookError = error }
+            }
+            if remaining == 0 { break }
+        }
+        if let firstError = condition.withLock({ firstError }) { throw firstError }
+        if let hookError { throw hookError }
     }
 
     /// Ends every thread once it is idle; a later `run` throws.
@@ -65,6 +86,7 @@ final class WorkerPool: @unchecked Sendable {
             do { try job() } catch { thrown = error }
             condition.withLock {
                 if let thrown, firstError == nil { firstError = thrown }
+                if thrown == nil { finished.append(w) }
                 running -= 1
                 condition.broadcast()
             }

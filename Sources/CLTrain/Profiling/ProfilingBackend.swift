@@ -33,6 +33,13 @@ public final class ProfilingBackend: Backend {
     public func download(_ tensor: Tensor) throws -> [Float] {
         try timed("download") { try base.download(tensor) }
     }
+    public func makeCollectiveBuffer(count: Int) throws -> CollectiveBuffer { try base.makeCollectiveBuffer(count: count) }
+    public func read(_ tensor: Tensor, into buffer: CollectiveBuffer, at offset: Int) throws {
+        try timed("read") { try base.read(tensor, into: buffer, at: offset) }
+    }
+    public func write(_ buffer: CollectiveBuffer, at offset: Int, to tensor: Tensor) throws {
+        try timed("write") { try base.write(buffer, at: offset, to: tensor) }
+    }
     public func makeIndices(_ values: [Int32]) throws -> IndexTensor {
         try timed("makeIndices") { try base.makeIndices(values) }
     }

@@ -37,6 +37,17 @@ public final class CPUBackend: KernelBackend {
         return Array(UnsafeBufferPointer(start: x, count: tensor.count))
     }
 
+    /// Straight from this backend's memory into the collective's: one copy, no array between.
+    public func readKernel(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let x = try floats(tensor, "read")  // (count)
+        destination.baseAddress?.update(from: x, count: tensor.count)
+    }
+
+    public func writeKernel(_ source: UnsafeMutableBufferPointer<Float>, of buffer: CollectiveBuffer, to tensor: Tensor) throws {
+        let x = try floats(tensor, "write")  // (count)
+        if let start = source.baseAddress { x.update(from: start, count: tensor.count) }
+    }
+
     public func makeIndices(_ values: [Int32]) throws -> IndexTensor {
         let tensor = try makeTensor(shape: [values.count], elementType: .int32)
         let x = try storage(of: tensor, "makeIndices").int32s(at: tensor.offset)  // (N)

@@ -59,3 +59,26 @@ extension OpenCLBackend {
         try queue.flush()
     }
 }
+
+/// Collective buffers on OpenCL: pinned memory from this backend's `HostStagingPool`, held for the
+/// buffer's life, which the device reads gradients into and writes the sums from directly, and
+/// which MPI reduces in place. The read blocks (the allreduce needs the values); the write does
+/// not, its event kept by the buffer, and this queue's later work runs after it.
+extension OpenCLBackend {
+    public func makeCollectiveBufferKernel(count: Int) throws -> CollectiveBuffer {
+        CollectiveBuffer(count: count, pinned: try staging.acquire(byteCount: count * 4, queue: queue), from: staging)
+    }
+
+    public func readKernel(_ tensor: Tensor, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        try queue.read(buffer(tensor, "read"), byteOffset: tensor.offset * 4, into: UnsafeMutableRawBufferPointer(destination))
+    }
+
+    public func writeKernel(_ source: UnsafeMutableBufferPointer<Float>, of collective: CollectiveBuffer, to tensor: Tensor) throws {
+        guard let start = source.baseAddress else { return }
+        if let write = try queue.writeAsync(from: start, byteCount: tensor.count * 4, to: buffer(tensor, "write"),
+                                            byteOffset: tensor.offset * 4) {
+            collective.track(write)
+        }
+        try queue.flush()
+    }
+}
