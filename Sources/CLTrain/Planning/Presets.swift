@@ -30,6 +30,21 @@ public enum Presets {
     /// What 2014 reported: 1 700 words/s on one GPU, 6 300 on eight, 3.7×.
     public static let speedup2014 = 3.7
 
+    // MARK: The 2014 translation model
+
+    /// Sutskever et al. 2014's encoder–decoder (§3.4): 4 layers of 1000 units per stack,
+    /// 1000-wide embeddings, 160 000 source and 80 000 target words, batch 128. The padded steps
+    /// are the WMT'14 English→French training set's means (§3.1: 12 M sentences of 304 M English
+    /// and 348 M French words): S 25 source words; T 30, 29 French words and `<eos>`. Plan-only
+    /// figures: `cltrain train --preset sutskever-2014-translate` takes its own from
+    /// Training/TrainingPreset.swift.
+    public static let translation2014 = TranslationWorkload(batch: 128, hidden: 1000, embedding: 1000, sourceVocabulary: 160_000,
+                                                            targetVocabulary: 80_000, sourceSteps: 25, targetSteps: 30)
+    /// The paper's layout: layer k of both stacks on GPU k, the softmax over 4 more.
+    public static let translationLayerDevices2014 = 4, translationSoftmaxDevices2014 = 4
+    /// What 2014 reported for it: 6 300 words/s on 8 GPUs, about 1 700 on one.
+    public static let translationWordsPerSecond2014 = (oneDevice: 1_700.0, eightDevices: 6_300.0)
+
     // MARK: H100 measurements (cuDNN / PyTorch, the 2014 shape)
 
     /// cuDNN LSTM, 1 layer, H 1000, B 128, T 50: forward + backward, and forward alone (seconds).
