@@ -206,7 +206,7 @@ public enum Planner {
                 base = Presets.h100Costs(for: shape)
                 label = "PyTorch's H100 costs"
                 note = "PyTorch/cuDNN's measured costs on one H100 (shared/gpu/README.md, beside the repository), not CLTrain's"
-                    + (shape == Presets.shape2014 ? ", at this shape" : ", measured at the 2014 shape and scaled to this one by FLOPs (rough)")
+                    + (Presets.isMeasuredH100Shape(shape) ? ", at this shape" : ", measured at the 2014 shape and scaled to this one by FLOPs (rough)")
             case .copyOf(let list):
                 let first = try copySource(list, registry: registry)
                 let result = try DeviceCalibration.calibrate(first, shape: shape, registry: registry,

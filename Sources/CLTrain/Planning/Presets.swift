@@ -88,6 +88,12 @@ public enum Presets {
             hostBandwidth: pcie4.bandwidth)
     }()
 
+    /// Whether `h100Costs(for: shape)` are the measured costs themselves: per-step and per-row
+    /// costs depend on B, H and E only, not on the window's steps or the vocabulary's rows.
+    public static func isMeasuredH100Shape(_ shape: WorkloadShape) -> Bool {
+        (shape.batch, shape.hidden, shape.embedding) == (shape2014.batch, shape2014.hidden, shape2014.embedding)
+    }
+
     /// `h100Costs2014` carried to another shape by FLOPs: layer costs ∝ B·H·(In + H), per-row
     /// decoder costs ∝ B·H. Rough away from the measured shape: small shapes do not fill an H100,
     /// so they come out too fast.
