@@ -101,19 +101,12 @@ extension PipelineSimulator {
         let caller = w.graph.addThread("main")
         w.graph.add(on: caller, device: layers[0].device, duration: w.transfers.host(decoder.rowBytes * Double(model.sourceSteps)),
                     name: "upload the source token ids")
-        var prologue = w.graph.add(on: caller, device: layers[0].device,
-                                   duration: w.transfers.host(decoder.rowBytes * Double(model.targetSteps)),
-                                   name: "upload the target token ids")
-        for (s, shard) in shards.enumerated() {
-            for u in 0..<targetUnits.count {
-                prologue = w.graph.add(on: caller, device: shard.device, duration: w.transfers.host(targetUnits.share(u) * decoder.rowBytes),
-                                       name: "softmax shard \(s) targets, \(targetUnits.name(u))")
-            }
-        }
-        let layerThreads = layers.indices.map { l in w.graph.addThread("worker \(l): encoder and decoder layer \(l)") }
-        let shardThreads = shards.indices.map { s in w.graph.addThread("worker \(layers.count + s): softmax shard \(s)") }
-        let workers = zip(layerThreads, layers.map(\.device)).map { ($0, $1) } + zip(shardThreads, shards.map(\.device)).map { ($0, $1) }
-        w.start(workers, after: prologue)
+        let uploads = w.graph.add(on: caller, device: layers[0].device,
+                                  duration: w.transfers.host(decoder.rowBytes * Double(model.targetSteps)),
+                                  name: "upload the target token ids")
+        let workers = w.startWorkers(caller: caller, after: uploads, layers: layers, shards: shards, units: targetUnits,
+                                     rowBytes: decoder.rowBytes) { "encoder and decoder layer \($0)" }
+        let (layerThreads, shardThreads) = (workers.layers, workers.shards)
 
         // The forward, micro-batch by micro-batch: the encoder's runs, the hand-over, the decoder's.
         var encoderForward = Array(repeating: [Int: Handoff](), count: layers.count)
@@ -176,7 +169,7 @@ extension PipelineSimulator {
             w.graph.add(on: thread, device: layer.device, duration: Double(model.sourceSteps) * encoder[l].weightGradient,
                         blocking: false, name: "encoder layer \(l) weight gradients")
         }
-        w.drain(workers)
+        w.drain(workers.all)
 
         // After the workers: one shard's losses come back (nothing is carried to the next batch).
         if shards.count == 1 {

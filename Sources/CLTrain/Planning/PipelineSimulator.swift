@@ -205,18 +205,11 @@ public enum PipelineSimulator {
 
         // Before the workers: the token ids, then each shard's targets for each unit.
         let caller = w.graph.addThread("main")
-        var prologue = w.graph.add(on: caller, device: layers[0].device, duration: w.transfers.host(model.rowBytes * Double(model.steps)),
-                                   name: "upload the token ids")
-        for (s, shard) in shards.enumerated() {
-            for u in 0..<units.count {
-                prologue = w.graph.add(on: caller, device: shard.device, duration: w.transfers.host(units.share(u) * model.rowBytes),
-                                       name: "softmax shard \(s) targets, \(units.name(u))")
-            }
-        }
-        let layerThreads = layers.indices.map { l in w.graph.addThread("worker \(l): layer \(l)") }
-        let shardThreads = shards.indices.map { s in w.graph.addThread("worker \(layers.count + s): softmax shard \(s)") }
-        let workers = zip(layerThreads, layers.map(\.device)).map { ($0, $1) } + zip(shardThreads, shards.map(\.device)).map { ($0, $1) }
-        w.start(workers, after: prologue)
+        let uploads = w.graph.add(on: caller, device: layers[0].device, duration: w.transfers.host(model.rowBytes * Double(model.steps)),
+                                  name: "upload the token ids")
+        let workers = w.startWorkers(caller: caller, after: uploads, layers: layers, shards: shards, units: units,
+                                     rowBytes: model.rowBytes) { "layer \($0)" }
+        let (layerThreads, shardThreads) = (workers.layers, workers.shards)
 
         var forward = Array(repeating: [Handoff](), count: layers.count), gradient: [[Handoff]] = []
         for u in 0..<units.count {
@@ -243,7 +236,7 @@ public enum PipelineSimulator {
             w.graph.add(on: layerThreads[l], device: layer.device, duration: Double(model.steps) * layer.weightGradient, blocking: false,
                         name: "layer \(l) weight gradients")
         }
-        w.drain(workers)
+        w.drain(workers.all)
 
         // After the workers: one shard's losses come back; every layer copies its carried state.
         var epilogue = (layerThreads + shardThreads).compactMap { w.graph.last(on: $0) }

@@ -62,9 +62,29 @@ extension PipelineSimulator {
             if let last = graph.last(on: thread) { ended[thread, default: []].append(last) }
         }
 
-        /// Each worker starts once the caller has prepared the window (`prologue`).
-        mutating func start(_ workers: [(thread: Int, device: Int)], after prologue: Int) {
-            for worker in workers { graph.add(on: worker.thread, device: worker.device, duration: 0, after: [prologue], blocking: false) }
+        /// The worker threads: one per layer (named `layerName(l)`), one per softmax shard.
+        struct Workers {
+            let layers: [Int]
+            let shards: [Int]
+            let all: [(thread: Int, device: Int)]
+        }
+
+        /// The rest of the caller's prologue after its token ids (`uploads`): each shard's targets
+        /// for each unit of `units`; then the workers, each starting once the window is prepared.
+        mutating func startWorkers(caller: Int, after uploads: Int, layers: [PipelineModel.Stage], shards: [PipelineModel.Stage],
+                                   units: Units, rowBytes: Double, layerName: (Int) -> String) -> Workers {
+            var prologue = uploads
+            for (s, shard) in shards.enumerated() {
+                for u in 0..<units.count {
+                    prologue = graph.add(on: caller, device: shard.device, duration: transfers.host(units.share(u) * rowBytes),
+                                         name: "softmax shard \(s) targets, \(units.name(u))")
+                }
+            }
+            let layerThreads = layers.indices.map { l in graph.addThread("worker \(l): \(layerName(l))") }
+            let shardThreads = shards.indices.map { s in graph.addThread("worker \(layers.count + s): softmax shard \(s)") }
+            let all: [(thread: Int, device: Int)] = zip(layerThreads + shardThreads, (layers + shards).map(\.device)).map { ($0, $1) }
+            for worker in all { graph.add(on: worker.thread, device: worker.device, duration: 0, after: [prologue], blocking: false) }
+            return Workers(layers: layerThreads, shards: shardThreads, all: all)
         }
 
         /// Each worker drains its queue before it returns.
