@@ -120,3 +120,28 @@ struct TranslationSimulatorTests {
         #expect(throws: CLTrainError.self) { try PipelineSimulator.simulate(split, schedule: .sequential) }
     }
 }
+
+@Suite("Planning the encoder–decoder")
+struct TranslationPlanTests {
+    @Test func theTimingModelAwaitsOnlyAMeasurement() throws {
+        // The paper's layout on simulated H100s, then the same plan on the timing devices a
+        // pipelined translation executor would be measured on: each schedule predicted there.
+        let devices = (0..<8).map { DeviceSelection.openCL($0) }
+        let request = TranslationPlanRequest(workload: Presets.translation2014, layers: 4, devices: .simulated(count: 8, costs: .pytorchH100),
+                                             layerDevices: Array(devices[0..<4]), softmaxDevices: Array(devices[4..<8]),
+                                             link: Presets.pcie4, schedules: [.wavefront(stepsPerRun: 5)])
+        let plan = try Planner.planTranslation(request)
+        #expect(plan.predictions.map(\.schedule) == [.sequential, .wavefront(stepsPerRun: 1), .wavefront(stepsPerRun: 5)])
+        #expect(plan.baseline.prediction.stepTime > plan.predictions[1].stepTime)
+        let (timing, configuration, predictions) = try PlanValidation.timingPredictions(plan, targetSequentialSeconds: 0.5)
+        try configuration.validate()
+        #expect(configuration.hiddenSize == timing.hidden && timing.hidden <= 16)
+        #expect(Set(timing.devices.keys) == Set(devices))
+        #expect(predictions.map(\.schedule) == plan.predictions.map(\.schedule))
+        // The timing model keeps the plan's proportions: each schedule's step × the same factor,
+        // up to the B-float transfers, which do not shrink with H.
+        for (onTiming, planned) in zip(predictions, plan.predictions) {
+            #expect(abs(onTiming.stepTime / (planned.stepTime * timing.factor) - 1) < 0.05, "\(planned.schedule)")
+        }
+    }
+}
