@@ -16,7 +16,10 @@ struct PlanCommand: ParsableCommand {
             wavefront that `train --pipeline` runs, with --steps-per-run K and, with --micro-batches M, GPipe-style.
             --simulate-devices N plans for N identical copies of one device, numbered 0..<N. --validate runs the real
             executors on timing devices with the plan's costs and prints the measured step beside the prediction.
-            The model behind the prediction: Sources/CLTrain/Planning/PipelineSimulator.swift.
+            --task translate predicts the encoder–decoder of Sutskever et al. 2014 in the paper's layout (layer k of both
+            stacks on the k-th --layer-devices entry, the target vocabulary over --softmax-devices) for a batch of
+            --source-steps S and --target-steps T; it is not validated yet (no pipelined translation executor exists).
+            The model behind the prediction: Sources/CLTrain/Planning/PipelineSimulator.swift (and +Translation.swift).
             """
     )
 
