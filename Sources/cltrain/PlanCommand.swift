@@ -16,7 +16,10 @@ struct PlanCommand: ParsableCommand {
             wavefront that `train --pipeline` runs, with --steps-per-run K and, with --micro-batches M, GPipe-style.
             --simulate-devices N plans for N identical copies of one device, numbered 0..<N. --validate runs the real
             executors on timing devices with the plan's costs and prints the measured step beside the prediction.
-            The model behind the prediction: Sources/CLTrain/Planning/PipelineSimulator.swift.
+            --task translate predicts the encoder–decoder of Sutskever et al. 2014 in the paper's layout (layer k of both
+            stacks on the k-th --layer-devices entry, the target vocabulary over --softmax-devices) for a batch of
+            --source-steps S and --target-steps T; it is not validated yet (no pipelined translation executor exists).
+            The model behind the prediction: Sources/CLTrain/Planning/PipelineSimulator.swift (and +Translation.swift).
             """
     )
 
@@ -25,9 +28,14 @@ struct PlanCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "Stacked LSTM layers.") var layers: Int = 2
     @Option(parsing: .unconditional, help: "Units per LSTM layer.") var hidden: Int = 512
     @Option(parsing: .unconditional, help: "Embedding width (default: --hidden).") var embedding: Int?
-    @Option(parsing: .unconditional, help: "Vocabulary size.") var vocab: Int
-    @Option(parsing: .unconditional, help: "Sequences per batch.") var batch: Int = 64
-    @Option(parsing: .unconditional, help: "Steps of truncated backpropagation through time.") var bptt: Int = 35
+    @Option(help: "lm (a language model) or translate (the encoder–decoder of Sutskever et al. 2014: --source-vocab, --target-vocab, --source-steps, --target-steps).")
+    var task: PlanTask = .lm
+    @Option(parsing: .unconditional, help: "Vocabulary size (--task lm).") var vocab: Int?
+    @Option(parsing: .unconditional, help: "Sequences (or sentence pairs) per batch.") var batch: Int = 64
+    @Option(name: .customLong("bptt"), parsing: .unconditional, help: "Steps of truncated backpropagation through time (--task lm; default 35).")
+    var bpttOption: Int?
+    var bptt: Int { bpttOption ?? 35 }
+    @OptionGroup var translation: PlanTranslationOptions
     @OptionGroup var devices: DeviceOptions
     @Option(help: "auto (balance the measured costs) or manual (default: manual when --layer-devices is given, else auto).")
     var placement: PlacementMode?
@@ -75,12 +83,20 @@ struct PlanCommand: ParsableCommand {
     enum CostSource: String, ExpressibleByArgument { case measured, h100 }
 
     func validate() throws {
+        if task == .translate { return try validateTranslation() }
+        guard let vocab else { throw ValidationError("--vocab is required (the language model's vocabulary size)") }
+        try translation.refuseWithoutTranslation()
+        // The simulator's own bounds (WorkloadShape.validate), far above any real model.
+        try flagCheck { try WorkloadShape(batch: batch, hidden: hidden, embedding: embedding ?? hidden, vocabulary: vocab, steps: bptt).validate() }
+        try validateSchedulesAndDevices(window: bptt, windowFlag: "--bptt")
+    }
+
+    /// What both tasks check: layers, schedules (runs of at most `window` steps), devices, links, validation, nodes.
+    func validateSchedulesAndDevices(window: Int, windowFlag: String) throws {
         try flagCheck {
-            // The simulator's own bounds (WorkloadShape.validate), far above any real model.
-            try WorkloadShape(batch: batch, hidden: hidden, embedding: embedding ?? hidden, vocabulary: vocab, steps: bptt).validate()
             try InputNumber.check(layers, "--layers", in: 1...Self.maxLayers, why: "a simulated pipeline stage per layer")
             if let microBatches { try InputNumber.check(microBatches, "--micro-batches", in: 1...batch, why: "groups of --batch sequences") }
-            if let stepsPerRun { try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...bptt, why: "time steps of --bptt per run") }
+            if let stepsPerRun { try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...window, why: "time steps of \(windowFlag) per run") }
             if let simulateDevices {
                 try InputNumber.check(simulateDevices, "--simulate-devices", in: 1...Self.maxDevices, why: "simulated copies of one device")
             }
@@ -122,7 +138,12 @@ struct PlanCommand: ParsableCommand {
 
     /// What the flags ask the planner.
     func request() throws -> PlanRequest {
-        let shape = WorkloadShape(batch: batch, hidden: hidden, embedding: embedding ?? hidden, vocabulary: vocab, steps: bptt)
+        guard let vocab else { throw ValidationError("--vocab is required (the language model's vocabulary size)") }
+        return try request(shape: WorkloadShape(batch: batch, hidden: hidden, embedding: embedding ?? hidden, vocabulary: vocab, steps: bptt))
+    }
+
+    /// The request for a language model of `shape` (for a translation: its decoder's).
+    func request(shape: WorkloadShape) throws -> PlanRequest {
         let mode = placement ?? (layerDevices != nil || softmaxDevices != nil ? .manual : .auto)
         var placementRequest = PlacementRequest.auto
         if mode == .manual {
@@ -140,10 +161,11 @@ struct PlanCommand: ParsableCommand {
 
     func run() throws {
         if let trace { try TraceRecorder.checkWritable(trace) }
+        if task == .translate { return try runTranslation() }
         let plan = try Planner.plan(request())
         let (shape, model, chosen) = (plan.request.shape, plan.model, plan.placement)
         let words = Double(batch * bptt)
-        print("model      V \(vocab), E \(shape.embedding), H \(hidden), L \(layers); batch \(batch), bptt \(bptt) (\(batch * bptt) words per step)")
+        print("model      V \(shape.vocabulary), E \(shape.embedding), H \(hidden), L \(layers); batch \(batch), bptt \(bptt) (\(batch * bptt) words per step)")
         for line in plan.pool.notes { print(line) }
         print("host link  \(plan.model.link) (every transfer between devices is a download and an upload over it)")
 
@@ -160,33 +182,9 @@ struct PlanCommand: ParsableCommand {
         }
         print(parts.rendered())
 
-        let wavefront = plan.predictions[1]
-        print("\nper device, wavefront schedule")
-        var perDevice = TextTable(headers: ["device", "name", "busy per step (ms)", "busy", "sent per step (MB)"])
-        for (number, device) in chosen.devices.enumerated() {
-            perDevice.append(["\(device)", plan.name(of: device), milliseconds(wavefront.busy[number]),
-                              percent(wavefront.busyFraction[number]), megabytes(wavefront.bytesSent[number])])
-        }
-        print(perDevice.rendered())
-        print("downloads to the host: \(String(format: "%.0f", wavefront.transferBytes)) bytes (\(megabytes(wavefront.transferBytes)) MB) per step: "
-              + "B×H activations and their gradients, \(shape.activationBytes) bytes per boundary, direction and time step, "
-              + "plus the shards' row statistics; each is uploaded again where it is used")
-
-        print("\nprediction")
-        var prediction = TextTable(headers: ["schedule", "step (ms)", "words/s", "speedup", "busy (mean)", "bubble"])
-        func row(_ name: String, _ p: PipelinePrediction) {
-            prediction.append([name, milliseconds(p.stepTime), String(format: "%.0f", words / p.stepTime),
-                               String(format: "%.2f", plan.baseline.prediction.stepTime / p.stepTime),
-                               percent(1 - p.bubbleFraction), percent(p.bubbleFraction)])
-        }
-        row("one device (\(plan.baseline.device), sequential)", plan.baseline.prediction)
-        for p in plan.predictions { row(scheduleName(p.schedule), p) }
-        print(prediction.rendered())
-
-        if plan.hostDevices.count > 1 {
-            print("\nnote: devices \(plan.hostDevices.map(\.description).joined(separator: ", ")) are CPU devices of this host and share its "
-                  + "cores; each was calibrated alone, so run together they will be slower than predicted here.")
-        }
+        printPerDevice(plan.predictions[1], devices: chosen.devices, name: plan.name(of:), activationBytes: shape.activationBytes)
+        printPredictions(plan.predictions, baseline: plan.baseline, words: words)
+        printHostDeviceNote(plan.hostDevices)
 
         print("\nreasons")
         for reason in chosen.reasons { print("- \(reason)") }
@@ -210,13 +208,54 @@ struct PlanCommand: ParsableCommand {
                   + "the timing model is \(rows.first?.modelDescription ?? "")")
             if let trace { try writeTrace(rows, to: trace) }
         } else if let trace {
-            let recorder = traceRecorder()
-            for p in plan.predictions {
-                p.record(into: recorder, process: "predicted: \(scheduleName(p.schedule))", deviceNames: chosen.devices.map(plan.name(of:)))
-            }
-            try recorder.write(to: URL(fileURLWithPath: trace))
-            print("\ntrace: \(trace) (the predicted step of each schedule, from 0 µs; open it in https://ui.perfetto.dev or chrome://tracing)")
+            try writePredictedTrace(plan.predictions, deviceNames: chosen.devices.map(plan.name(of:)), to: trace)
         }
+    }
+
+    /// Per device of the placement: busy time and share, bytes sent, under the plain wavefront.
+    func printPerDevice(_ wavefront: PipelinePrediction, devices: [DeviceSelection], name: (DeviceSelection) -> String,
+                        activationBytes: Int) {
+        print("\nper device, wavefront schedule")
+        var perDevice = TextTable(headers: ["device", "name", "busy per step (ms)", "busy", "sent per step (MB)"])
+        for (number, device) in devices.enumerated() {
+            perDevice.append(["\(device)", name(device), milliseconds(wavefront.busy[number]),
+                              percent(wavefront.busyFraction[number]), megabytes(wavefront.bytesSent[number])])
+        }
+        print(perDevice.rendered())
+        print("downloads to the host: \(String(format: "%.0f", wavefront.transferBytes)) bytes (\(megabytes(wavefront.transferBytes)) MB) per step: "
+              + "B×H activations and their gradients, \(activationBytes) bytes per boundary, direction and time step, "
+              + "plus the shards' row statistics; each is uploaded again where it is used")
+    }
+
+    /// Each schedule's step, words/s (`words` a step), speedup over `baseline`, utilisation and bubble.
+    func printPredictions(_ predictions: [PipelinePrediction], baseline: (device: DeviceSelection, prediction: PipelinePrediction),
+                          words: Double) {
+        print("\nprediction")
+        var table = TextTable(headers: ["schedule", "step (ms)", "words/s", "speedup", "busy (mean)", "bubble"])
+        func row(_ name: String, _ p: PipelinePrediction) {
+            table.append([name, milliseconds(p.stepTime), String(format: "%.0f", words / p.stepTime),
+                          String(format: "%.2f", baseline.prediction.stepTime / p.stepTime),
+                          percent(1 - p.bubbleFraction), percent(p.bubbleFraction)])
+        }
+        row("one device (\(baseline.device), sequential)", baseline.prediction)
+        for p in predictions { row(scheduleName(p.schedule), p) }
+        print(table.rendered())
+    }
+
+    func printHostDeviceNote(_ hostDevices: [DeviceSelection]) {
+        guard hostDevices.count > 1 else { return }
+        print("\nnote: devices \(hostDevices.map(\.description).joined(separator: ", ")) are CPU devices of this host and share its "
+              + "cores; each was calibrated alone, so run together they will be slower than predicted here.")
+    }
+
+    /// Each schedule's predicted step as a Chrome trace, a track per device.
+    func writePredictedTrace(_ predictions: [PipelinePrediction], deviceNames: [String], to path: String) throws {
+        let recorder = traceRecorder()
+        for p in predictions {
+            p.record(into: recorder, process: "predicted: \(scheduleName(p.schedule))", deviceNames: deviceNames)
+        }
+        try recorder.write(to: URL(fileURLWithPath: path))
+        print("\ntrace: \(path) (the predicted step of each schedule, from 0 µs; open it in https://ui.perfetto.dev or chrome://tracing)")
     }
 
     private func traceRecorder() -> TraceRecorder {
@@ -243,7 +282,7 @@ struct PlanCommand: ParsableCommand {
     /// count that does not divide it is left out) and allreduce the gradient (`DataParallelPlan`);
     /// with --weak-scaling each node runs --batch and the global batch is n × --batch.
     func printDataParallel(nodes: Int, single: Plan) throws {
-        let configuration = ModelConfiguration(vocabularySize: vocab, embeddingSize: embedding ?? hidden, hiddenSize: hidden, layers: layers)
+        let configuration = ModelConfiguration(vocabularySize: single.request.shape.vocabulary, embeddingSize: embedding ?? hidden, hiddenSize: hidden, layers: layers)
         var counts = Array(sequence(first: 1) { $0 * 2 }.prefix { $0 < nodes })
         counts.append(nodes)
         let base = single.predictions.map(\.stepTime).min() ?? single.baseline.prediction.stepTime
@@ -302,6 +341,6 @@ struct LinkArgument: ExpressibleByArgument {
     }
 }
 
-private func milliseconds(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1e3) }
-private func percent(_ fraction: Double) -> String { String(format: "%.0f%%", fraction * 100) }
-private func megabytes(_ bytes: Double) -> String { String(format: "%.2f", bytes / 1e6) }
+func milliseconds(_ seconds: Double) -> String { String(format: "%.2f", seconds * 1e3) }
+func percent(_ fraction: Double) -> String { String(format: "%.0f%%", fraction * 100) }
+func megabytes(_ bytes: Double) -> String { String(format: "%.2f", bytes / 1e6) }

@@ -80,12 +80,20 @@ public enum PipelineSimulator {
 
     /// Simulates one training step of `model` under `schedule`.
     public static func simulate(_ model: PipelineModel, schedule: ExecutionSchedule) throws -> PipelinePrediction {
+        try check(model)
+        return try predict(schedule, totalWork: model.totalWork, deviceCount: model.deviceCount) { graph in
+            switch schedule {
+            case .sequential: buildSequential(model, into: &graph)
+            case .wavefront(let stepsPerRun, let m): buildWavefront(model, stepsPerRun: stepsPerRun, microBatches: m, into: &graph)
+            }
+        }
+    }
+
+    /// The checks every graph's model passes: a window, a layer, costs and links that can be summed.
+    static func check(_ model: PipelineModel) throws {
         guard model.steps > 0 else { throw CLTrainError.invalidArgument("the simulated window needs at least one time step") }
         guard !model.layers.isEmpty else { throw CLTrainError.invalidArgument("the simulated model needs at least one layer") }
-        let stages = model.layers + model.shards
-        guard stages.allSatisfy({ $0.device >= 0 && [$0.forward, $0.backward, $0.weightGradient].allSatisfy { $0.isFinite && $0 >= 0 } }) else {
-            throw CLTrainError.invalidArgument("stage costs must be finite and non-negative, devices numbered from 0")
-        }
+        try checkCosts(model.layers + model.shards)
         for link in [model.link, model.deviceCopy] {
             guard link.bandwidth > 0, link.latency >= 0, link.latency.isFinite else {
                 throw CLTrainError.invalidArgument("\(link.name): a link needs a positive bandwidth and a finite, non-negative latency")
@@ -94,17 +102,26 @@ public enum PipelineSimulator {
         guard model.activationBytes >= 0, model.rowBytes >= 0 else {
             throw CLTrainError.invalidArgument("transfer sizes must be non-negative")
         }
-        var graph = ThreadedTasks(deviceCount: model.deviceCount)
+    }
+
+    static func checkCosts(_ stages: [PipelineModel.Stage]) throws {
+        guard stages.allSatisfy({ $0.device >= 0 && [$0.forward, $0.backward, $0.weightGradient].allSatisfy { $0.isFinite && $0 >= 0 } }) else {
+            throw CLTrainError.invalidArgument("stage costs must be finite and non-negative, devices numbered from 0")
+        }
+    }
+
+    /// The one simulator behind every model's graph: `build` fills the threads' task lists for
+    /// `schedule` (the language model's, the encoder–decoder's), `ThreadedTasks` runs them.
+    static func predict(_ schedule: ExecutionSchedule, totalWork: Double, deviceCount: Int,
+                        build: (inout ThreadedTasks) -> Void) throws -> PipelinePrediction {
         var microBatches = 1
-        switch schedule {
-        case .sequential:
-            buildSequential(model, into: &graph)
-        case .wavefront(let stepsPerRun, let m):
+        if case .wavefront(let stepsPerRun, let m) = schedule {
             guard m > 0 else { throw CLTrainError.invalidArgument("micro-batches must be positive, got \(m)") }
             guard stepsPerRun > 0 else { throw CLTrainError.invalidArgument("steps per run must be positive, got \(stepsPerRun)") }
             microBatches = m
-            buildWavefront(model, stepsPerRun: stepsPerRun, microBatches: m, into: &graph)
         }
+        var graph = ThreadedTasks(deviceCount: deviceCount)
+        build(&graph)
         let outcome = try graph.run()
         let threadOfTask = graph.threadOfTask
         let tasks = graph.tasks.indices.map { id in
@@ -113,7 +130,7 @@ public enum PipelineSimulator {
                                  start: outcome.start[id], duration: task.duration, bytesSent: task.bytesSent)
         }
         return PipelinePrediction(schedule: schedule, microBatches: microBatches, stepTime: outcome.end,
-                                  totalWork: model.totalWork, busy: outcome.busy, bytesSent: outcome.bytesSent, tasks: tasks)
+                                  totalWork: totalWork, busy: outcome.busy, bytesSent: outcome.bytesSent, tasks: tasks)
     }
 
     /// How the runtime's `DeviceTransport` moves `bytes` from a part on device `from` (whose last
@@ -123,7 +140,7 @@ public enum PipelineSimulator {
     /// (the consumer's thread waits for it on the host) and enqueued, or, in the producer's
     /// memory, a device copy that its queue starts once the producer's queue has reached the
     /// marker (no host wait).
-    private struct Transfers {
+    struct Transfers {
         let model: PipelineModel
 
         func host(_ bytes: Double) -> Double { bytes / model.link.bandwidth + model.link.latency }
@@ -153,68 +170,27 @@ public enum PipelineSimulator {
 
     /// The caller's thread alone (`ExecutionSchedule.sequential`), in the order of `SequentialExecutor.run`.
     private static func buildSequential(_ model: PipelineModel, into graph: inout ThreadedTasks) {
-        let thread = graph.addThread("main")
-        let transfers = Transfers(model: model)
-        let t = Double(model.steps)
-        let (activations, rows) = (model.activationBytes * t, model.rowBytes * t)
-        let layers = model.layers, shards = model.shards
-        let top = layers.count - 1, topDevice = layers[top].device
-        /// Enqueued work (kernels, device copies): the thread goes on.
-        func compute(_ device: Int, _ seconds: Double, _ name: String) -> Int {
-            graph.add(on: thread, device: device, duration: seconds, blocking: false, name: name)
-        }
-        /// A blocking transfer of B-float rows (indices up, statistics or losses down).
-        func blocking(_ device: Int, _ seconds: Double, sent: Double = 0, _ name: String) {
-            graph.add(on: thread, device: device, duration: seconds, bytesSent: sent, name: name)
-        }
+        var main = SequentialTasks(graph: graph, transfers: Transfers(model: model))
+        defer { graph = main.graph }
+        let t = Double(model.steps), activations = model.activationBytes * t
+        let layers = model.layers, top = layers.count - 1
         let all = "steps 0..<\(model.steps)"
-        /// `bytes` from the part whose last task is `producer` on `from` to `to`.
-        func move(_ bytes: Double, from: Int, producer: Int, to: Int) {
-            let read = transfers.send(bytes, from: from, on: thread, to: [to], into: &graph)
-            transfers.receive(bytes, from: from, read: read, producer: producer, on: thread, to: to, into: &graph)
-        }
 
-        blocking(layers[0].device, transfers.host(rows), "upload the token ids")   // WindowPass
-        var lastLayerTask: [Int] = []
+        main.blocking(layers[0].device, main.transfers.host(model.rowBytes * t), "upload the token ids")   // WindowPass
+        var last: [Int] = []
         for (l, layer) in layers.enumerated() {
-            if l > 0 { move(activations, from: layers[l - 1].device, producer: lastLayerTask[l - 1], to: layer.device) }
-            lastLayerTask.append(compute(layer.device, t * layer.forward, "layer \(l) forward, \(all)"))
+            if l > 0 { main.move(activations, from: layers[l - 1].device, producer: last[l - 1], to: layer.device) }
+            last.append(main.compute(layer.device, t * layer.forward, "layer \(l) forward, \(all)"))
         }
-        // The top layer's rows, read back once for every shard in another memory domain.
-        let topRead = transfers.send(activations, from: topDevice, on: thread, to: shards.map(\.device), into: &graph)
-        for (s, shard) in shards.enumerated() { blocking(shard.device, transfers.host(rows), "softmax shard \(s) targets") }   // prepare
-        var lastShardTask: [Int] = []
-        for (s, shard) in shards.enumerated() {   // every shard's logits first
-            transfers.receive(activations, from: topDevice, read: topRead, producer: lastLayerTask[top], on: thread,
-                              to: shard.device, into: &graph)
-            lastShardTask.append(compute(shard.device, t * shard.forward, "softmax shard \(s) forward, \(all)"))
-        }
-        // A split softmax reads three statistics a row back per shard (each waits for its queue).
-        if shards.count > 1 {
-            for (s, shard) in shards.enumerated() {
-                blocking(shard.device, 3 * transfers.host(rows), sent: 3 * rows, "softmax shard \(s) statistics")
-            }
-        }
-        // The backward: each shard's gradient (log Z up first when split) and its part of ∂L/∂h_top
-        // sent, then the parts received and summed on the top layer's backend.
-        var reads: [Int?] = []
-        for (s, shard) in shards.enumerated() {
-            if shards.count > 1 { blocking(shard.device, transfers.host(rows), "softmax shard \(s) log Z") }
-            lastShardTask[s] = compute(shard.device, t * (shard.backward + shard.weightGradient), "softmax shard \(s) backward, \(all)")
-            reads.append(transfers.send(activations, from: shard.device, on: thread, to: [topDevice], into: &graph))
-        }
-        for (s, shard) in shards.enumerated() {
-            transfers.receive(activations, from: shard.device, read: reads[s], producer: lastShardTask[s], on: thread,
-                              to: topDevice, into: &graph)
-            if s == 0 { lastLayerTask[top] = compute(topDevice, transfers.deviceCopy(activations), "layer \(top) output gradient sum") }
-        }
+        last[top] = main.softmax(model.shards, steps: model.steps, topDevice: layers[top].device, producer: last[top],
+                                 activationBytes: model.activationBytes, rowBytes: model.rowBytes, topName: "layer \(top)")
         for l in layers.indices.reversed() {
-            if l < top { move(activations, from: layers[l + 1].device, producer: lastLayerTask[l + 1], to: layers[l].device) }
-            lastLayerTask[l] = compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient), "layer \(l) backward, \(all)")
+            if l < top { main.move(activations, from: layers[l + 1].device, producer: last[l + 1], to: layers[l].device) }
+            last[l] = main.compute(layers[l].device, t * (layers[l].backward + layers[l].weightGradient), "layer \(l) backward, \(all)")
         }
-        if shards.count == 1 { blocking(shards[0].device, transfers.host(rows), sent: rows, "reading the losses") }
+        main.readLosses(model.shards, steps: model.steps, rowBytes: model.rowBytes)
         for (l, layer) in layers.enumerated() {
-            _ = compute(layer.device, 2 * transfers.deviceCopy(model.activationBytes), "layer \(l) carried state")
+            main.compute(layer.device, 2 * main.transfers.deviceCopy(model.activationBytes), "layer \(l) carried state")
         }
     }
 
@@ -222,144 +198,56 @@ public enum PipelineSimulator {
     /// each with the task list of `WavefrontExecutor.run`.
     private static func buildWavefront(_ model: PipelineModel, stepsPerRun: Int, microBatches m: Int,
                                        into graph: inout ThreadedTasks) {
-        let layers = model.layers, shards = model.shards
-        let top = layers.count - 1, topDevice = layers[top].device
-        let transfers = Transfers(model: model)
-        let runs = stride(from: 0, to: model.steps, by: stepsPerRun).map { min(stepsPerRun, model.steps - $0) }
-        let unitCount = m * runs.count
-        /// As the runtime names a unit (`WavefrontExecutor.PipelineUnits.name`).
-        func unitName(_ u: Int) -> String {
-            let first = (u % runs.count) * stepsPerRun, steps = "steps \(first)..<\(first + runs[u % runs.count])"
-            return m == 1 ? steps : "micro-batch \(u / runs.count), \(steps)"
-        }
-        /// Unit u's share of a full-batch step: K_u / M.
-        let share = (0..<unitCount).map { Double(runs[$0 % runs.count]) / Double(m) }
-        let activation = share.map { $0 * model.activationBytes }, row = share.map { $0 * model.rowBytes }
+        let layers = model.layers, shards = model.shards, top = layers.count - 1
+        let units = Units(steps: model.steps, stepsPerRun: stepsPerRun, microBatches: m)
+        var w = WavefrontTasks(graph: graph, transfers: Transfers(model: model))
+        defer { graph = w.graph }
 
         // Before the workers: the token ids, then each shard's targets for each unit.
-        let caller = graph.addThread("main")
-        var prologue = graph.add(on: caller, device: layers[0].device, duration: transfers.host(model.rowBytes * Double(model.steps)),
-                                 name: "upload the token ids")
-        for (s, shard) in shards.enumerated() {
-            for u in 0..<unitCount {
-                prologue = graph.add(on: caller, device: shard.device, duration: transfers.host(row[u]),
-                                     name: "softmax shard \(s) targets, \(unitName(u))")
-            }
-        }
+        let caller = w.graph.addThread("main")
+        let uploads = w.graph.add(on: caller, device: layers[0].device, duration: w.transfers.host(model.rowBytes * Double(model.steps)),
+                                  name: "upload the token ids")
+        let workers = w.startWorkers(caller: caller, after: uploads, layers: layers, shards: shards, units: units,
+                                     rowBytes: model.rowBytes) { "layer \($0)" }
+        let (layerThreads, shardThreads) = (workers.layers, workers.shards)
 
-        // Each worker starts once the caller has prepared the window.
-        let layerThreads = layers.indices.map { l in graph.addThread("worker \(l): layer \(l)") }
-        let shardThreads = shards.indices.map { s in graph.addThread("worker \(layers.count + s): softmax shard \(s)") }
-        for (l, layer) in layers.enumerated() {
-            graph.add(on: layerThreads[l], device: layer.device, duration: 0, after: [prologue], blocking: false)
-        }
-        for (s, shard) in shards.enumerated() {
-            graph.add(on: shardThreads[s], device: shard.device, duration: 0, after: [prologue], blocking: false)
-        }
-        // A worker enqueues a task once the one `queueDepth` back has ended (its marker, waited for
-        // on the host): a gate before each task, after the last sub-task of that earlier one.
-        let depth = WavefrontExecutor.queueDepth
-        var ended = [Int: [Int]]()
-        func begin(_ thread: Int, _ device: Int) {
-            let previous = ended[thread, default: []]
-            guard previous.count >= depth else { return }
-            graph.add(on: thread, device: device, duration: 0, after: [previous[previous.count - depth]], blocking: false)
-        }
-        func end(_ thread: Int) {
-            if let last = graph.last(on: thread) { ended[thread, default: []].append(last) }
-        }
-        // Per part and unit: the compute task a device copy waits for, and the staged read.
-        var forward = Array(repeating: [Int](), count: layers.count), forwardRead = Array(repeating: [Int?](), count: layers.count)
-        var statistics = Array(repeating: [Int](), count: shards.count)
-        var gradient = Array(repeating: [Int](), count: shards.count), gradientRead = Array(repeating: [Int?](), count: shards.count)
-        for u in 0..<unitCount {
+        var forward = Array(repeating: [Handoff](), count: layers.count), gradient: [[Handoff]] = []
+        for u in 0..<units.count {
             for (l, layer) in layers.enumerated() {
-                let thread = layerThreads[l]
-                begin(thread, layer.device)
-                if l > 0 {
-                    transfers.receive(activation[u], from: layers[l - 1].device, read: forwardRead[l - 1][u],
-                                      producer: forward[l - 1][u], on: thread, to: layer.device, into: &graph)
-                }
-                forward[l].append(graph.add(on: thread, device: layer.device, duration: share[u] * layer.forward, blocking: false,
-                                            name: "layer \(l) forward, \(unitName(u))"))
-                let consumers = l < top ? [layers[l + 1].device] : shards.map(\.device)
-                forwardRead[l].append(transfers.send(activation[u], from: layer.device, on: thread, to: consumers, into: &graph))
-                end(thread)
+                forward[l].append(w.layerUnit(thread: layerThreads[l], device: layer.device, inputs: l > 0 ? [forward[l - 1][u]] : [],
+                                              bytes: units.share(u) * model.activationBytes, seconds: units.share(u) * layer.forward,
+                                              name: "layer \(l) forward, \(units.name(u))",
+                                              consumers: l < top ? [layers[l + 1].device] : shards.map(\.device)))
             }
-            for (s, shard) in shards.enumerated() {
-                let thread = shardThreads[s]
-                begin(thread, shard.device)
-                transfers.receive(activation[u], from: topDevice, read: forwardRead[top][u], producer: forward[top][u],
-                                  on: thread, to: shard.device, into: &graph)
-                let logits = graph.add(on: thread, device: shard.device, duration: share[u] * shard.forward, blocking: false,
-                                       name: "softmax shard \(s) forward, \(unitName(u))")
-                // A split softmax reads its three statistics back (waiting for its queue).
-                statistics[s].append(shards.count > 1
-                    ? graph.add(on: thread, device: shard.device, duration: 3 * transfers.host(row[u]), bytesSent: 3 * row[u],
-                                name: "softmax shard \(s) statistics, \(unitName(u))")
-                    : logits)
-                end(thread)
-            }
-            for (s, shard) in shards.enumerated() {
-                let thread = shardThreads[s]
-                begin(thread, shard.device)
-                if shards.count > 1 {   // every shard's statistics combined on the host, log Z uploaded
-                    graph.add(on: thread, device: shard.device, duration: transfers.host(row[u]), after: statistics.map { $0[u] },
-                              name: "softmax shard \(s) log Z, \(unitName(u))")
-                }
-                gradient[s].append(graph.add(on: thread, device: shard.device,
-                                             duration: share[u] * (shard.backward + shard.weightGradient), blocking: false,
-                                             name: "softmax shard \(s) backward, \(unitName(u))"))
-                gradientRead[s].append(transfers.send(activation[u], from: shard.device, on: thread, to: [topDevice], into: &graph))
-                end(thread)
-            }
+            gradient.append(w.softmaxUnit(u, of: units, top: forward[top][u], shards: shards, threads: shardThreads,
+                                          activationBytes: model.activationBytes, rowBytes: model.rowBytes))
         }
         // The backward units: micro-batch by micro-batch, each one's runs in reverse.
-        let order = (0..<m).flatMap { mb in runs.indices.reversed().map { mb * runs.count + $0 } }
-        var backward = Array(repeating: [Int: Int](), count: layers.count)
-        var backwardRead = Array(repeating: [Int: Int](), count: layers.count)
+        var backward = Array(repeating: [Int: Handoff](), count: layers.count)
         for l in layers.indices.reversed() {
-            let layer = layers[l], thread = layerThreads[l]
-            for u in order {
-                begin(thread, layer.device)
-                if l == top {
-                    // Each shard's part arrives (copy or write); the first is copied into the sum.
-                    for (s, shard) in shards.enumerated() {
-                        transfers.receive(activation[u], from: shard.device, read: gradientRead[s][u], producer: gradient[s][u],
-                                          on: thread, to: layer.device, into: &graph)
-                    }
-                    if !shards.isEmpty {
-                        graph.add(on: thread, device: layer.device, duration: transfers.deviceCopy(activation[u]), blocking: false,
-                                  name: "layer \(l) output gradient sum, \(unitName(u))")
-                    }
-                } else {
-                    transfers.receive(activation[u], from: layers[l + 1].device, read: backwardRead[l + 1][u],
-                                      producer: backward[l + 1][u], on: thread, to: layer.device, into: &graph)
-                }
-                backward[l][u] = graph.add(on: thread, device: layer.device, duration: share[u] * layer.backward, blocking: false,
-                                           name: "layer \(l) backward, \(unitName(u))")
-                if l > 0 {
-                    backwardRead[l][u] = transfers.send(activation[u], from: layer.device, on: thread,
-                                                        to: [layers[l - 1].device], into: &graph)
-                }
-                end(thread)
+            let layer = layers[l]
+            for u in (0..<m).flatMap(units.backward(microBatch:)) {
+                backward[l][u] = w.layerUnit(
+                    thread: layerThreads[l], device: layer.device, inputs: l == top ? gradient[u] : backward[l + 1][u].map { [$0] } ?? [],
+                    bytes: units.share(u) * model.activationBytes, seconds: units.share(u) * layer.backward,
+                    name: "layer \(l) backward, \(units.name(u))", sum: l == top ? "layer \(l) output gradient sum, \(units.name(u))" : nil,
+                    consumers: l > 0 ? [layers[l - 1].device] : [])
             }
-            graph.add(on: thread, device: layer.device, duration: Double(model.steps) * layer.weightGradient, blocking: false,
-                      name: "layer \(l) weight gradients")
+            w.graph.add(on: layerThreads[l], device: layer.device, duration: Double(model.steps) * layer.weightGradient, blocking: false,
+                        name: "layer \(l) weight gradients")
         }
-        // Each worker drains its queue before it returns.
-        for (l, layer) in layers.enumerated() { graph.add(on: layerThreads[l], device: layer.device, duration: 0) }
-        for (s, shard) in shards.enumerated() { graph.add(on: shardThreads[s], device: shard.device, duration: 0) }
+        w.drain(workers.all)
 
         // After the workers: one shard's losses come back; every layer copies its carried state.
-        var epilogue = (layerThreads + shardThreads).compactMap { graph.last(on: $0) }
+        var epilogue = (layerThreads + shardThreads).compactMap { w.graph.last(on: $0) }
         if shards.count == 1 {
-            epilogue = [graph.add(on: caller, device: shards[0].device, duration: transfers.host(model.rowBytes * Double(model.steps)),
-                                  after: epilogue, bytesSent: model.rowBytes * Double(model.steps), name: "reading the losses")]
+            let rows = model.rowBytes * Double(model.steps)
+            epilogue = [w.graph.add(on: caller, device: shards[0].device, duration: w.transfers.host(rows), after: epilogue,
+                                    bytesSent: rows, name: "reading the losses")]
         }
         for (l, layer) in layers.enumerated() {
-            graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * transfers.deviceCopy(model.activationBytes / Double(m)),
-                      after: epilogue, blocking: false, name: "layer \(l) carried state")
+            w.graph.add(on: caller, device: layer.device, duration: 2 * Double(m) * w.transfers.deviceCopy(model.activationBytes / Double(m)),
+                        after: epilogue, blocking: false, name: "layer \(l) carried state")
         }
     }
 }

@@ -40,38 +40,19 @@ public enum PlanValidation {
     public static func validate(_ plan: Plan, targetSequentialSeconds: Double = 0.3, measuredSteps: Int = 3,
                                 tracing: Bool = false) throws -> [ValidationRow] {
         let shape = plan.request.shape
-        guard let sequential = plan.predictions.first(where: { $0.schedule == .sequential }), sequential.stepTime > 0,
-              targetSequentialSeconds > 0, targetSequentialSeconds.isFinite else {
-            throw CLTrainError.invalidArgument("validation needs a plan with a positive sequential step and a positive target")
-        }
-        let factor = targetSequentialSeconds / sequential.stepTime
-        // H' ≤ 16, and never 4H' rows in a shard: the timing table tells a layer's products by their 4H side.
-        var hidden = min(shape.hidden, 16)
-        while plan.placement.softmaxShards.contains(where: { $0.rows.count == 4 * hidden }) { hidden += 1 }
-        let ratio = Double(hidden) / Double(shape.hidden)
-        let scaled = { (link: PipelineLink) in
-            PipelineLink(name: link.name, bandwidth: link.bandwidth * ratio / factor, latency: link.latency * factor)
-        }
-        let (link, deviceCopy) = (scaled(plan.model.link), scaled(plan.model.deviceCopy))
-        var tables: [DeviceSelection: TimingCosts] = [:], devices: [DeviceSelection: TimingDevice] = [:]
-        for device in plan.placement.devices {
-            let table = try TimingCosts(costs: plan.pool.costs(of: device).scaled(by: factor), batch: shape.batch, hidden: hidden,
-                                        link: link, deviceCopy: deviceCopy)
-            tables[device] = table
-            devices[device] = TimingDevice(name: device.description, costs: table)
-        }
-        let miniature = WorkloadShape(batch: shape.batch, hidden: hidden, embedding: hidden, vocabulary: shape.vocabulary, steps: shape.steps)
-        let model = try PipelineModel(placement: plan.placement, costs: { device in
-            guard let table = tables[device] else { throw CLTrainError.deviceNotFound("no timing device for \(device)") }
-            return table.realizedCosts
-        }, shape: miniature, link: link, deviceCopy: deviceCopy, sharesMemory: { _ in false })
-        let configuration = ModelConfiguration(vocabularySize: shape.vocabulary, embeddingSize: hidden, hiddenSize: hidden,
+        let timing = try TimingModel(placement: plan.placement, pool: plan.pool, predictions: plan.predictions, batch: shape.batch,
+                                     hidden: shape.hidden, link: plan.model.link, deviceCopy: plan.model.deviceCopy,
+                                     targetSequentialSeconds: targetSequentialSeconds)
+        let miniature = WorkloadShape(batch: shape.batch, hidden: timing.hidden, embedding: timing.hidden, vocabulary: shape.vocabulary,
+                                      steps: shape.steps)
+        let model = try PipelineModel(placement: plan.placement, costs: timing.costs, shape: miniature, link: timing.link,
+                                      deviceCopy: timing.deviceCopy, sharesMemory: { _ in false })
+        let configuration = ModelConfiguration(vocabularySize: shape.vocabulary, embeddingSize: timing.hidden, hiddenSize: timing.hidden,
                                                layers: plan.placement.layers.count)
-        let description = "\(miniature); costs × \(String(format: "%.3g", factor)), host link \(formatBandwidth(link.bandwidth)) + "
-            + "\(formatSeconds(link.latency)) per transfer"
+        let description = timing.description(of: "\(miniature)")
         return try plan.predictions.map(\.schedule).map { schedule in
             let predicted = try PipelineSimulator.simulate(model, schedule: schedule)
-            let measured = try TimingRun.measure(placement: plan.placement, on: devices, configuration: configuration,
+            let measured = try TimingRun.measure(placement: plan.placement, on: timing.devices, configuration: configuration,
                                                  batch: shape.batch, steps: shape.steps, schedule: schedule,
                                                  measuredSteps: measuredSteps, tracing: tracing)
             return ValidationRow(schedule: schedule, predicted: predicted, measuredStepTime: measured.stepSeconds,
@@ -81,7 +62,80 @@ public enum PlanValidation {
         }
     }
 
-    private static func formatBandwidth(_ bytesPerSecond: Double) -> String {
+    /// The encoder–decoder's half of validation: its plan on the timing devices a measurement
+    /// would run (H' ≤ 16, costs scaled so that its sequential step sleeps
+    /// `targetSequentialSeconds`), and the simulator's prediction there for each of the plan's
+    /// schedules. What is missing is the measurement: a pipelined translation executor run by
+    /// `TimingRun` over `timing.devices` with `TranslationModel(configuration:devices:)` of
+    /// `configuration`, whose median step each prediction is then compared with.
+    public static func timingPredictions(_ plan: TranslationPlan, targetSequentialSeconds: Double = 0.3) throws
+        -> (timing: TimingModel, configuration: TranslationConfiguration, predictions: [PipelinePrediction]) {
+        let workload = plan.request.workload
+        let timing = try TimingModel(placement: plan.placement, pool: plan.pool, predictions: plan.predictions, batch: workload.batch,
+                                     hidden: workload.hidden, link: plan.model.decoder.link, deviceCopy: plan.model.decoder.deviceCopy,
+                                     targetSequentialSeconds: targetSequentialSeconds)
+        var miniature = workload
+        (miniature.hidden, miniature.embedding) = (timing.hidden, timing.hidden)
+        let model = try TranslationPipelineModel(placement: plan.placement, costs: timing.costs, workload: miniature, link: timing.link,
+                                                 deviceCopy: timing.deviceCopy, sharesMemory: { _ in false })
+        let configuration = TranslationConfiguration(sourceVocabularySize: workload.sourceVocabulary,
+                                                     targetVocabularySize: workload.targetVocabulary, embeddingSize: timing.hidden,
+                                                     hiddenSize: timing.hidden, layers: plan.placement.layers.count)
+        return (timing, configuration, try plan.predictions.map { try PipelineSimulator.simulate(model, schedule: $0.schedule) })
+    }
+
+    /// The timing devices a plan is validated on: one `TimingDevice` per device of the placement,
+    /// sleeping the plan's costs × `factor` at H' ≤ 16, over links scaled so that each activation's
+    /// transfer lasts as long as in the plan.
+    public struct TimingModel: Sendable {
+        /// Every time is multiplied by it, so that the plan's sequential step sleeps the target.
+        public let factor: Double
+        /// H' (and E'): at most 16.
+        public let hidden: Int
+        public let link: PipelineLink
+        public let deviceCopy: PipelineLink
+        let tables: [DeviceSelection: TimingCosts]
+        public let devices: [DeviceSelection: TimingDevice]
+
+        init(placement: Placement, pool: DevicePool, predictions: [PipelinePrediction], batch: Int, hidden planHidden: Int,
+             link planLink: PipelineLink, deviceCopy planDeviceCopy: PipelineLink, targetSequentialSeconds: Double) throws {
+            guard let sequential = predictions.first(where: { $0.schedule == .sequential }), sequential.stepTime > 0,
+                  targetSequentialSeconds > 0, targetSequentialSeconds.isFinite else {
+                throw CLTrainError.invalidArgument("validation needs a plan with a positive sequential step and a positive target")
+            }
+            let factor = targetSequentialSeconds / sequential.stepTime
+            // H' ≤ 16, and never 4H' rows in a shard: the timing table tells a layer's products by their 4H side.
+            var hidden = min(planHidden, 16)
+            while placement.softmaxShards.contains(where: { $0.rows.count == 4 * hidden }) { hidden += 1 }
+            let ratio = Double(hidden) / Double(planHidden)
+            let scaled = { (link: PipelineLink) in
+                PipelineLink(name: link.name, bandwidth: link.bandwidth * ratio / factor, latency: link.latency * factor)
+            }
+            let (link, deviceCopy) = (scaled(planLink), scaled(planDeviceCopy))
+            var tables: [DeviceSelection: TimingCosts] = [:], devices: [DeviceSelection: TimingDevice] = [:]
+            for device in placement.devices {
+                let table = try TimingCosts(costs: pool.costs(of: device).scaled(by: factor), batch: batch, hidden: hidden,
+                                            link: link, deviceCopy: deviceCopy)
+                tables[device] = table
+                devices[device] = TimingDevice(name: device.description, costs: table)
+            }
+            (self.factor, self.hidden, self.link, self.deviceCopy, self.tables, self.devices) = (factor, hidden, link, deviceCopy, tables, devices)
+        }
+
+        /// What a timing device realises for `device`: the costs the simulator takes on the timing model.
+        public func costs(_ device: DeviceSelection) throws -> DeviceCosts {
+            guard let table = tables[device] else { throw CLTrainError.deviceNotFound("no timing device for \(device)") }
+            return table.realizedCosts
+        }
+
+        /// e.g. "B 128, H 16, E 16, V 80000, T 50; costs × 2.79, host link 26.8 MB/s + 27.9 µs per transfer".
+        func description(of shape: String) -> String {
+            "\(shape); costs × \(String(format: "%.3g", factor)), host link \(PlanValidation.formatBandwidth(link.bandwidth)) + "
+                + "\(formatSeconds(link.latency)) per transfer"
+        }
+    }
+
+    static func formatBandwidth(_ bytesPerSecond: Double) -> String {
         bytesPerSecond >= 1e9 ? String(format: "%.1f GB/s", bytesPerSecond / 1e9) : String(format: "%.1f MB/s", bytesPerSecond / 1e6)
     }
 }

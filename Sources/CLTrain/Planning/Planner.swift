@@ -114,7 +114,34 @@ public enum Planner {
         let shape = request.shape
         try shape.validate()
         for case .wavefront(_, let m) in request.schedules { try checkMicroBatches(m, batch: shape.batch) }
-        // A manual placement needs no measurement: check it before calibrating anything.
+        let (pool, placement) = try placedPool(request, registry: registry)
+        let memory = sharesMemory(simulated: pool.simulated)
+        let model = try PipelineModel(placement: placement, costs: pool.costs(of:), shape: shape, link: request.link,
+                                      sharesMemory: memory)
+        let predictions = try schedules(request).map { try PipelineSimulator.simulate(model, schedule: $0) }
+        let baseline = try fastestSingleDevice(placement.devices + pool.devices, layers: request.layers,
+                                               vocabularySize: shape.vocabulary) { single in
+            try PipelineSimulator.simulate(
+                PipelineModel(placement: single, costs: pool.costs(of:), shape: shape, link: request.link, sharesMemory: memory),
+                schedule: .sequential)
+        }
+
+        return Plan(request: request, pool: pool, placement: placement, model: model, baseline: baseline,
+                    predictions: predictions, hostDevices: hostDevices(placement, pool: pool, registry: registry))
+    }
+
+    /// The CPU devices of this host among `placement`'s (none when the pool is simulated).
+    static func hostDevices(_ placement: Placement, pool: DevicePool, registry: DeviceRegistry) -> [DeviceSelection] {
+        pool.simulated ? [] : placement.devices.filter { device in
+            if case .openCL(let index) = device { return !((try? registry.description(ofOpenCLDevice: index))?.isGPU ?? true) }
+            return true
+        }
+    }
+
+    /// The pool of `request.devices` with its costs, and the placement over it: a manual one is
+    /// checked before anything is calibrated, and devices it names outside the pool are calibrated too.
+    static func placedPool(_ request: PlanRequest, registry: DeviceRegistry) throws -> (DevicePool, Placement) {
+        let shape = request.shape
         var manual: Placement?
         if case .manual(let layerDevices, let softmax) = request.placement {
             if case .simulated(let count, _) = request.devices {
@@ -128,7 +155,6 @@ public enum Planner {
         }
         var pool = try devicePool(request.devices, shape: shape, registry: registry, recalibrate: request.recalibrate,
                                   budgetSeconds: request.calibrationBudget)
-        // A manual placement may name devices outside the pool: calibrate those too, once.
         let missing = (manual?.devices ?? []).filter { pool.costs[$0] == nil }
         for (device, entry) in try DeviceCalibration.costs(of: missing, shape: shape, registry: registry,
                                                            recalibrate: request.recalibrate, budgetSeconds: request.calibrationBudget) {
@@ -137,30 +163,28 @@ public enum Planner {
         }
         let placement = try manual ?? Placement.auto(costs: pool.devices.map(pool.costs(of:)), devices: pool.devices,
                                                      layers: request.layers, vocabularySize: shape.vocabulary)
-        let memory = sharesMemory(simulated: pool.simulated)
-        let model = try PipelineModel(placement: placement, costs: pool.costs(of:), shape: shape, link: request.link,
-                                      sharesMemory: memory)
+        return (pool, placement)
+    }
+
+    /// `.sequential`, the plain wavefront, then each requested schedule not among them.
+    static func schedules(_ request: PlanRequest) -> [ExecutionSchedule] {
         var schedules: [ExecutionSchedule] = [.sequential, .wavefront(stepsPerRun: 1)]
         for schedule in request.schedules where !schedules.contains(schedule) { schedules.append(schedule) }
-        let predictions = try schedules.map { try PipelineSimulator.simulate(model, schedule: $0) }
+        return schedules
+    }
 
-        // The whole model on each device alone, one layer after another; the fastest one.
+    /// The whole model on each of `devices` alone, one layer after another (`simulate` of a
+    /// single-device placement); the fastest one.
+    static func fastestSingleDevice(_ devices: [DeviceSelection], layers: Int, vocabularySize: Int,
+                                    simulate: (Placement) throws -> PipelinePrediction) throws
+        -> (device: DeviceSelection, prediction: PipelinePrediction) {
         var baseline: (device: DeviceSelection, prediction: PipelinePrediction)?
-        for device in Set(placement.devices + pool.devices).sorted(by: { $0.description < $1.description }) {
-            let single = try Placement.singleDevice(device, layers: request.layers, vocabularySize: shape.vocabulary)
-            let prediction = try PipelineSimulator.simulate(
-                PipelineModel(placement: single, costs: pool.costs(of:), shape: shape, link: request.link, sharesMemory: memory),
-                schedule: .sequential)
+        for device in Set(devices).sorted(by: { $0.description < $1.description }) {
+            let prediction = try simulate(try Placement.singleDevice(device, layers: layers, vocabularySize: vocabularySize))
             if prediction.stepTime < baseline?.prediction.stepTime ?? .infinity { baseline = (device, prediction) }
         }
         guard let baseline else { throw CLTrainError.invalidArgument("no device to plan for") }
-
-        let hostDevices = pool.simulated ? [] : placement.devices.filter { device in
-            if case .openCL(let index) = device { return !((try? registry.description(ofOpenCLDevice: index))?.isGPU ?? true) }
-            return true
-        }
-        return Plan(request: request, pool: pool, placement: placement, model: model, baseline: baseline,
-                    predictions: predictions, hostDevices: hostDevices)
+        return baseline
     }
 
     /// Whether the queues of one device share its memory, as the runtime's `sharesMemory` decides:
@@ -182,7 +206,7 @@ public enum Planner {
                 base = Presets.h100Costs(for: shape)
                 label = "PyTorch's H100 costs"
                 note = "PyTorch/cuDNN's measured costs on one H100 (shared/gpu/README.md, beside the repository), not CLTrain's"
-                    + (shape == Presets.shape2014 ? ", at this shape" : ", measured at the 2014 shape and scaled to this one by FLOPs (rough)")
+                    + (Presets.isMeasuredH100Shape(shape) ? ", at this shape" : ", measured at the 2014 shape and scaled to this one by FLOPs (rough)")
             case .copyOf(let list):
                 let first = try copySource(list, registry: registry)
                 let result = try DeviceCalibration.calibrate(first, shape: shape, registry: registry,

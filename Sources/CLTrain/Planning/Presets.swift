@@ -30,6 +30,21 @@ public enum Presets {
     /// What 2014 reported: 1 700 words/s on one GPU, 6 300 on eight, 3.7×.
     public static let speedup2014 = 3.7
 
+    // MARK: The 2014 translation model
+
+    /// Sutskever et al. 2014's encoder–decoder (§3.4): 4 layers of 1000 units per stack,
+    /// 1000-wide embeddings, 160 000 source and 80 000 target words, batch 128. The padded steps
+    /// are the WMT'14 English→French training set's means (§3.1: 12 M sentences of 304 M English
+    /// and 348 M French words): S 25 source words; T 30, 29 French words and `<eos>`. Plan-only
+    /// figures: `cltrain train --preset sutskever-2014-translate` takes its own from
+    /// Training/TrainingPreset.swift.
+    public static let translation2014 = TranslationWorkload(batch: 128, hidden: 1000, embedding: 1000, sourceVocabulary: 160_000,
+                                                            targetVocabulary: 80_000, sourceSteps: 25, targetSteps: 30)
+    /// The paper's layout: layer k of both stacks on GPU k, the softmax over 4 more.
+    public static let translationLayerDevices2014 = 4, translationSoftmaxDevices2014 = 4
+    /// What 2014 reported for it: 6 300 words/s on 8 GPUs, about 1 700 on one.
+    public static let translationWordsPerSecond2014 = (oneDevice: 1_700.0, eightDevices: 6_300.0)
+
     // MARK: H100 measurements (cuDNN / PyTorch, the 2014 shape)
 
     /// cuDNN LSTM, 1 layer, H 1000, B 128, T 50: forward + backward, and forward alone (seconds).
@@ -72,6 +87,12 @@ public enum Presets {
             decoderWeightGradientPerRow: gemm / (rows * steps),
             hostBandwidth: pcie4.bandwidth)
     }()
+
+    /// Whether `h100Costs(for: shape)` are the measured costs themselves: per-step and per-row
+    /// costs depend on B, H and E only, not on the window's steps or the vocabulary's rows.
+    public static func isMeasuredH100Shape(_ shape: WorkloadShape) -> Bool {
+        (shape.batch, shape.hidden, shape.embedding) == (shape2014.batch, shape2014.hidden, shape2014.embedding)
+    }
 
     /// `h100Costs2014` carried to another shape by FLOPs: layer costs ∝ B·H·(In + H), per-row
     /// decoder costs ∝ B·H. Rough away from the measured shape: small shapes do not fill an H100,

@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+@Suite("cltrain plan --task translate")
+struct CLIPlanTranslateTests {
+    /// The paper's layout on 8 simulated devices with PyTorch's H100 costs: touches no device.
+    static let paper = ["plan", "--task", "translate", "--source-vocab", "160000", "--target-vocab", "80000", "--layers", "4",
+                        "--hidden", "1000", "--embedding", "1000", "--batch", "128", "--simulate-devices", "8", "--costs", "h100",
+                        "--layer-devices", "0,1,2,3", "--softmax-devices", "4,5,6,7"]
+
+    @Test func predictsThePapersLayoutAndWritesItsTrace() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanup() }
+        let trace = scratch.path("plan.json")
+        let result = try CLI.run(Self.paper + ["--steps-per-run", "5", "--trace", trace])
+        #expect(result.status == 0, "\(result)")
+        for text in ["S 25 + T 30 steps (7040 source + target words per step)", "one device (0, sequential)",
+                     "wavefront (2014), K = 1", "wavefront, K = 5", "bubble", "6300 words/s on 8 GPUs"] {
+            #expect(result.standardOutput.contains(text), "missing '\(text)' in \(result.standardOutput)")
+        }
+        let events = try String(contentsOfFile: trace, encoding: .utf8)
+        #expect(events.contains("decoder layer 3 forward, steps 0..<1") && events.contains("encoder layer 0 backward"))
+    }
+
+    static let refused: [BadInput] = [
+        BadInput(paper + ["--source-steps", "0"], mentions: ["--source-steps"]),
+        BadInput(paper + ["--target-steps", "0"], mentions: ["--target-steps"]),
+        BadInput(Array(paper.prefix(while: { $0 != "--layer-devices" })) + ["--layer-devices", "0,1,2,3,4"],
+                 mentions: ["4 layers per stack but 5 layer devices"]),
+        BadInput(paper + ["--vocab", "100"], mentions: ["--vocab", "--task lm"]),
+        BadInput(paper + ["--validate"], mentions: ["--validate", "pipelined translation executor"]),
+        BadInput(["plan", "--vocab", "100", "--target-steps", "30"], mentions: ["--target-steps", "--task translate"]),
+        BadInput(["plan", "--task", "translate", "--target-vocab", "100", "--layer-devices", "0,1"], mentions: ["--source-vocab"]),
+    ]
+
+    @Test("bad translation plans are refused as usage errors", arguments: refused)
+    func refusesBadInput(_ input: BadInput) throws {
+        let result = try CLI.run(input.arguments)
+        expectCleanFailure(result, mentioning: input.mentions)
+        #expect(result.status == 64, "not refused as a usage error: \(result)")
+    }
+}
