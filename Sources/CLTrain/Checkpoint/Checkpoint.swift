@@ -128,7 +128,9 @@ public enum Checkpoint {
             metadata[key] == nil ? nil : try field(key, type, in: metadata, path: path)
         }
         guard metadata["format"] == format else {
-            throw CLTrainError.invalidArgument("checkpoint '\(path.path)' is not a \(format) checkpoint (format: \(metadata["format"] ?? "none"))")
+            let found = metadata["format"] ?? "none"
+            let hint = found == TranslationCheckpoint.format ? ": it holds a translation model; train it with --task translate" : ""
+            throw CLTrainError.invalidArgument("checkpoint '\(path.path)' is not a \(format) checkpoint (format: \(found))\(hint)")
         }
         let configuration = try field("configuration", ModelConfiguration.self, in: metadata, path: path)
         let vocabulary = try field("vocabulary", Vocabulary.self, in: metadata, path: path)
