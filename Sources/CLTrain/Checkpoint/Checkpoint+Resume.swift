@@ -38,6 +38,18 @@ extension TranslationOptions: ResumableOptions {
     }
 }
 
+extension Checkpoint {
+    /// The options a checkpoint was trained with (nil: an older file that records none) are
+    /// `options`, but for the number of epochs; else the differences are named.
+    static func checkSameOptions<Options: ResumableOptions & Equatable>(saved: Options?, options: Options, path: String) throws {
+        guard let saved = saved?.withEpochs(of: options), saved != options else { return }
+        let differences = saved.differences(from: options)
+        let what = differences.isEmpty ? "other options (\(saved))" : differences.joined(separator: "; ")
+        throw CLTrainError.invalidArgument(
+            "checkpoint '\(path)' was trained with \(what); resume with the same options (only --epochs may change)")
+    }
+}
+
 /// A checkpoint read back for `--resume`, checked, not yet applied.
 struct ResumedCheckpoint {
     let position: TrainingPosition

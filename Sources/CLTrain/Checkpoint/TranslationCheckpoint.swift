@@ -35,12 +35,7 @@ public enum TranslationCheckpoint {
                 throw CLTrainError.invalidArgument(
                     "checkpoint '\(path)' holds a model of shape (\(self.configuration)) but this run builds (\(configuration)); use the checkpoint's options or another --checkpoint folder")
             }
-            if let saved = self.options?.withEpochs(of: options), saved != options {
-                let differences = saved.differences(from: options)
-                let what = differences.isEmpty ? "other options (\(saved))" : differences.joined(separator: "; ")
-                throw CLTrainError.invalidArgument(
-                    "checkpoint '\(path)' was trained with \(what); resume with the same options (only --epochs may change)")
-            }
+            try Checkpoint.checkSameOptions(saved: self.options, options: options, path: path)
         }
 
         /// A run on `data` may continue this checkpoint only if it trained on the same pairs.
