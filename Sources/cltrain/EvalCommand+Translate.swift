@@ -2,7 +2,7 @@ import ArgumentParser
 import CLTrain
 import Foundation
 
-/// `cltrain eval` on a translation checkpoint: test perplexity per target token.
+/// `cltrain eval` on a translation checkpoint: test perplexity per target token, and BLEU.
 extension EvalCommand {
     func evaluateTranslation(_ modelFile: URL) throws {
         if bptt != nil { throw ValidationError("--bptt: a translation model reads whole sentences; leave it out") }
@@ -36,9 +36,28 @@ extension EvalCommand {
         let (loss, tokens) = try TranslationExecutor(model: model).meanLoss(over: batcher)
         let perplexity = exp(loss)
         print("\(split.rawValue) loss \(loss), perplexity \(perplexity) (\(tokens) target tokens of \(pairs.count) sentence pairs of \(name), \(split.noun))")
-        // BLEU goes here once beam search exists (`cltrain translate`): decode `encoded.test`'s sources
-        // with --beam, score the hypotheses against `pairs`' targets with `CorpusBLEU`, print it and
-        // add "bleu" to the JSON.
-        if let json { try EvalResult(loss: loss, perplexity: perplexity, tokens: tokens, split: split, data: name).write(to: json) }
+        let bleu = try Self.bleu(model, description: description, sources: encoded.test.map(\.source), references: pairs.map(\.target),
+                                 options: decoding.options(), batch: batch)
+        print("\(split.rawValue) \(bleu.line) (beam \(decoding.options().beam))")
+        print(bleu.signature)
+        if let json {
+            try EvalResult(loss: loss, perplexity: perplexity, tokens: tokens, split: split, data: name,
+                           bleu: (bleu, decoding.options().beam)).write(to: json)
+        }
+    }
+
+    /// Corpus BLEU of `model`'s translations of `sources` (encoded, reading order) against
+    /// `references` (the raw target lines), `batch` sentences searched at a time.
+    static func bleu(_ model: TranslationModel, description: TranslationCheckpoint.Description, sources: [[Int32]],
+                     references: [String], options: BeamSearchOptions, batch: Int) throws -> BLEUScore {
+        let search = try BeamSearch(model: try TranslationDecoding.translator(model), options: options)
+        let translator = try SentenceTranslator(search: search, sourceVocabulary: description.sourceVocabulary,
+                                                targetVocabulary: description.targetVocabulary)
+        var hypotheses: [String] = []
+        for start in stride(from: 0, to: sources.count, by: batch) {
+            let found = try translator.translate(encoded: Array(sources[start..<min(start + batch, sources.count)]))
+            hypotheses += found.map { description.targetVocabulary.hypothesisLine($0.first?.tokens ?? []) }
+        }
+        return try CorpusBLEU.score(hypotheses: hypotheses, references: [references])
     }
 }
