@@ -48,11 +48,11 @@ struct TranslateCommand: ParsableCommand {
     }
 
     func run() throws {
+        let lines = try input.map(InputLines.init(path:)) ?? InputLines()   // a missing file is refused before any model is read
         let backend = try DeviceChoice.backend(for: device)
         let (model, source, target) = try TranslationDecoding.load([checkpoint] + ensemble, backend: backend)
         let search = try BeamSearch(model: model, options: decoding.options(nBest: nBest))
         let translator = try SentenceTranslator(search: search, sourceVocabulary: source, targetVocabulary: target)
-        let lines = try input.map(InputLines.init(path:)) ?? InputLines()
         var lineNumber = 0
         while case let sentences = try lines.next(upTo: batch), !sentences.isEmpty {
             var text = ""

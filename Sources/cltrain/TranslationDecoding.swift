@@ -15,7 +15,7 @@ enum TranslationDecoding {
     /// both vocabularies (a source is encoded once, and a token id must mean one word to all).
     static func load(_ checkpoints: [String], backend: Backend)
         throws -> (translator: AnyStepwiseTranslator, source: TranslationVocabulary, target: TranslationVocabulary) {
-        var members: [AnyStepwiseTranslator] = []
+        var models: [TranslationModel] = []
         var vocabularies: (source: TranslationVocabulary, target: TranslationVocabulary, path: String)?
         for path in checkpoints {
             let modelFile = Checkpoint.modelFile(path)
@@ -30,8 +30,10 @@ enum TranslationDecoding {
             } else {
                 vocabularies = (description.sourceVocabulary, description.targetVocabulary, path)
             }
-            members.append(try translator(model))
+            models.append(model)
         }
+        // Every checkpoint is read and checked before any is made a translator.
+        let members = try models.map(translator)
         guard let vocabularies, let first = members.first else { throw CLTrainError.invalidArgument("no checkpoint to translate with") }
         let translator = members.count == 1 ? first : AnyStepwiseTranslator(try EnsembleTranslator(members))
         return (translator, vocabularies.source, vocabularies.target)
