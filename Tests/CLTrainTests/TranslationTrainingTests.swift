@@ -137,4 +137,35 @@ struct TranslationTrainingTests {
         #expect { try other.resume(from: scratch.url.appendingPathComponent(Checkpoint.modelFileName)) }
             throws: { "\($0)".contains("--batch 8, not 4") }
     }
+
+    /// At a learning rate of 10^38 the loss turns non-finite a few steps in: training stops with
+    /// `diverged`, naming the last checkpoint written, whose weights resume to a finite loss.
+    @Test func divergenceStopsAndKeepsTheLastGoodCheckpoint() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanup() }
+        let data = try Self.dataset()
+        var options = Self.options(epochs: 3)
+        options.optimizer = .sgd
+        options.schedule = LearningRateSchedule(initial: 1e38)
+        options.checkpointEvery = 1
+        let trainer = try TranslationTrainer(model: try Self.model(data), dataset: data, options: options,
+                                             checkpointDirectory: scratch.url, dataSource: "synthetic")
+        var written: [Int] = []
+        trainer.onCheckpoint = { _ in written.append(trainer.position.step) }
+        let modelFile = scratch.url.appendingPathComponent(Checkpoint.modelFileName)
+        do {
+            try trainer.run()
+            Issue.record("training at a learning rate of 1e38 did not diverge")
+        } catch TrainingError.diverged(_, let step, let loss, let last) {
+            #expect(!loss.isFinite)
+            #expect(last == (written.isEmpty ? nil : modelFile.path), "diverged at step \(step), wrote \(written)")
+            #expect(written.allSatisfy { $0 < step })
+        }
+        guard !written.isEmpty else { return }
+        let resumed = try TranslationTrainer(model: try Self.model(data), dataset: data, options: options,
+                                             checkpointDirectory: scratch.url, dataSource: "synthetic")
+        try resumed.resume(from: modelFile)
+        #expect(resumed.position.step == written.last)
+        #expect(try resumed.meanLoss(over: resumed.batcher).isFinite, "the kept checkpoint's weights score finitely")
+    }
 }
