@@ -68,6 +68,17 @@ final class StackPass {
         return (try layer.buffersOutput(), cells)
     }
 
+    /// Each layer's (h, c) at `rows` (indices into its S·B rows, one per sequence) into `states[l]`
+    /// (N×H each, on the layer's backend): `embeddingForward` over the states is a row gather.
+    func gatherStates(_ rows: [Int32], into states: [(hidden: Tensor, cell: Tensor)], workspace: inout Workspace) throws {
+        for (l, layer) in stack.layers.enumerated() {
+            let indices = try workspace.indices("finalRows", rows, on: layer.backend)
+            let (hiddens, cells) = try outputs(ofLayer: l)
+            try layer.backend.embeddingForward(table: hiddens, indices: indices, output: states[l].hidden)
+            try layer.backend.embeddingForward(table: cells, indices: indices, output: states[l].cell)
+        }
+    }
+
     /// Every layer over all steps, layer 0 first, each from `initialStates[l]` (B×H each, on its backend).
     func forward(initialStates: [(hidden: Tensor, cell: Tensor)]) throws {
         let layers = stack.layers

@@ -58,13 +58,9 @@ public final class TranslationExecutor {
         // The hand-over: each layer's rows at each sequence's last real step.
         let finalRows = try Self.finalStateRows(batch)
         let decoderStates = try model.decoder.layers.enumerated().map { l, layer in
-            let state = try stateTensors("decoderState\(l)", batch: b, on: layer.backend)
-            let rows = try workspace.indices("finalRows", finalRows, on: layer.backend)
-            let encoded = try encoderPass.outputs(ofLayer: l)
-            try layer.backend.embeddingForward(table: encoded.hiddens, indices: rows, output: state.hidden)
-            try layer.backend.embeddingForward(table: encoded.cells, indices: rows, output: state.cell)
-            return state
+            try stateTensors("decoderState\(l)", batch: b, on: layer.backend)
         }
+        try encoderPass.gatherStates(finalRows, into: decoderStates, workspace: &workspace)
 
         let decoderPass = try StackPass(model.decoder, name: "decoder", tokens: batch.targetInputs, steps: batch.targetSteps,
                                         batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
