@@ -118,11 +118,10 @@ public final class TranslationTrainer {
                     try? checkpoints.commit()
                     throw error
                 }
-                // The executor's gradient is of the summed loss; the mean over target tokens is the objective.
-                let tokens = max(result.tokens, 1)
-                let loss = result.lossSum / Double(tokens)
+                // The executor's gradient is already of the mean over the batch's target tokens, the objective.
+                let loss = result.lossSum / Double(max(result.tokens, 1))
                 let norm = try checkpoints.judgeStep(loss: loss, parameters: model.parameters, maxNorm: options.clipNorm,
-                                                     lossScale: Float(1 / Double(tokens)), epoch: position.epoch + 1, step: position.step + 1)
+                                                     lossScale: 1, epoch: position.epoch + 1, step: position.step + 1)
                 try optimizer.step(model.parameters, learningRate: lr)
                 position.window += 1
                 position.step = try Checked.increment(position.step, what: "the training step count")
