@@ -5,9 +5,7 @@ import Foundation
 enum TranslationDecoding {
     /// `model` as a `StepwiseTranslator`.
     static func translator(_ model: TranslationModel) throws -> AnyStepwiseTranslator {
-        // SEAM (s2s-model): `ModelTranslator`, the model's conformance to `StepwiseTranslator`, is
-        // not merged yet; once it is, this is `AnyStepwiseTranslator(ModelTranslator(model: model))`.
-        throw CLTrainError.invalidArgument("decoding needs ModelTranslator from the s2s-model branch, which is not merged yet")
+        AnyStepwiseTranslator(ModelTranslator(model: model))
     }
 
     /// The models of `checkpoints` (folders or their model.safetensors) on `backend`, one
