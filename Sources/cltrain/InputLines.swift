@@ -12,6 +12,8 @@ final class InputLines {
     private var pending = Data()
     private var lines: [String] = []
     private var ended = false
+    /// A line that is not UTF-8: thrown once the lines before it are handed out.
+    private var badLine: CLTrainError?
     /// Lines handed out so far: the number of the next one minus 1, for errors.
     private var lineNumber = 0
 
@@ -42,9 +44,11 @@ final class InputLines {
     deinit { if ownsDescriptor { close(descriptor) } }
 
     /// Up to `count` lines, at least one unless the input has ended (then none); waits for input
-    /// only while it holds no complete line. Refuses a line that is not UTF-8, naming it.
+    /// only while it holds no complete line. Refuses a line that is not UTF-8, naming it, once the
+    /// lines before it have been handed out.
     func next(upTo count: Int) throws -> [String] {
         while lines.count < count && !ended && (lines.isEmpty || inputIsWaiting()) { try readChunk() }
+        if lines.isEmpty, let badLine { throw badLine }
         let batch = Array(lines.prefix(count))
         lines.removeFirst(batch.count)
         lineNumber += batch.count
@@ -66,21 +70,25 @@ final class InputLines {
         }
         if got == 0 {
             ended = true
-            if !pending.isEmpty { try appendLine(pending); pending = Data() }
+            if !pending.isEmpty { appendLine(pending); pending = Data() }
             return
         }
         pending.append(contentsOf: buffer[..<got])
         var start = pending.startIndex
         while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
-            try appendLine(pending[start..<newline])
+            appendLine(pending[start..<newline])
             start = newline + 1
         }
         pending = Data(pending[start...])
     }
 
-    private func appendLine(_ bytes: Data) throws {
+    /// Reading ends at a line that is not UTF-8; the lines before it are still translated.
+    private func appendLine(_ bytes: Data) {
+        guard badLine == nil else { return }
         guard let line = String(validating: bytes, as: UTF8.self) else {
-            throw CLTrainError.invalidArgument("\(name), line \(lineNumber + lines.count + 1): not UTF-8 text")
+            badLine = CLTrainError.invalidArgument("\(name), line \(lineNumber + lines.count + 1): not UTF-8 text")
+            ended = true
+            return
         }
         lines.append(line)
     }
