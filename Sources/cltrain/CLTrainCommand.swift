@@ -8,7 +8,7 @@ struct CLTrainCommand: ParsableCommand {
         abstract: "A training backend for deep LSTM models on OpenCL devices, with an OpenBLAS CPU backend as the reference.",
         version: "0.1.0",
         subcommands: [DevicesCommand.self, VerifyCommand.self, TrainCommand.self, SampleCommand.self, EvalCommand.self, PlanCommand.self,
-                      PlotCommand.self, BLEUCommand.self, MPICheckCommand.self]
+                      PlotCommand.self, BLEUCommand.self, TranslateCommand.self, MPICheckCommand.self]
     )
 
     /// Logging is bootstrapped before anything is parsed (the registry that CLTRAIN_DEVICES

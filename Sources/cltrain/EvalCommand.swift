@@ -11,18 +11,28 @@ struct EvalCommand: ParsableCommand {
             Scores the test split by default; --split all scores every document of --data unsplit (a held-out
             file whole, however short). Only the split scored needs to hold one window of --batch × --bptt.
             Loss is the mean cross-entropy per token in nats, perplexity its exp, both at full precision.
+            A translation checkpoint also gets corpus BLEU (sacreBLEU's default, as `cltrain bleu`) of its beam-search
+            translations of the split's sources (--beam, --length-penalty, --max-length-ratio as for `translate`)
+            against their references.
+            A translation checkpoint (from `train --task translate`) is scored per target token (non-padding, <eos> included)
+            on --data de-en (the checkpoint's direction unless --direction), --source/--target (their fixed split), or
+            --test-source/--test-target (the files whole); --data defaults to the checkpoint's de-en data.
             """)
 
     @OptionGroup var logging: LoggingOptions
 
     @Option(help: "A checkpoint folder or its model.safetensors.") var checkpoint: String
-    @Option(help: "shakespeare, ptb, a text file or folder, or synthetic.") var data: String = "shakespeare"
+    @Option(name: .customLong("data"), help: "shakespeare (the default), ptb, a text file or folder, or synthetic; for a translation checkpoint de-en.")
+    var dataFlag: String?
+    var data: String { dataFlag ?? "shakespeare" }
+    @OptionGroup var parallel: ParallelDataOptions
     @Option(help: "test, validation, train, or all (every document, unsplit).") var split: DataSplit = .test
     @Option(parsing: .unconditional, help: "Sequences per batch (default: the checkpoint's).") var batch: Int?
     @Option(parsing: .unconditional, help: "BPTT steps (default: the checkpoint's).") var bptt: Int?
     @Option(help: "Device: auto (as for train), cpu, or an index from `cltrain devices`.", transform: DeviceRequest.parse)
     var device: DeviceRequest = .auto
-    @Option(help: "Also write the result as a JSON object to FILE (loss, perplexity, tokens, split, data).") var json: String?
+    @OptionGroup var decoding: DecodingOptions
+    @Option(help: "Also write the result as a JSON object to FILE (loss, perplexity, tokens, split, data; for a translation checkpoint bleu and beam).") var json: String?
 
     func validate() throws {
         let why = "BLAS and the OpenCL kernels take 32-bit dimensions"
@@ -33,8 +43,17 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
+        let modelFile = Checkpoint.modelFile(checkpoint)
+        // A file whose header cannot be read: the language model's reader names the problem, or
+        // (translation flags given) the translation reader's.
+        let translation = try parallel.given.isEmpty ? (try? TranslationCheckpoint.isTranslation(modelFile)) == true
+                                                     : TranslationCheckpoint.isTranslation(modelFile)
+        if translation { return try evaluateTranslation(modelFile) }
+        if !(parallel.given + decoding.given).isEmpty {
+            throw ValidationError("\((parallel.given + decoding.given).joined(separator: ", ")): translation flags, but '\(checkpoint)' is not a translation checkpoint")
+        }
         let backend = try DeviceChoice.backend(for: device)
-        let (model, description) = try Checkpoint.loadModel(Checkpoint.modelFile(checkpoint), backend: backend)
+        let (model, description) = try Checkpoint.loadModel(modelFile, backend: backend)
         // As `sample` does: a vocabulary that does not match the model would score the wrong rows.
         guard description.vocabulary.count == model.configuration.vocabularySize else {
             throw CLTrainError.invalidArgument("checkpoint '\(checkpoint)': its vocabulary has \(description.vocabulary.count) tokens "
@@ -64,9 +83,15 @@ extension DataSplit: ExpressibleByArgument {}
 /// finite (JSON has no inf or NaN) is written as null, with its value in words under "nonFinite".
 struct EvalResult {
     let loss: Double, perplexity: Double, tokens: Int, split: DataSplit, data: String
+    /// A translation checkpoint's: corpus BLEU of its beam-search translations, and the beam.
+    var bleu: (score: BLEUScore, beam: Int)? = nil
 
     func write(to path: String) throws {
         var object: [String: Any] = ["tokens": tokens, "split": split.rawValue, "data": data]
+        if let bleu {
+            object["bleu"] = bleu.score.score
+            object["beam"] = bleu.beam
+        }
         var nonFinite: [String: String] = [:]
         for (key, value) in [("loss", loss), ("perplexity", perplexity)] {
             if value.isFinite { object[key] = value } else { object[key] = NSNull(); nonFinite[key] = "\(value)" }

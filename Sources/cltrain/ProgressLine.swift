@@ -50,10 +50,11 @@ extension ProgressLine {
 
     /// `train`'s line: "epoch 1 step 20/100 loss 4.123 ppl 61.75 lr 0.7 12345 tok/s ETA 3m07s";
     /// the rate shows as "-" until some time has passed.
-    static func training(_ r: StepReport, tokensPerSecond: Double?) -> String {
+    /// `unit`: what the rate counts ("words/s" for translation: source + target words).
+    static func training(_ r: StepReport, tokensPerSecond: Double?, unit: String = "tok/s") -> String {
         let rate = tokensPerSecond.map { String(format: "%.0f", $0) } ?? "-"
         return "epoch \(r.epoch) step \(r.window)/\(r.windowsPerEpoch) loss \(format(r.loss)) ppl \(format(r.perplexity)) "
-            + "lr \(r.learningRate) \(rate) tok/s ETA \(duration(r.secondsRemaining))"
+            + "lr \(r.learningRate) \(rate) \(unit) ETA \(duration(r.secondsRemaining))"
     }
 
     /// "3m07s", "2h05m"; "-" for a time not yet known or beyond a year (no Int conversion can trap).

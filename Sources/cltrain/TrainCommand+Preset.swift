@@ -1,14 +1,53 @@
 import ArgumentParser
 import CLTrain
 
-extension TrainingPreset.Name: ExpressibleByArgument {}
+/// `--preset NAME`: a language model's recipe (`TrainingPreset`) or a translation model's (`TranslationPreset`).
+enum PresetChoice: ExpressibleByArgument, Equatable {
+    case languageModel(TrainingPreset.Name)
+    case translation(TranslationPreset.Name)
+
+    init?(argument: String) {
+        if let name = TrainingPreset.Name(rawValue: argument) {
+            self = .languageModel(name)
+        } else if let name = TranslationPreset.Name(rawValue: argument) {
+            self = .translation(name)
+        } else {
+            return nil
+        }
+    }
+
+    static var allValueStrings: [String] {
+        TrainingPreset.Name.allCases.map(\.rawValue) + TranslationPreset.Name.allCases.map(\.rawValue)
+    }
+
+    var name: String {
+        switch self {
+        case .languageModel(let name): name.rawValue
+        case .translation(let name): name.rawValue
+        }
+    }
+}
+
+/// `--task`: what `cltrain train` trains.
+enum TrainingTask: String, ExpressibleByArgument {
+    case languageModel = "language-model", translate
+}
 extension LossReduction: ExpressibleByArgument {}
 
 /// Each hyper-parameter as the run uses it: the flag if given, else the preset's value, else the
 /// flag's default. A value equal to the library's default is passed as nil, so a run that states
 /// the default writes (and resumes) the checkpoint of one that does not.
 extension TrainCommand {
-    var presetValues: TrainingPreset? { preset.map(TrainingPreset.init) }
+    var presetValues: TrainingPreset? {
+        guard case .languageModel(let name) = preset else { return nil }
+        return TrainingPreset(name)
+    }
+    /// The task: --task, else the preset's (a translation preset trains a translation model).
+    var resolvedTask: TrainingTask {
+        if let task { return task }
+        if case .translation = preset { return .translate }
+        return .languageModel
+    }
 
     var layers: Int { layersFlag ?? presetValues?.layers ?? 2 }
     var hidden: Int { hiddenFlag ?? presetValues?.hidden ?? 512 }
@@ -17,7 +56,8 @@ extension TrainCommand {
     var dropoutSites: [DropoutSite]? { (dropoutAtFlag ?? presetValues?.dropoutSites).flatMap { $0 == [.between] ? nil : $0 } }
     var bptt: Int { bpttFlag ?? presetValues?.bptt ?? 35 }
     var batch: Int { batchFlag ?? presetValues?.batch ?? 64 }
-    var epochs: Int { epochsFlag ?? presetValues?.epochs ?? 1 }
+    /// Whole epochs (`validate` refuses a decimal for the language model).
+    var epochs: Int { epochsFlag.flatMap { Int(exactly: $0) } ?? presetValues?.epochs ?? 1 }
     var optimizer: OptimizerKind { optimizerFlag ?? presetValues?.optimizer ?? .sgd }
     var lr: Float? { lrFlag ?? presetValues?.learningRate }
     var lrHalveAfter: Double? { lrHalveAfterFlag ?? presetValues?.decayStart }

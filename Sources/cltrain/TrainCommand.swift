@@ -8,18 +8,32 @@ import Logging
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train an LSTM language model (embedding → L × LSTM → linear → softmax) by truncated BPTT.",
+        abstract: "Train an LSTM language model (embedding → L × LSTM → linear → softmax) by truncated BPTT, or (--task translate) an encoder–decoder.",
         discussion: """
             Data: 'shakespeare' (installed by scripts/fetch-shakespeare.sh), 'ptb' (scripts/fetch-ptb.sh), a UTF-8 text file or a folder of them
             (split by document: of every ten, the fifth validates and the tenth tests), or 'synthetic' with --vocab N.
             Checkpoints (safetensors, PyTorch state_dict names) go to --checkpoint DIR at the end of every epoch.
+            --task translate trains Sutskever et al.'s encoder–decoder on sentence pairs: --data de-en [--direction de-en|en-de],
+            --source FILE --target FILE (split 90/5/5 by a fixed hash), or those with --validation-source/--validation-target/
+            --test-source/--test-target; --source-vocab/--target-vocab cap the vocabularies; sources are reversed unless
+            --no-reverse-source; --epochs may be a decimal (7.5 trains half of the eighth epoch).
             """
     )
 
     @OptionGroup var logging: LoggingOptions
 
-    @Option(help: "shakespeare, ptb (the Penn Treebank, installed by scripts/fetch-ptb.sh), a text file or folder, or synthetic.")
-    var data: String = "shakespeare"
+    @Option(help: "language-model (the default) or translate (an encoder–decoder on sentence pairs; the default with a translation --preset).")
+    var task: TrainingTask?
+    @Option(name: .customLong("data"), help: "shakespeare (the default), ptb (the Penn Treebank, installed by scripts/fetch-ptb.sh), a text file or folder, or synthetic; with --task translate: de-en.")
+    var dataFlag: String?
+    var data: String { dataFlag ?? "shakespeare" }
+    @OptionGroup var parallel: ParallelDataOptions
+    @Option(name: .customLong("source-vocab"), parsing: .unconditional, help: "Translation: cap the source vocabulary at N tokens, the four specials included (default: every training token).")
+    var sourceVocabFlag: Int?
+    @Option(name: .customLong("target-vocab"), parsing: .unconditional, help: "Translation: cap the target vocabulary at N tokens, the four specials included (default: every training token).")
+    var targetVocabFlag: Int?
+    @Flag(name: .customLong("reverse-source"), inversion: .prefixedNo, help: "Translation: feed each source sentence last word first (the default, as in the paper).")
+    var reverseSourceFlag: Bool?
     @Option(name: .customLong("level"), help: "Tokens: char, word, or whitespace (words as the text separates them; default: whitespace for ptb, else char).")
     var levelFlag: TokenLevel?
     var level: TokenLevel { levelFlag ?? (data == PennTreebank.name ? PennTreebank.level : .char) }
@@ -27,7 +41,7 @@ struct TrainCommand: ParsableCommand {
     var vocab: Int?
     // The flags a preset fills are optional: a value given overrides the preset's (TrainCommand+Preset.swift).
     @Option(help: "Every hyper-parameter of a paper's run; a flag given explicitly overrides its value.")
-    var preset: TrainingPreset.Name?
+    var preset: PresetChoice?
     @Option(name: .customLong("layers"), parsing: .unconditional, help: "Stacked LSTM layers (default 2).") var layersFlag: Int?
     @Option(name: .customLong("hidden"), parsing: .unconditional, help: "Units per LSTM layer (default 512).") var hiddenFlag: Int?
     @Option(name: .customLong("embedding"), parsing: .unconditional, help: "Embedding width (default: --hidden).") var embeddingFlag: Int?
@@ -38,7 +52,7 @@ struct TrainCommand: ParsableCommand {
     var dropoutAtFlag: [DropoutSite]?
     @Option(name: .customLong("bptt"), parsing: .unconditional, help: "Steps of truncated backpropagation through time (default 35).") var bpttFlag: Int?
     @Option(name: .customLong("batch"), parsing: .unconditional, help: "Sequences per batch (default 64).") var batchFlag: Int?
-    @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Passes over the training split (default 1).") var epochsFlag: Int?
+    @Option(name: .customLong("epochs"), parsing: .unconditional, help: "Passes over the training split (default 1; a decimal for translation).") var epochsFlag: Double?
     @Option(parsing: .unconditional, help: "At most this many steps per epoch (for short runs; default: the whole split).") var stepsPerEpoch: Int?
     @Option(name: .customLong("optimizer"), help: "sgd (Sutskever et al. 2014; the default) or adam.") var optimizerFlag: OptimizerKind?
     @Option(name: .customLong("lr"), parsing: .unconditional, help: "Learning rate (default: 0.7 for sgd, 0.001 for adam).") var lrFlag: Float?
@@ -77,7 +91,8 @@ struct TrainCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "With --trace: how many steps to trace, from the second step of the run (default 3).")
     var traceSteps: Int?
     @Option(parsing: .unconditional, help: "Log a line every N steps (when stderr is not a terminal).") var logEvery: Int = 50
-    @Option(parsing: .unconditional, help: "Characters or words to generate at the end.") var sampleLength: Int = 300
+    @Option(name: .customLong("sample-length"), parsing: .unconditional, help: "Characters or words to generate at the end (default 300).") var sampleLengthFlag: Int?
+    var sampleLength: Int { sampleLengthFlag ?? 300 }
     @Option(parsing: .unconditional, help: "Score at most this many validation windows per epoch (default: the whole split).") var validationSteps: Int?
     @Flag(help: "Time every backend operation (synchronizing after each) and print where the time went.")
     var profile = false
@@ -90,6 +105,8 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint DIR") }
+        if resolvedTask == .translate { return try validateTranslation() }
+        try refuseTranslationFlags()
         if allowRankChange && !resume { throw ValidationError("--allow-rank-change is about resuming: add --resume --checkpoint DIR") }
         if data == "synthetic" && vocab == nil { throw ValidationError("--data synthetic needs --vocab N") }
         try flagCheck {
@@ -155,6 +172,7 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        if resolvedTask == .translate { return try trainTranslation() }
         guard dataParallel else { return try train(replicas: nil) }
         try DataParallelRun.main(batch: batch) { replicas in try train(replicas: replicas) }
     }
@@ -169,18 +187,7 @@ struct TrainCommand: ParsableCommand {
         // One device unless the model is placed over several (then --device lists the candidates).
         let device = placed ? nil : try DeviceChoice.backend(for: self.device)
         let profiler = profile ? device.map(ProfilingBackend.init) : nil
-        let checkpointDirectory = checkpoint.map { URL(fileURLWithPath: $0) }
-        // One writer per checkpoint folder: locked before anything in it is read, until the run ends.
-        let lock = leads ? try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) } : nil
-        let existing = checkpointDirectory.map { $0.appendingPathComponent(Checkpoint.modelFileName) }
-        let hasExisting = existing.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
-        if hasExisting && !resume, let existing {
-            throw CLTrainError.invalidArgument(
-                "'\(existing.path)' already exists; pass --resume to continue that run, or choose another --checkpoint folder")
-        }
-        if resume && !hasExisting, let existing {
-            throw CLTrainError.invalidArgument("--resume: no checkpoint at '\(existing.path)'")
-        }
+        let (checkpointDirectory, lock, existing) = try openCheckpointFolder(locking: leads)
         // Data and vocabulary (a resumed run keeps the vocabulary it was trained with).
         let resumed = try resume ? existing.map(Checkpoint.describe(modelFile:)) : nil
         // The model and one window must fit before the data is read (text's vocabulary is at least
@@ -329,6 +336,24 @@ struct TrainCommand: ParsableCommand {
                 .generate(prompt: "", length: sampleLength, temperature: 0.8, seed: seed, emit: writeStandardOutput)
             print()
         }
+    }
+
+    /// The --checkpoint folder, locked (when `locking`: one writer per folder, taken before
+    /// anything in it is read, held until the run ends), and its model file: refused if there is
+    /// one and no --resume, or none and --resume.
+    func openCheckpointFolder(locking: Bool = true) throws -> (directory: URL?, lock: CheckpointLock?, existing: URL?) {
+        let checkpointDirectory = checkpoint.map { URL(fileURLWithPath: $0) }
+        let lock = locking ? try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) } : nil
+        let existing = checkpointDirectory.map { $0.appendingPathComponent(Checkpoint.modelFileName) }
+        let hasExisting = existing.map { FileManager.default.fileExists(atPath: $0.path) } ?? false
+        if hasExisting && !resume, let existing {
+            throw CLTrainError.invalidArgument(
+                "'\(existing.path)' already exists; pass --resume to continue that run, or choose another --checkpoint folder")
+        }
+        if resume && !hasExisting, let existing {
+            throw CLTrainError.invalidArgument("--resume: no checkpoint at '\(existing.path)'")
+        }
+        return (checkpointDirectory, lock, existing)
     }
 
     static func printProfile(_ profile: OperationProfile) {

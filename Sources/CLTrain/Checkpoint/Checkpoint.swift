@@ -55,15 +55,7 @@ public enum Checkpoint {
                 throw CLTrainError.invalidArgument(
                     "checkpoint '\(path)' holds a model of shape (\(self.configuration)) but this run builds (\(configuration)); use the checkpoint's options or another --checkpoint folder")
             }
-            if var saved = self.options {
-                saved.epochs = options.epochs
-                guard saved == options else {
-                    let differences = saved.differences(from: options)
-                    let what = differences.isEmpty ? "other options (\(saved))" : differences.joined(separator: "; ")
-                    throw CLTrainError.invalidArgument(
-                        "checkpoint '\(path)' was trained with \(what); resume with the same options (only --epochs may change)")
-                }
-            }
+            try Checkpoint.checkSameOptions(saved: self.options, options: options, path: path)
         }
 
         /// A run on `data` may continue this checkpoint only if it trained on the same tokens.
@@ -128,7 +120,9 @@ public enum Checkpoint {
             metadata[key] == nil ? nil : try field(key, type, in: metadata, path: path)
         }
         guard metadata["format"] == format else {
-            throw CLTrainError.invalidArgument("checkpoint '\(path.path)' is not a \(format) checkpoint (format: \(metadata["format"] ?? "none"))")
+            let found = metadata["format"] ?? "none"
+            let hint = found == TranslationCheckpoint.format ? ": it holds a translation model; train it with --task translate" : ""
+            throw CLTrainError.invalidArgument("checkpoint '\(path.path)' is not a \(format) checkpoint (format: \(found))\(hint)")
         }
         let configuration = try field("configuration", ModelConfiguration.self, in: metadata, path: path)
         let vocabulary = try field("vocabulary", Vocabulary.self, in: metadata, path: path)

@@ -62,11 +62,46 @@ final class CheckpointWriter {
     func encode(model: LanguageModel, vocabulary: Vocabulary, options: TrainingOptions,
                 position: TrainingPosition, optimizer: Optimizer,
                 carriedState: [(hidden: [Float], cell: [Float])]? = nil, ranks: Int? = nil) throws -> PendingCheckpoint {
+        var carried: [SafeTensors.Entry] = []
+        // Mid-epoch only: an epoch starts from a zero state, and at an epoch's end the model holds
+        // the validation pass's state, which is no training state.
+        if position.window > 0 {
+            if let carriedState {
+                let shape = [options.batch, model.configuration.hiddenSize]
+                for (l, state) in carriedState.enumerated() {
+                    carried.append(.init(name: "carried.hidden_l\(l)", shape: shape, values: state.hidden))
+                    carried.append(.init(name: "carried.cell_l\(l)", shape: shape, values: state.cell))
+                }
+            } else {
+                for (l, state) in model.carriedState.enumerated() {
+                    let backend = model.lstm[l].backend
+                    carried.append(.init(name: "carried.hidden_l\(l)", shape: state.hidden.shape, values: try backend.download(state.hidden)))
+                    carried.append(.init(name: "carried.cell_l\(l)", shape: state.cell.shape, values: try backend.download(state.cell)))
+                }
+            }
+        }
+        // Only a data-parallel run records its ranks: one process writes the file it always wrote.
+        return try encode(parameters: model.parameters, optimizer: optimizer, position: position, format: Checkpoint.format,
+                          options: try Self.json(options), dropoutGenerator: model.dropoutGenerator, extraState: carried,
+                          stateMetadata: ranks.map { [Checkpoint.rankCountKey: String($0)] } ?? [:],
+                          modelMetadata: ["configuration": try Self.json(model.configuration), "vocabulary": try Self.json(vocabulary)])
+    }
+
+    /// `value` as the metadata holds it: JSON with sorted keys.
+    static func json<T: Encodable>(_ value: T) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        func json<T: Encodable>(_ value: T) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
 
-        let tensors = model.parameters.logicalTensors
+    /// Encodes any model's checkpoint: the weights of `parameters` (whole tensors, refused if not
+    /// finite) with `modelMetadata`, and a state file of the optimizer's state, `extraState` and
+    /// the dropout generator with `stateMetadata`; both carry the identity (format, position,
+    /// run, data, options) a resume checks, and the model file names the state file.
+    func encode(parameters: [Parameter], optimizer: Optimizer, position: TrainingPosition, format: String, options: String,
+                dropoutGenerator: SplitMix64, extraState: [SafeTensors.Entry] = [],
+                stateMetadata: [String: String] = [:], modelMetadata: [String: String]) throws -> PendingCheckpoint {
+        let tensors = parameters.logicalTensors
         let weights = try tensors.map { SafeTensors.Entry(name: $0.name, shape: $0.shape, values: try $0.gather(\.value)) }
         // A checkpoint is only ever a good one: weights that are not finite are never written.
         for entry in weights {
@@ -82,35 +117,17 @@ final class CheckpointWriter {
                                      values: try tensor.gather { try optimizer.requireState(name, of: $0) }))
             }
         }
-        // Mid-epoch only: an epoch starts from a zero state, and at an epoch's end the model holds
-        // the validation pass's state, which is no training state.
-        if position.window > 0 {
-            if let carriedState {
-                let shape = [options.batch, model.configuration.hiddenSize]
-                for (l, state) in carriedState.enumerated() {
-                    entries.append(.init(name: "carried.hidden_l\(l)", shape: shape, values: state.hidden))
-                    entries.append(.init(name: "carried.cell_l\(l)", shape: shape, values: state.cell))
-                }
-            } else {
-                for (l, state) in model.carriedState.enumerated() {
-                    let backend = model.lstm[l].backend
-                    entries.append(.init(name: "carried.hidden_l\(l)", shape: state.hidden.shape, values: try backend.download(state.hidden)))
-                    entries.append(.init(name: "carried.cell_l\(l)", shape: state.cell.shape, values: try backend.download(state.cell)))
-                }
-            }
-        }
-        let identity = ["format": Checkpoint.format, "position": try json(position), "run": try json(run),
-                        "data": try json(data), "training": try json(options)]
-        var stateMetadata = identity.merging(["optimizer": optimizer.kind.rawValue,
-                                              "optimizer_steps": String(optimizer.stepCount),
-                                              "dropout_generator": String(model.dropoutGenerator.state)]) { $1 }
-        // Only a data-parallel run records its ranks: one process writes the file it always wrote.
-        if let ranks { stateMetadata[Checkpoint.rankCountKey] = String(ranks) }
-        let modelMetadata = identity.merging(["configuration": try json(model.configuration),
-                                              "vocabulary": try json(vocabulary), "state_file": stateName]) { $1 }
+        entries += extraState
+        let identity = ["format": format, "position": try Self.json(position), "run": try Self.json(run),
+                        "data": try Self.json(data), "training": options]
+        let state = identity.merging(["optimizer": optimizer.kind.rawValue,
+                                      "optimizer_steps": String(optimizer.stepCount),
+                                      "dropout_generator": String(dropoutGenerator.state)]) { $1 }
+            .merging(stateMetadata) { $1 }
+        let model = identity.merging(modelMetadata) { $1 }.merging(["state_file": stateName]) { $1 }
         return PendingCheckpoint(position: position, stateFile: stateName,
-                                 state: try SafeTensors(entries: entries, metadata: stateMetadata).encode(),
-                                 model: try SafeTensors(entries: weights, metadata: modelMetadata).encode())
+                                 state: try SafeTensors(entries: entries, metadata: state).encode(),
+                                 model: try SafeTensors(entries: weights, metadata: model).encode())
     }
 
     /// Writes `checkpoint`: the state file, then the model file naming it, then removes this

@@ -25,14 +25,40 @@ public struct DataIdentity: Codable, Equatable, Sendable {
     public let tokens: Int
     /// FNV-1a over the training split's token ids (little-endian Int32), hex.
     public let fingerprint: String
-    /// Tokens in the vocabulary.
+    /// Tokens in the vocabulary (a translation run's: the source side's).
     public let vocabularySize: Int
+    /// A translation run's target vocabulary (nil, and absent from the JSON, for a language model).
+    public let targetVocabularySize: Int?
 
     public init(source: String, train: TokenStream, vocabularySize: Int) {
         self.source = source
         tokens = train.tokens.count
         var hash = FNV1a()
-        train.tokens.withUnsafeBufferPointer { tokens in
+        Self.combine(train.tokens, into: &hash)
+        fingerprint = hash.value.hexString
+        self.vocabularySize = vocabularySize
+        targetVocabularySize = nil
+    }
+
+    /// A translation run's training pairs: `tokens` counts both sides, the fingerprint runs over
+    /// each pair's source ids, a −1, its target ids, a −1 (so that a token moved across the
+    /// boundary changes it).
+    public init(source: String, pairs: [EncodedPair], sourceVocabularySize: Int, targetVocabularySize: Int) {
+        self.source = source
+        var hash = FNV1a(), count = 0
+        for pair in pairs {
+            Self.combine(pair.source + [-1] + pair.target + [-1], into: &hash)
+            count += pair.source.count + pair.target.count
+        }
+        tokens = count
+        fingerprint = hash.value.hexString
+        vocabularySize = sourceVocabularySize
+        self.targetVocabularySize = targetVocabularySize
+    }
+
+    /// Each id as little-endian Int32 bytes.
+    private static func combine(_ ids: [Int32], into hash: inout FNV1a) {
+        ids.withUnsafeBufferPointer { tokens in
             for token in tokens {
                 let bits = UInt32(bitPattern: token)
                 hash.combine(CollectionOfOne(UInt8(truncatingIfNeeded: bits)))
@@ -41,17 +67,17 @@ public struct DataIdentity: Codable, Equatable, Sendable {
                 hash.combine(CollectionOfOne(UInt8(truncatingIfNeeded: bits >> 24)))
             }
         }
-        fingerprint = hash.value.hexString
-        self.vocabularySize = vocabularySize
     }
 
     /// "'synthetic' (480 training tokens, vocabulary 16, fingerprint 0123…)".
     public var summary: String {
-        "'\(source)' (\(tokens) training tokens, vocabulary \(vocabularySize), fingerprint \(fingerprint))"
+        let vocabulary = targetVocabularySize.map { "vocabularies \(vocabularySize) → \($0)" } ?? "vocabulary \(vocabularySize)"
+        return "'\(source)' (\(tokens) training tokens, \(vocabulary), fingerprint \(fingerprint))"
     }
 
     /// Whether a run on `other` continues one on this data: the same tokens, wherever they were read.
     func matches(_ other: DataIdentity) -> Bool {
         tokens == other.tokens && fingerprint == other.fingerprint && vocabularySize == other.vocabularySize
+            && targetVocabularySize == other.targetVocabularySize
     }
 }

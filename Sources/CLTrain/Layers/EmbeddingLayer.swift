@@ -3,9 +3,10 @@ final class EmbeddingLayer {
     let backend: Backend
     let weight: Parameter
 
-    init(vocabularySize: Int, width: Int, backend: Backend) throws {
+    /// `name`: the module's, as a state_dict prefixes it ("embedding", "encoder.embedding", …).
+    init(vocabularySize: Int, width: Int, backend: Backend, name: String = "embedding") throws {
         self.backend = backend
-        weight = try Parameter(name: "embedding.weight", shape: [vocabularySize, width], backend: backend)
+        weight = try Parameter(name: "\(name).weight", shape: [vocabularySize, width], backend: backend)
     }
 
     /// output (N×E) row n = weight row ids[n].

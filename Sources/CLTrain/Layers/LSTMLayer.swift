@@ -34,17 +34,18 @@ public final class LSTMLayer {
     private var batch = 0               // B': sequences per micro-batch (B when M = 1)
     private var workspace = Workspace()
 
-    /// Layer `index` of an nn.LSTM (it names the parameters `rnn.weight_ih_l<index>`, …), weights
-    /// uninitialised: upload them, or let `LanguageModel` initialise them.
-    public init(index: Int, inputSize: Int, hiddenSize: Int, backend: Backend) throws {
+    /// Layer `index` of an nn.LSTM (it names the parameters `<module>.weight_ih_l<index>`, …, with
+    /// `module` "rnn" for the language model, "encoder.rnn" or "decoder.rnn" for a translation
+    /// model), weights uninitialised: upload them, or let the model initialise them.
+    public init(index: Int, inputSize: Int, hiddenSize: Int, backend: Backend, module: String = "rnn") throws {
         self.backend = backend
         self.inputSize = inputSize
         self.hiddenSize = hiddenSize
         let h4 = 4 * hiddenSize
-        weightIH = try Parameter(name: "rnn.weight_ih_l\(index)", shape: [h4, inputSize], backend: backend)
-        weightHH = try Parameter(name: "rnn.weight_hh_l\(index)", shape: [h4, hiddenSize], backend: backend)
-        biasIH = try Parameter(name: "rnn.bias_ih_l\(index)", shape: [h4], backend: backend)
-        biasHH = try Parameter(name: "rnn.bias_hh_l\(index)", shape: [h4], backend: backend)
+        weightIH = try Parameter(name: "\(module).weight_ih_l\(index)", shape: [h4, inputSize], backend: backend)
+        weightHH = try Parameter(name: "\(module).weight_hh_l\(index)", shape: [h4, hiddenSize], backend: backend)
+        biasIH = try Parameter(name: "\(module).bias_ih_l\(index)", shape: [h4], backend: backend)
+        biasHH = try Parameter(name: "\(module).bias_hh_l\(index)", shape: [h4], backend: backend)
     }
 
     /// Allocates (or reuses) the buffers for T steps of B sequences in M micro-batches of B/M
@@ -103,11 +104,20 @@ public final class LSTMLayer {
     }
 
     /// Backward over `steps` of micro-batch `microBatch` (its runs in reverse time order; the first
-    /// call covers the window's last step). Truncated BPTT: nothing flows into h0, c0 (B'×H, the
-    /// micro-batch's). `outputGradient` (T·B×H) holds ∂L/∂h from above for this run's rows and is
-    /// used as scratch there. Writes this run's rows of `inputGradient` (T·B×In) if given.
+    /// call covers the window's last step). `outputGradient` (T·B×H) holds ∂L/∂h from above for this
+    /// run's rows and is used as scratch there. Writes this run's rows of `inputGradient` (T·B×In)
+    /// if given.
+    ///
+    /// Truncated BPTT (the language model) passes neither of the last two: nothing flows into h0, c0
+    /// (B'×H, the micro-batch's). An encoder–decoder passes both:
+    /// - `cellGradient` (T·B×H): ∂L/∂c arriving from outside at each step (a sequence's encoder
+    ///   state is taken at its own last real token, so the decoder's ∂c enters at inner steps),
+    ///   added into the carry; the window's last step starts from its rows alone.
+    /// - `initialStateGradient` (B'×H each): receives ∂L/∂h0 = dGates_0·W_hh and ∂L/∂c0 when the run
+    ///   reaches step 0 (overwritten, not added).
     func backward(steps: Range<Int>, microBatch m: Int = 0, windowSteps: Int, initialCell c0: Tensor, outputGradient: Tensor,
-                  inputGradient: Tensor?) throws {
+                  inputGradient: Tensor?, cellGradient: Tensor? = nil,
+                  initialStateGradient: (hidden: Tensor, cell: Tensor)? = nil) throws {
         let (gates, cells, _, gatesGradient) = try buffers()
         let b = batch
         // ∂L/∂h_t from step t+1 (dGates_{t+1}·W_hh) and ∂L/∂c_t from step t+1, carried between one
@@ -120,15 +130,22 @@ public final class LSTMLayer {
             let last = t == windowSteps - 1
             let dh = try outputGradient.rows(step)
             if !last { try backend.axpy(alpha: 1, hiddenCarry, dh) }
+            // ∂L/∂c_t: what step t+1 carried back, plus what enters here from outside.
+            var dc: Tensor? = last ? nil : cellCarry[(t + 1) % 2]
+            if let cellGradient {
+                let outside = try cellGradient.rows(step)
+                if let carried = dc { try backend.axpy(alpha: 1, outside, carried) } else { dc = outside }
+            }
             let cPrevious = t == 0 ? c0 : try cells.rows(step.lowerBound - b..<step.lowerBound)
             let dGatesT = try gatesGradient.rows(step)
             // ∂L/∂c flows backwards through two buffers: step t reads what step t+1 wrote.
+            let dcPrevious = t == 0 ? initialStateGradient?.cell ?? cellCarry[0] : cellCarry[t % 2]
             try backend.lstmCellBackward(gates: gates.rows(step), cellPrevious: cPrevious, cell: cells.rows(step),
-                                         hiddenGradient: dh, cellGradient: last ? nil : cellCarry[(t + 1) % 2],
-                                         gatesGradient: dGatesT, cellPreviousGradient: cellCarry[t % 2])
-            if t > 0 {
-                // ∂L/∂h_{t−1} from this step: dGates_t (B×4H) · W_hh (4H×H).
-                try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightHH.value, beta: 0, hiddenCarry)
+                                         hiddenGradient: dh, cellGradient: dc,
+                                         gatesGradient: dGatesT, cellPreviousGradient: dcPrevious)
+            // ∂L/∂h_{t−1} from this step: dGates_t (B×4H) · W_hh (4H×H), into h0's gradient at step 0.
+            if let dhPrevious = t > 0 ? hiddenCarry : initialStateGradient?.hidden {
+                try backend.gemm(transposeA: false, transposeB: false, alpha: 1, dGatesT, weightHH.value, beta: 0, dhPrevious)
             }
         }
         if let inputGradient {

@@ -52,6 +52,19 @@ struct LogicalTensor {
 }
 
 extension [Parameter] {
+    /// Every weight uniform in [−range, range], drawn on the host by whole named tensor in this
+    /// order, so a model starts from the same weights whatever its placement.
+    func initializeUniformly(seed: UInt64, range: Float) throws {
+        var generator = SplitMix64(seed: seed)
+        for tensor in logicalTensors {
+            try tensor.scatter((0..<tensor.count).map { _ in generator.uniform() * range }, \.value)
+        }
+    }
+
+    func zeroGradients() throws {
+        for parameter in self { try parameter.backend.fill(parameter.gradient, with: 0) }
+    }
+
     /// The named tensors, in order of first appearance, each with its shards in row order.
     var logicalTensors: [LogicalTensor] {
         var order: [String] = []

@@ -68,15 +68,10 @@ public final class LanguageModel {
     /// Drawn on the host tensor by whole tensor in state_dict order, so every placement on every
     /// backend starts from identical weights.
     public func initializeWeights(seed: UInt64, range: Float = 0.08) throws {
-        var generator = SplitMix64(seed: seed)
-        for tensor in parameters.logicalTensors {
-            try tensor.scatter((0..<tensor.count).map { _ in generator.uniform() * range }, \.value)
-        }
+        try parameters.initializeUniformly(seed: seed, range: range)
     }
 
-    public func zeroGradients() throws {
-        for parameter in parameters { try parameter.backend.fill(parameter.gradient, with: 0) }
-    }
+    public func zeroGradients() throws { try parameters.zeroGradients() }
 
     /// Waits for the work enqueued on every backend of the model.
     public func synchronize() throws {

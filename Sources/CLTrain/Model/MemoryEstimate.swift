@@ -118,6 +118,23 @@ public struct MemoryEstimate: Equatable, Sendable, CustomStringConvertible {
     }
 }
 
+extension MemoryEstimate {
+    /// An encoder–decoder's weights and gradients (no batch yet), as two language models of the
+    /// same E, H and L: one with the source vocabulary (its embedding and stack are the encoder),
+    /// one with the target's (embedding, stack and output layer: the decoder). An upper bound by
+    /// the source side's output layer, V_s·(H + 1) floats, which the encoder does not have.
+    public static func evaluation(_ c: TranslationConfiguration) -> MemoryEstimate {
+        let sides = [c.sourceVocabularySize, c.targetVocabularySize].map { v in
+            evaluation(ModelConfiguration(vocabularySize: v, embeddingSize: c.embeddingSize, hiddenSize: c.hiddenSize,
+                                          layers: c.layers), batch: 0, bptt: 0)
+        }
+        return MemoryEstimate(parameterBytes: saturatingSum(sides.map(\.parameterBytes)),
+                              gradientBytes: saturatingSum(sides.map(\.gradientBytes)), optimizerStateBytes: 0,
+                              activationBytes: saturatingSum(sides.map(\.activationBytes)),
+                              largestTensor: sides.max { $0.largestTensor.elements < $1.largestTensor.elements }?.largestTensor ?? ("", 0))
+    }
+}
+
 /// Π factors (all ≥ 0), or `Int.max` where it would overflow.
 private func product(_ factors: Int...) -> Int {
     var result = 1

@@ -36,18 +36,23 @@ public struct ModelDevices {
     }
 
     func validate(for configuration: ModelConfiguration) throws {
-        guard layers.count == configuration.layers else {
-            throw CLTrainError.invalidArgument("\(configuration.layers) layers but \(layers.count) layer devices")
+        try validate(layers: configuration.layers, vocabularySize: configuration.vocabularySize)
+    }
+
+    /// One backend per layer (of each stack, for an encoder–decoder) and shards covering 0..<V.
+    func validate(layers count: Int, vocabularySize: Int) throws {
+        guard layers.count == count else {
+            throw CLTrainError.invalidArgument("\(count) layers but \(layers.count) layer devices")
         }
         var next = 0
         for shard in softmaxShards {
             guard shard.rows.lowerBound == next, !shard.rows.isEmpty else {
-                throw CLTrainError.invalidArgument("softmax shards must split 0..<\(configuration.vocabularySize) into contiguous, non-empty row ranges")
+                throw CLTrainError.invalidArgument("softmax shards must split 0..<\(vocabularySize) into contiguous, non-empty row ranges")
             }
             next = shard.rows.upperBound
         }
-        guard next == configuration.vocabularySize else {
-            throw CLTrainError.invalidArgument("softmax shards cover 0..<\(next), not the vocabulary 0..<\(configuration.vocabularySize)")
+        guard next == vocabularySize else {
+            throw CLTrainError.invalidArgument("softmax shards cover 0..<\(next), not the vocabulary 0..<\(vocabularySize)")
         }
     }
 }

@@ -43,9 +43,11 @@ final class ShardedSoftmaxLoss {
 
     private struct Window {
         let blocks: [Range<Int>]   // each block's rows in the window-long buffers
-        let scale: Float           // 1/(T·B): the mean over the window's targets
+        let scale: Float           // 1/(T·B): the mean over the window's targets (or the caller's)
         let training: Bool
         let gradientSum: Tensor?   // ∂L/∂h_top (T·B×H) on the top layer's backend
+        /// Per block, per row: the target is the ignore index (−1), so the row has no loss.
+        let ignored: [[Bool]]
         let shards: [ShardBuffers]
     }
 
@@ -62,7 +64,10 @@ final class ShardedSoftmaxLoss {
     /// - Parameters:
     ///   - targets: the window's targets in that layout (nil: logits only, no loss).
     ///   - gradientSum: ∂L/∂h_top (T·B×H) on the top layer's backend, when training.
-    func prepare(blocks: [Range<Int>], windowRows: Int, targets: [Int32]?, training: Bool, gradientSum: Tensor?) throws {
+    ///   - gradientScale: what ∂L/∂logits is scaled by; nil: 1/(T·B), the mean over every row (a
+    ///     translation batch, whose padding rows carry the ignore index, passes 1 / its real targets).
+    func prepare(blocks: [Range<Int>], windowRows: Int, targets: [Int32]?, training: Bool, gradientSum: Tensor?,
+                 gradientScale: Float? = nil) throws {
         let blockRows = blocks.map(\.count).max() ?? 0
         let hidden = shards[0].weight.shape[1]
         let buffers = try shards.enumerated().map { s, shard in
@@ -84,7 +89,9 @@ final class ShardedSoftmaxLoss {
                 gradient: !training ? nil
                     : s == 0 && b === top ? gradientSum : try workspace.tensor("gradient\(s)", [windowRows, hidden], on: b))
         }
-        window = Window(blocks: blocks, scale: 1 / Float(windowRows), training: training, gradientSum: gradientSum, shards: buffers)
+        let ignored = targets.map { targets in blocks.map { targets[$0].map { $0 == Self.ignoreIndex } } } ?? []
+        window = Window(blocks: blocks, scale: gradientScale ?? 1 / Float(windowRows), training: training,
+                        gradientSum: gradientSum, ignored: ignored, shards: buffers)
     }
 
     private func current() throws -> Window {
@@ -129,7 +136,7 @@ final class ShardedSoftmaxLoss {
     func reduce(_ s: Int, block k: Int, logits: Tensor) throws -> ShardStatistics? {
         let window = try current(), buffers = window.shards[s], b = shards[s].backend
         if let losses = buffers.losses {
-            try b.softmaxCrossEntropy(logits: logits, targets: buffers.targets[k], ignoreIndex: -1,
+            try b.softmaxCrossEntropy(logits: logits, targets: buffers.targets[k], ignoreIndex: Self.ignoreIndex,
                                       losses: losses.rows(window.blocks[k]), gradient: window.training ? logits : nil,
                                       gradientScale: window.scale)
             return nil
@@ -146,6 +153,17 @@ final class ShardedSoftmaxLoss {
         combineSoftmaxStatistics(maxima: statistics.map(\.maxima), sums: statistics.map(\.sumExp),
                                  targetLogits: statistics.map(\.targetLogits))
     }
+
+    /// Step 2 for block k of a window whose targets may hold the ignore index: those rows add no
+    /// loss and get log Z = +∞, which zeroes their gradient rows in step 3.
+    func combine(_ statistics: [ShardStatistics], block k: Int) throws -> (loss: Double, logNormalizers: [Float]) {
+        let ignored = try current().ignored
+        return combineSoftmaxStatistics(maxima: statistics.map(\.maxima), sums: statistics.map(\.sumExp),
+                                        targetLogits: statistics.map(\.targetLogits), ignored: k < ignored.count ? ignored[k] : [])
+    }
+
+    /// The target value of a row without loss (PyTorch's default is −100; CLTrain's data uses −1).
+    static let ignoreIndex: Int32 = -1
 
     /// Step 3 for shard s and block k, once `forward` ran for it from `top`: `logNormalizers` is
     /// the block's log Z from `combine` (nil for a whole softmax, whose logits hold ∂L/∂logits already).
@@ -215,13 +233,18 @@ struct ShardStatistics: Sendable {
 /// logit (0 where the target is in another shard). Then log Z = M + log Σ_s S_s·exp(m_s − M) with
 /// M = max_s m_s, and the row's cross-entropy is log Z − the target logit. Shards are taken in
 /// order, so every executor gets the same sums.
+/// Rows marked in `ignored` add no loss and get log Z = +∞ (a zero gradient row).
 /// - Returns: the summed cross-entropy over the rows and each row's log Z (for the gradient).
-func combineSoftmaxStatistics(maxima: [[Float]], sums: [[Float]], targetLogits: [[Float]])
+func combineSoftmaxStatistics(maxima: [[Float]], sums: [[Float]], targetLogits: [[Float]], ignored: [Bool] = [])
     -> (loss: Double, logNormalizers: [Float]) {
     let rows = maxima.first?.count ?? 0
     var total = 0.0
     var logNormalizers = [Float](repeating: 0, count: rows)
     for r in 0..<rows {
+        if r < ignored.count && ignored[r] {
+            logNormalizers[r] = .infinity
+            continue
+        }
         let m = maxima.map { Double($0[r]) }.max() ?? 0
         let z = m + log(zip(maxima, sums).reduce(0.0) { $0 + Double($1.1[r]) * exp(Double($1.0[r]) - m) })
         // Only the shard holding the target reports its logit; the others report 0.

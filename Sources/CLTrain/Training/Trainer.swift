@@ -51,7 +51,7 @@ public final class Trainer {
     /// This run's identity, recorded in its checkpoints (a resumed run takes its predecessor's).
     public private(set) var runIdentity: RunIdentity = .random()
     /// The last checkpoint written (or resumed from): finite weights that gave a finite loss.
-    public private(set) var lastCheckpoint: URL?
+    public var lastCheckpoint: URL? { checkpoints.lastCheckpoint }
     /// The lock on `checkpointDirectory`, if the caller took it already (as `cltrain train` does
     /// before it reads anything); else `run()` takes one for its duration.
     public var checkpointLock: CheckpointLock?
@@ -60,7 +60,10 @@ public final class Trainer {
 
     public var onStep: (StepReport) -> Void = { _ in }
     public var onValidation: (ValidationReport) -> Void = { _ in }
-    public var onCheckpoint: (URL) -> Void = { _ in }
+    public var onCheckpoint: (URL) -> Void {
+        get { checkpoints.onCheckpoint }
+        set { checkpoints.onCheckpoint = newValue }
+    }
     /// Called once the traced steps are done (or the run ended before them), with the recorder.
     public var onTraceComplete: (TraceRecorder) -> Void = { _ in }
 
@@ -80,14 +83,11 @@ public final class Trainer {
     private let dataParallel: DataParallelExecutor?
     /// Whether this process writes the checkpoints (rank 0, or the only process).
     public var writesCheckpoints: Bool { (dataParallel?.collective.rank ?? 0) == 0 }
-    /// A checkpoint was encoded whose weights have given no loss yet. The same on every rank (a
-    /// rank that writes nothing still scores the last weights with the others, a collective).
-    private var unjudged = false
 
     private var resumedStateFile: String?
-    private var writer: CheckpointWriter?
-    /// Encoded after an update; written once its weights have given a finite loss.
-    private var pending: PendingCheckpoint?
+    /// Checkpoints encoded, judged by the next loss, written (the same on every rank: a rank
+    /// that writes nothing still scores the last weights with the others, a collective).
+    private let checkpoints = JudgedCheckpoints()
 
     /// - Parameters:
     ///   - executor: what runs the windows (nil: a `SequentialExecutor`); its model is `model`.
@@ -145,7 +145,7 @@ public final class Trainer {
         position = resumed.position
         runIdentity = resumed.run
         resumedStateFile = resumed.stateFile
-        lastCheckpoint = checkpoint
+        checkpoints.lastCheckpoint = checkpoint
     }
 
     /// Trains until `options.epochs` are done. Returns the last validation report, if any.
@@ -154,8 +154,8 @@ public final class Trainer {
         let ownLock = checkpointLock == nil && writesCheckpoints
             ? try checkpointDirectory.map { try Checkpoint.prepareDirectory($0) } : nil
         defer { ownLock?.release() }
-        if let checkpointDirectory, writer == nil, writesCheckpoints {
-            writer = try CheckpointWriter(directory: checkpointDirectory, run: runIdentity, data: data, resumedStateFile: resumedStateFile)
+        if let checkpointDirectory, checkpoints.writer == nil, writesCheckpoints {
+            checkpoints.writer = try CheckpointWriter(directory: checkpointDirectory, run: runIdentity, data: data, resumedStateFile: resumedStateFile)
         }
         let windows = windowsPerEpoch
         // Checked: the epochs come from a flag or a state file, and Int.max of them must not trap.
@@ -200,18 +200,12 @@ public final class Trainer {
                     // A device failed mid-step: no loss judges the pending checkpoint, but its
                     // weights are finite and came from an update that had a finite loss and norm;
                     // keep it rather than lose the steps since the last one.
-                    try? commitPending()
+                    try? checkpoints.commit()
                     throw error
                 }
-                let norm: Double
-                do {
-                    guard loss.isFinite else { throw TrainingError.nonFinite(what: "loss", value: loss) }
-                    norm = try clipGradients(model.parameters, maxNorm: options.clipNorm, lossScale: lossScale)
-                } catch is TrainingError {
-                    throw diverged(step: position.step + 1, loss: loss)
-                }
-                // The pending checkpoint's weights have just given a finite loss and gradient norm.
-                try commitPending()
+                // The pending checkpoint's weights give a finite loss and gradient norm, or the run diverged.
+                let norm = try checkpoints.judgeStep(loss: loss, parameters: model.parameters, maxNorm: options.clipNorm,
+                                                     lossScale: lossScale, epoch: position.epoch + 1, step: position.step + 1)
                 let updateStart = WallClock.now
                 try optimizer.step(model.parameters, learningRate: lr)
                 position.window += 1
@@ -252,46 +246,35 @@ public final class Trainer {
             position.epoch += 1
             position.window = 0
             try encodeCheckpoint()
-            if validated { try commitPending() }
+            if validated { try checkpoints.commit() }
         }
         // Without a validation split the last checkpoint's weights have given no loss yet: score
         // one training window (the carried state is reset at an epoch's start anyway).
-        if unjudged {
+        if checkpoints.unjudged {
             let loss = try executor.meanLoss(over: train, maxWindows: 1)
             guard loss.isFinite else { throw diverged(step: position.step, loss: loss) }
-            try commitPending()
+            try checkpoints.commit()
         }
         return lastValidation
     }
 
     /// Divergence at `step`: nothing pending is written; the last checkpoint written stays.
     private func diverged(step: Int, loss: Double) -> TrainingError {
-        pending = nil
-        unjudged = false
-        return TrainingError.diverged(epoch: position.epoch + 1, step: step, loss: loss, lastCheckpoint: lastCheckpoint?.path)
+        checkpoints.diverged(epoch: position.epoch + 1, step: step, loss: loss)
     }
 
     private func encodeCheckpoint() throws {
         guard checkpointDirectory != nil else { return }
         // Every rank's share of the carried state, gathered on every rank (a collective: all take part).
         let carried = try position.window > 0 ? dataParallel?.gatherCarriedState(globalBatch: options.batch) : nil
-        unjudged = true
-        guard let writer else { return }
         do {
-            pending = try writer.encode(model: model, vocabulary: vocabulary, options: options, position: position, optimizer: optimizer,
-                                        carriedState: carried, ranks: dataParallel.map { $0.collective.size })
+            try checkpoints.hold { writer in
+                try writer.encode(model: model, vocabulary: vocabulary, options: options, position: position, optimizer: optimizer,
+                                  carriedState: carried, ranks: dataParallel.map { $0.collective.size })
+            }
         } catch is TrainingError {
             // The last update made a weight infinite or NaN: every loss from here on is NaN.
             throw diverged(step: position.step, loss: .nan)
         }
-    }
-
-    private func commitPending() throws {
-        unjudged = false
-        guard let writer, let checkpoint = pending else { return }
-        pending = nil
-        let url = try writer.commit(checkpoint)
-        lastCheckpoint = url
-        onCheckpoint(url)
     }
 }

@@ -1,0 +1,132 @@
+/// Runs a batch of sentence pairs through a `TranslationModel` on the calling thread, one part
+/// after another, over the model's placement:
+///
+/// 1. The encoder over the batch's S source steps from a zero state (`StackPass`).
+/// 2. The hand-over: for every layer, sequence b's final (h, c) is its row at step
+///    sourceLengths[b] − 1, its own last real token (the padding steps after it change nothing
+///    that is read). The rows are gathered (`embeddingForward` over the S·B×H states with indices
+///    (len_b − 1)·B + b: a row gather) into the decoder layer's initial state, on the same backend
+///    (layer k of both stacks shares `devices.layers[k]`).
+/// 3. The decoder over the T target steps from those states, its top layer's states through the
+///    transport to the output shards, and the cross-entropy over the targets that are not the
+///    ignore index (`ShardedSoftmaxLoss`).
+/// 4. When training: the loss's backward, the decoder's backward with ∂L/∂h0, ∂L/∂c0 per layer,
+///    scattered (`embeddingBackward`, a scatter-add) into the encoder layer's ∂h and ∂c at the
+///    gathered rows, then the encoder's backward. Gradients are added to the parameters'.
+///
+/// Every queue is drained at the end of a batch, so the next may reuse every buffer.
+public final class TranslationExecutor {
+    public let model: TranslationModel
+    let transport: Transport
+    private let loss: ShardedSoftmaxLoss
+    private var workspace = Workspace()
+
+    public convenience init(model: TranslationModel) { self.init(model: model, transport: DeviceTransport()) }
+
+    init(model: TranslationModel, transport: Transport) {
+        self.model = model
+        self.transport = transport
+        loss = ShardedSoftmaxLoss(decoder: model.output, top: model.decoder.layers[model.decoder.layers.count - 1].backend,
+                                  transport: transport)
+    }
+
+    /// One batch: the summed cross-entropy over its target tokens that count (`targetOutputs` other
+    /// than the ignore index) and how many there are. When `training`, the gradients of the MEAN
+    /// over those tokens (lossSum / tokens) are added to the parameters' gradients (zero them
+    /// first); dropout is on between the layers of each stack when the configuration has it.
+    /// - Throws: `shapeMismatch` for a batch whose buffers disagree with its sizes,
+    ///   `invalidArgument` for a source length outside 1…S, a batch without target tokens, or a
+    ///   token outside the vocabulary (from the embedding's checks).
+    public func run(_ batch: TranslationBatch, training: Bool) throws -> (lossSum: Double, tokens: Int) {
+        let c = model.configuration, b = batch.batch
+        guard batch.sourceLengths.count == b, batch.targetOutputs.count == batch.targetInputs.count else {
+            throw CLTrainError.shapeMismatch(operation: "TranslationExecutor.run",
+                detail: "\(batch.sourceLengths.count) source lengths and \(batch.targetOutputs.count) targets for \(b) sequences, "
+                    + "\(batch.targetInputs.count) decoder inputs")
+        }
+        let tokens = batch.targetOutputs.count { $0 != TranslationBatch.ignoreIndex }
+        guard tokens > 0 else { throw CLTrainError.invalidArgument("a translation batch without target tokens has no loss") }
+
+        let encoderPass = try StackPass(model.encoder, name: "encoder", tokens: batch.sourceTokens, steps: batch.sourceSteps,
+                                        batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
+                                        transport: transport, workspace: &workspace)
+        let zeroStates = try model.encoder.layers.enumerated().map { l, layer in
+            try stateTensors("zeroState\(l)", batch: b, on: layer.backend, filledWith: 0)
+        }
+        try encoderPass.forward(initialStates: zeroStates)
+
+        // The hand-over: each layer's rows at each sequence's last real step.
+        let finalRows = try Self.finalStateRows(batch)
+        let decoderStates = try model.decoder.layers.enumerated().map { l, layer in
+            try stateTensors("decoderState\(l)", batch: b, on: layer.backend)
+        }
+        try encoderPass.gatherStates(finalRows, into: decoderStates, workspace: &workspace)
+
+        let decoderPass = try StackPass(model.decoder, name: "decoder", tokens: batch.targetInputs, steps: batch.targetSteps,
+                                        batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
+                                        transport: transport, workspace: &workspace)
+        try decoderPass.forward(initialStates: decoderStates)
+
+        let rows = batch.targetInputs.count, topLayer = model.decoder.layers[model.decoder.layers.count - 1]
+        let top = try transport.send(topLayer.buffersOutput(), from: topLayer.backend, to: model.output.map(\.backend))
+        try loss.prepare(blocks: [0..<rows], windowRows: rows, targets: batch.targetOutputs, training: training,
+                         gradientSum: decoderPass.outputGradients.last, gradientScale: 1 / Float(tokens))
+        let logits = try loss.shards.indices.map { s in try loss.logits(s, block: 0, from: top) }
+        let statistics = try loss.shards.indices.compactMap { s in try loss.reduce(s, block: 0, logits: logits[s]) }
+        let combined = loss.isSplit ? try loss.combine(statistics, block: 0) : nil
+
+        if training {
+            let parts = try loss.shards.indices.map { s in
+                try loss.backward(s, block: 0, logNormalizers: combined?.logNormalizers, from: top)
+                return try loss.sendGradient(s, block: 0)
+            }
+            let arriving = parts.allSatisfy { $0 == nil } ? nil
+                : try workspace.tensor("gradientTopArriving", [rows, c.hiddenSize], on: topLayer.backend)
+            try loss.accumulateInputGradient(block: 0, parts: parts, arriving: arriving)
+
+            let stateGradients = try model.decoder.layers.enumerated().map { l, layer in
+                try stateTensors("decoderStateGradient\(l)", batch: b, on: layer.backend)
+            }
+            try decoderPass.backward(initialStates: decoderStates, initialStateGradients: stateGradients)
+            // The decoder's ∂h0, ∂c0 enter the encoder at the rows its states were gathered from.
+            let encoderLayers = model.encoder.layers
+            try encoderPass.backward(initialStates: zeroStates, outside: { [self] l, hiddenGradient in
+                let backend = encoderLayers[l].backend
+                let rows = try workspace.indices("finalRows", finalRows, on: backend)
+                if l == encoderLayers.count - 1 { try backend.fill(hiddenGradient, with: 0) }   // nothing above the top
+                try backend.embeddingBackward(outputGradient: stateGradients[l].hidden, indices: rows, tableGradient: hiddenGradient)
+                let cellGradient = try workspace.tensor("encoderCellGradient\(l)", hiddenGradient.shape, on: backend)   // (S·B×H)
+                try backend.fill(cellGradient, with: 0)
+                try backend.embeddingBackward(outputGradient: stateGradients[l].cell, indices: rows, tableGradient: cellGradient)
+                return cellGradient
+            })
+        }
+        let sum = try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? [])
+        try model.synchronize()
+        return (sum, tokens)
+    }
+
+    /// Row (sourceLengths[b] − 1)·B + b of a time-major [S, B] buffer for each sequence b: where its
+    /// encoder state is final.
+    /// - Throws: `invalidArgument` for a length outside 1…S.
+    static func finalStateRows(_ batch: TranslationBatch) throws -> [Int32] {
+        try batch.sourceLengths.enumerated().map { column, length in
+            guard (1...max(batch.sourceSteps, 1)).contains(length), batch.sourceSteps > 0 else {
+                throw CLTrainError.invalidArgument("sequence \(column)'s source length \(length) is outside 1…\(batch.sourceSteps)")
+            }
+            return Int32((length - 1) * batch.batch + column)
+        }
+    }
+
+    /// A pair of B×H tensors from the workspace (optionally filled), for one layer's (h, c).
+    private func stateTensors(_ name: String, batch: Int, on backend: Backend, filledWith value: Float? = nil) throws
+        -> (hidden: Tensor, cell: Tensor) {
+        let shape = [batch, model.configuration.hiddenSize]
+        let state = (try workspace.tensor("\(name).h", shape, on: backend), try workspace.tensor("\(name).c", shape, on: backend))
+        if let value {
+            try backend.fill(state.0, with: value)
+            try backend.fill(state.1, with: value)
+        }
+        return state
+    }
+}
