@@ -53,11 +53,16 @@ struct TranslationDecodingTests {
     /// (random sequences of 5–15 tokens from a vocabulary of 20). The model reverses sources itself
     /// (the default), so its decoder writes the tokens in the order the encoder read them.
     ///
-    /// Disabled until it is sized: this first configuration (E 16, H 128, L 1, batch 64, Adam 0.003)
-    /// took 144 s for its first 100 steps in a debug build on the loaded 2-core machine (exact
-    /// match still 0 % there) and had not reached 99 % after 25 minutes, far over the few minutes
-    /// the issue allows. The loop stops as soon as the held-out accuracy is reached.
-    @Test(.disabled("not yet sized to run in a few minutes: see the comment"))
+    /// Disabled until it is sized, and to be moved onto the release binary: in a debug build the
+    /// CPU backend ran this configuration (E 16, H 128, L 1, batch 64, Adam 0.003) at 1.44 s a step
+    /// and had not reached 99 % after 25 minutes. The release `cltrain` runs the same step in about
+    /// 8 ms (178 000 words/s), and through `train --task translate` + `translate --beam 1` on 20 000
+    /// random pairs (sources in reading order, `--no-reverse-source`) reached, on 200 held out:
+    /// 89.5 % (1 × 128, 20 epochs, 50 s), 96.5 % (2 × 128, E 32, 24 epochs, 2.4 min), 98.0 %
+    /// (2 × 128, batch 32, 16 epochs, halving after 8 every 2; 8.5 min beside the test suite).
+    /// The plan: a CLI test on `.build/release/cltrain` (scripts/test.sh building it first) with a
+    /// configuration that passes 99 % in a few minutes; this in-process loop then goes.
+    @Test(.disabled("not yet sized to reach 99 % in a few minutes: see the comment"))
     func learnsToReverseSequences() throws {
         let words: ClosedRange<Int32> = 4...23   // 20 tokens after the four specials
         let configuration = TranslationConfiguration(sourceVocabularySize: 24, targetVocabularySize: 24, embeddingSize: 16,
