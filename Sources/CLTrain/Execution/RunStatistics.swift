@@ -1,7 +1,7 @@
 import Foundation
 
 /// One unit's softmax statistics as the decoder shards' workers report them. The shard that
-/// reports last combines them (`ShardedSoftmaxLoss.combine`) and fires `combined`; the shards'
+/// reports last combines them (`combineSoftmaxStatistics`, without the ignored rows) and fires `combined`; the shards'
 /// gradients wait for it. Which worker combines does not matter: the reports are indexed by shard.
 final class RunStatistics: @unchecked Sendable {
     private let lock = NSLock()
@@ -11,9 +11,13 @@ final class RunStatistics: @unchecked Sendable {
     /// Fired once every shard has reported and the rows are combined.
     let combined = Signal()
 
-    init(shards: Int) {
+    /// Rows whose target is the ignore index (no loss, a zero gradient row; empty: none).
+    private let ignored: [Bool]
+
+    init(shards: Int, ignored: [Bool] = []) {
         reports = Array(repeating: nil, count: shards)
         remaining = shards
+        self.ignored = ignored
     }
 
     /// Shard `shard`'s row maxima, Σ exp and target logits for the unit.
@@ -22,7 +26,9 @@ final class RunStatistics: @unchecked Sendable {
             reports[shard] = statistics
             remaining -= 1
             guard remaining == 0 else { return false }
-            result = ShardedSoftmaxLoss.combine(reports.compactMap { $0 })
+            let all = reports.compactMap { $0 }
+            result = combineSoftmaxStatistics(maxima: all.map(\.maxima), sums: all.map(\.sumExp),
+                                              targetLogits: all.map(\.targetLogits), ignored: ignored)
             return true
         }
         if last { combined.fire() }

@@ -15,11 +15,12 @@
 ///    gathered rows, then the encoder's backward. Gradients are added to the parameters'.
 ///
 /// Every queue is drained at the end of a batch, so the next may reuse every buffer.
-public final class TranslationExecutor {
+public final class TranslationExecutor: TranslationBatchExecutor {
     public let model: TranslationModel
     let transport: Transport
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()
+    public var utilization: PipelineUtilization { PipelineUtilization() }
 
     public convenience init(model: TranslationModel) { self.init(model: model, transport: DeviceTransport()) }
 
@@ -39,26 +40,19 @@ public final class TranslationExecutor {
     ///   token outside the vocabulary (from the embedding's checks).
     public func run(_ batch: TranslationBatch, training: Bool) throws -> (lossSum: Double, tokens: Int) {
         let c = model.configuration, b = batch.batch
-        guard batch.sourceLengths.count == b, batch.targetOutputs.count == batch.targetInputs.count else {
-            throw CLTrainError.shapeMismatch(operation: "TranslationExecutor.run",
-                detail: "\(batch.sourceLengths.count) source lengths and \(batch.targetOutputs.count) targets for \(b) sequences, "
-                    + "\(batch.targetInputs.count) decoder inputs")
-        }
-        let tokens = batch.targetOutputs.count { $0 != TranslationBatch.ignoreIndex }
-        guard tokens > 0 else { throw CLTrainError.invalidArgument("a translation batch without target tokens has no loss") }
-
+        let tokens = try Self.targetTokens(batch)
         let encoderPass = try StackPass(model.encoder, name: "encoder", tokens: batch.sourceTokens, steps: batch.sourceSteps,
                                         batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
                                         transport: transport, workspace: &workspace)
         let zeroStates = try model.encoder.layers.enumerated().map { l, layer in
-            try stateTensors("zeroState\(l)", batch: b, on: layer.backend, filledWith: 0)
+            try workspace.stateTensors("zeroState\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend, filledWith: 0)
         }
         try encoderPass.forward(initialStates: zeroStates)
 
         // The hand-over: each layer's rows at each sequence's last real step.
         let finalRows = try Self.finalStateRows(batch)
         let decoderStates = try model.decoder.layers.enumerated().map { l, layer in
-            try stateTensors("decoderState\(l)", batch: b, on: layer.backend)
+            try workspace.stateTensors("decoderState\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend)
         }
         try encoderPass.gatherStates(finalRows, into: decoderStates, workspace: &workspace)
 
@@ -85,44 +79,61 @@ public final class TranslationExecutor {
             try loss.accumulateInputGradient(block: 0, parts: parts, arriving: arriving)
 
             let stateGradients = try model.decoder.layers.enumerated().map { l, layer in
-                try stateTensors("decoderStateGradient\(l)", batch: b, on: layer.backend)
+                try workspace.stateTensors("decoderStateGradient\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend)
             }
             try decoderPass.backward(initialStates: decoderStates, initialStateGradients: stateGradients)
             // The decoder's ∂h0, ∂c0 enter the encoder at the rows its states were gathered from.
-            let encoderLayers = model.encoder.layers
-            try encoderPass.backward(initialStates: zeroStates, outside: { [self] l, hiddenGradient in
-                let backend = encoderLayers[l].backend
-                let rows = try workspace.indices("finalRows", finalRows, on: backend)
-                if l == encoderLayers.count - 1 { try backend.fill(hiddenGradient, with: 0) }   // nothing above the top
-                try backend.embeddingBackward(outputGradient: stateGradients[l].hidden, indices: rows, tableGradient: hiddenGradient)
-                let cellGradient = try workspace.tensor("encoderCellGradient\(l)", hiddenGradient.shape, on: backend)   // (S·B×H)
-                try backend.fill(cellGradient, with: 0)
-                try backend.embeddingBackward(outputGradient: stateGradients[l].cell, indices: rows, tableGradient: cellGradient)
-                return cellGradient
-            })
+            let outside = try model.encoder.layers.enumerated().map { l, layer in
+                let (hidden, cell) = try workspace.stateTensors("encoderOutsideGradient\(l)", batch: batch.sourceTokens.count,
+                                                                hidden: c.hiddenSize, on: layer.backend)   // (S·B×H each)
+                try encoderPass.scatterStateGradient(layer: l, microBatch: 0, stateGradients[l],
+                                                     rows: workspace.indices("finalRows", finalRows, on: layer.backend),
+                                                     into: (hidden, cell))
+                return (hidden, cell)
+            }
+            try encoderPass.backward(initialStates: zeroStates, outside: outside)
         }
         let sum = try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? [])
         try model.synchronize()
         return (sum, tokens)
     }
 
-    /// Row (sourceLengths[b] − 1)·B + b of a time-major [S, B] buffer for each sequence b: where its
-    /// encoder state is final.
+    /// The batch's target tokens that count (not the ignore index), once its sizes agree.
+    /// - Throws: `shapeMismatch` for a batch whose buffers disagree with its sizes, `invalidArgument`
+    ///   for a batch without target tokens.
+    static func targetTokens(_ batch: TranslationBatch) throws -> Int {
+        guard batch.sourceLengths.count == batch.batch, batch.targetOutputs.count == batch.targetInputs.count else {
+            throw CLTrainError.shapeMismatch(operation: "TranslationExecutor.run",
+                detail: "\(batch.sourceLengths.count) source lengths and \(batch.targetOutputs.count) targets for \(batch.batch) sequences, "
+                    + "\(batch.targetInputs.count) decoder inputs")
+        }
+        let tokens = batch.targetOutputs.count { $0 != TranslationBatch.ignoreIndex }
+        guard tokens > 0 else { throw CLTrainError.invalidArgument("a translation batch without target tokens has no loss") }
+        return tokens
+    }
+
+    /// For each sequence b, the row of an [S, B] buffer in `layout` (time-major by default) where
+    /// its encoder state is final: step sourceLengths[b] − 1. Time-major that is row (len_b − 1)·B + b;
+    /// with micro-batches, sequence m·B' + b' is at row m·S·B' + (len − 1)·B' + b'.
     /// - Throws: `invalidArgument` for a length outside 1…S.
-    static func finalStateRows(_ batch: TranslationBatch) throws -> [Int32] {
-        try batch.sourceLengths.enumerated().map { column, length in
+    static func finalStateRows(_ batch: TranslationBatch, layout: MicroBatchLayout? = nil) throws -> [Int32] {
+        let sequences = layout?.sequences ?? batch.batch
+        return try batch.sourceLengths.enumerated().map { column, length in
             guard (1...max(batch.sourceSteps, 1)).contains(length), batch.sourceSteps > 0 else {
                 throw CLTrainError.invalidArgument("sequence \(column)'s source length \(length) is outside 1…\(batch.sourceSteps)")
             }
-            return Int32((length - 1) * batch.batch + column)
+            let (m, b) = column.quotientAndRemainder(dividingBy: max(sequences, 1))
+            let step = layout?.rows(m, length - 1..<length).lowerBound ?? (length - 1) * batch.batch
+            return Int32(step + b)
         }
     }
+}
 
-    /// A pair of B×H tensors from the workspace (optionally filled), for one layer's (h, c).
-    private func stateTensors(_ name: String, batch: Int, on backend: Backend, filledWith value: Float? = nil) throws
+extension Workspace {
+    /// A pair of N×H tensors (optionally filled), for one layer's (h, c) or their gradients.
+    mutating func stateTensors(_ name: String, batch: Int, hidden: Int, on backend: Backend, filledWith value: Float? = nil) throws
         -> (hidden: Tensor, cell: Tensor) {
-        let shape = [batch, model.configuration.hiddenSize]
-        let state = (try workspace.tensor("\(name).h", shape, on: backend), try workspace.tensor("\(name).c", shape, on: backend))
+        let state = (try tensor("\(name).h", [batch, hidden], on: backend), try tensor("\(name).c", [batch, hidden], on: backend))
         if let value {
             try backend.fill(state.0, with: value)
             try backend.fill(state.1, with: value)

@@ -69,7 +69,7 @@ public final class WavefrontExecutor: ReportsFinalGradients {
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
     /// Busy and wall time of the pipelined training steps so far.
-    public private(set) var utilization = PipelineUtilization()
+    public var utilization: PipelineUtilization { crew.utilization }
     /// Tasks a worker keeps in its queue at most: before it enqueues a task it waits on the host
     /// for the marker that ended the task `queueDepth` back. One would be a drain per task (the
     /// next task waits for the last one's device work); unbounded would let a worker whose tasks
@@ -78,10 +78,9 @@ public final class WavefrontExecutor: ReportsFinalGradients {
     /// order work was enqueued. Two: the device works through one task while the next is enqueued.
     static let queueDepth = 2
     /// One host thread per worker, for the executor's life: started at the first step.
-    private var pool: WorkerPool?
+    private let crew = PipelineCrew()
     /// The worker threads, once started (for tests).
-    var workerPool: WorkerPool? { pool }
-    private var closed = false
+    var workerPool: WorkerPool? { crew.workerPool }
 
     public convenience init(model: LanguageModel, stepsPerRun: Int, microBatches: Int = 1) {
         self.init(model: model, stepsPerRun: stepsPerRun, microBatches: microBatches, transport: DeviceTransport())
@@ -105,84 +104,28 @@ public final class WavefrontExecutor: ReportsFinalGradients {
     private var lstm: [LSTMLayer] { model.lstm }
     private var decoder: [LinearLayer] { model.decoder }
 
-    /// One host thread of the pipelined phases and the parts whose backend it drives.
-    struct PipelineWorker {
-        let backend: Backend
-        var layer: Int?
-        var shards: [Int] = []
-
-        /// "layer 2 on …", "softmax shards 0, 1 on …", "layer 2 + softmax shard 0 on …".
-        var name: String {
-            var parts = layer.map { ["layer \($0)"] } ?? []
-            if !shards.isEmpty {
-                parts.append((shards.count == 1 ? "softmax shard " : "softmax shards ")
-                             + shards.map(String.init).joined(separator: ", "))
-            }
-            return parts.joined(separator: " + ") + " on \(backend.name)"
-        }
-    }
-
-    /// Worker l drives layer l (layers need backends of their own); a decoder shard joins the
-    /// worker that already drives its backend object, else gets a worker of its own. A backend
-    /// object is driven by one thread at a time (its queue and kernels are not shared safely, see
-    /// `Backend`), so shards on one backend object take turns, while shards on different backends —
-    /// other devices, or other queues of one device — work concurrently.
+    /// Worker l drives layer l, and the decoder shards join or follow (`PipelineWorker.assemble`).
     func pipelineWorkers() throws -> [PipelineWorker] {
-        try requireOwnBackends()
-        var workers = lstm.enumerated().map { PipelineWorker(backend: $1.backend, layer: $0) }
-        for (s, shard) in decoder.enumerated() {
-            if let w = workers.firstIndex(where: { $0.backend === shard.backend }) {
-                workers[w].shards.append(s)
-            } else {
-                workers.append(PipelineWorker(backend: shard.backend, shards: [s]))
-            }
-        }
-        return workers
-    }
-
-    /// Each layer's worker drives its backend alone, so no two layers may share one backend
-    /// object (two layers on one device each get a backend, and so a queue, of their own).
-    private func requireOwnBackends() throws {
-        for l in lstm.indices {
-            if let other = lstm.indices.first(where: { $0 < l && lstm[$0].backend === lstm[l].backend }) {
-                throw PipelineError.unsupported(
-                    "layers \(other) and \(l) share one backend object; give each layer a backend of its own (a queue each on one device)")
-            }
-        }
+        try PipelineWorker.assemble(layers: lstm.map(\.backend), shards: decoder.map(\.backend))
     }
 
     /// One task of the forward phase, for run `run` of micro-batch `microBatch`: layer `index`'s
     /// forward, or shard `index`'s statistics or gradient half.
     struct ForwardTask: Equatable {
-        enum Kind: Int { case layer, statistics, gradient }
+        typealias Kind = WavefrontTask.Kind
         let kind: Kind
         let index: Int
         var microBatch = 0
         let run: Int
     }
 
-    /// `worker`'s forward tasks in wavefront order: by the slot at which each could start in a
-    /// pipeline of equal stages (the units (m, r) numbered u = m·R + r; layer l takes unit u at
-    /// slot u + l, the decoder at u + L), then layers before statistics before gradients, then by
-    /// index. Every task's dependencies (the unit from the layer below or the top layer, and for a
-    /// layer its micro-batch's previous run) come earlier in this one order, so workers that each
-    /// keep to it cannot wait for each other in a circle; a worker driving a layer and a shard
-    /// interleaves them as the wavefront reaches them.
+    /// `worker`'s forward tasks in wavefront order (`wavefrontOrder`): the units (m, r) numbered
+    /// u = m·R + r are the chain's positions, so layer l takes unit u at slot u + l, the decoder at u + L.
     func forwardTasks(for worker: PipelineWorker, runs: Int, microBatches: Int = 1, training: Bool) -> [ForwardTask] {
-        var tasks: [(slot: Int, task: ForwardTask)] = []
-        for m in 0..<microBatches {
-            for r in 0..<runs {
-                let u = m * runs + r
-                if let l = worker.layer { tasks.append((u + l, ForwardTask(kind: .layer, index: l, microBatch: m, run: r))) }
-                for s in worker.shards {
-                    tasks.append((u + lstm.count, ForwardTask(kind: .statistics, index: s, microBatch: m, run: r)))
-                    if training { tasks.append((u + lstm.count, ForwardTask(kind: .gradient, index: s, microBatch: m, run: r))) }
-                }
-            }
+        wavefrontOrder(for: worker, positions: microBatches * runs, layers: lstm.count, training: training).map { task in
+            ForwardTask(kind: task.kind, index: task.index,
+                        microBatch: task.position / runs, run: task.position % runs)
         }
-        return tasks.sorted { a, b in
-            (a.slot, a.task.kind.rawValue, a.task.index) < (b.slot, b.task.kind.rawValue, b.task.index)
-        }.map(\.task)
     }
 
     /// Steps 0..<T cut into runs of `stepsPerRun` (the last one shorter).
@@ -230,7 +173,7 @@ public final class WavefrontExecutor: ReportsFinalGradients {
     /// its backward units after its forward tasks, and the top layer takes unit u's backward once
     /// every shard has written its part of ∂L/∂h for u. Returns the window's summed cross-entropy.
     public func run(_ window: TokenWindow, training: Bool) throws -> Double {
-        guard !closed else { throw PipelineError.unsupported("the executor was closed") }
+        try crew.requireOpen()
         if training && model.configuration.drops(at: .output) {
             throw CLTrainError.invalidArgument("dropout at the output (--dropout-at output) is not pipelined: drop --pipeline or that site")
         }
@@ -242,25 +185,21 @@ public final class WavefrontExecutor: ReportsFinalGradients {
         let steps = window.steps
         let runs = Self.runs(steps: steps, stepsPerRun: stepsPerRun)
         let units = PipelineUnits(layout: pass.layout, runs: runs)
-        let top = lstm.count - 1, topBackend = lstm[top].backend
+        let top = lstm.count - 1, hidden = model.configuration.hiddenSize
         // The decoder's buffers and every hand-off, made here: the workspace is not thread-safe.
         try loss.prepare(blocks: units.indices.map(units.rows), windowRows: window.inputs.count,
                          targets: pass.layout.reordered(window.targets), training: training,
                          gradientSum: pass.outputGradients.last)
-        let statistics = loss.isSplit ? units.indices.map { _ in RunStatistics(shards: decoder.count) } : []
+        let softmax = try PipelinedSoftmax(loss, units: units.count, maxRows: units.maxRows, hiddenSize: hidden, training: training,
+                                           workspace: &workspace)
         // Who reads each layer's output: the layer above, or (for the top layer) every shard.
         let consumers = lstm.indices.map { l in l < top ? [lstm[l + 1].backend] : decoder.map(\.backend) }
         let sent = lstm.map { _ in units.indices.map { _ in ShipmentSlot() } }          // layer l's output for unit u
         let ready = lstm.map { _ in units.indices.map { _ in Signal() } }
         let tasks = workers.map { forwardTasks(for: $0, runs: runs.count, microBatches: units.layout.microBatches, training: training) }
-        // Backward hand-offs: layer l's input gradient for unit u, and shard s's part of ∂L/∂h_top.
+        // Backward hand-offs: layer l's input gradient for unit u.
         let sentDown = lstm.map { _ in units.indices.map { _ in ShipmentSlot() } }
         let readyDown = lstm.map { _ in units.indices.map { _ in Signal() } }
-        let parts = decoder.map { _ in units.indices.map { _ in ShipmentSlot() } }
-        let decoderDone = decoder.map { _ in units.indices.map { _ in Signal() } }
-        // Where a shard's part must first come over to the top layer's backend (run-sized, reused).
-        let arriving = training && decoder.contains { $0.backend !== topBackend }
-            ? try workspace.tensor("gradientTopArriving", [units.maxRows, model.configuration.hiddenSize], on: topBackend) : nil
 
         // A worker's parameters are final once its body has returned (its last task synchronized
         // its backend): reported then, on this thread, while the other workers go on.
@@ -269,16 +208,9 @@ public final class WavefrontExecutor: ReportsFinalGradients {
             try self.onGradientsFinal?((worker.layer.map { self.lstm[$0].parameters } ?? [])
                                        + worker.shards.flatMap { [self.decoder[$0].weight, self.decoder[$0].bias] })
         } : nil
-        try runWorkers(workers, record: training, onFinished: finished) { w, threads, busy in
-            // The markers that end this worker's last tasks in its queue (`queueDepth`).
+        try crew.run(workers, names: workers.map(\.name), trace: trace, record: training, onFinished: finished) { w, threads, busy in
             let backend = workers[w].backend
-            var inFlight: [QueueMarker] = []
-            func admit() throws {
-                if inFlight.count >= Self.queueDepth { try inFlight.removeFirst().waitOnHost() }
-            }
-            func mark() throws {
-                if let marker = try backend.enqueueMarker() { inFlight.append(marker) }
-            }
+            var queue = BoundedQueue(backend, depth: Self.queueDepth)
             for task in tasks[w] {
                 let u = units.index(microBatch: task.microBatch, run: task.run)
                 let run = runs[task.run], rows = units.rows(u)
@@ -286,49 +218,33 @@ public final class WavefrontExecutor: ReportsFinalGradients {
                 case .layer:
                     let l = task.index, b = self.lstm[l].backend
                     if l > 0 { try ready[l - 1][u].wait(unless: threads) }
-                    let name = "layer \(l) forward, \(units.name(u))"
-                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
-                        try self.onDevice(b, name) {
-                            try admit()
-                            try pass.forward(layer: l, steps: run, microBatch: task.microBatch,
-                                             input: l > 0 ? sent[l - 1][u].shipment : nil)
-                            sent[l][u].shipment = try self.transport.send(pass.output(ofLayer: l, rows: rows), from: b, to: consumers[l])
-                            try mark()
-                        }
+                    try busy.task(w, "layer \(l) forward, \(units.name(u))", on: b, arguments: taskArguments(b, rows: rows, width: hidden),
+                                  queue: &queue) {
+                        try pass.forward(layer: l, steps: run, microBatch: task.microBatch, input: l > 0 ? sent[l - 1][u].shipment : nil)
+                        sent[l][u].shipment = try self.transport.send(pass.output(ofLayer: l, rows: rows), from: b, to: consumers[l])
                     }
                     ready[l][u].fire()
                 case .statistics:
                     let s = task.index, b = self.decoder[s].backend
                     try ready[top][u].wait(unless: threads)
-                    let name = "softmax shard \(s) forward, \(units.name(u))"
-                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
-                        try self.onDevice(b, name) {
-                            try admit()
-                            let reported = try self.loss.forward(s, block: u, from: sent[top][u].required())
-                            if let reported { statistics[u].report(shard: s, reported) }
-                            try mark()
-                        }
+                    try busy.task(w, "softmax shard \(s) forward, \(units.name(u))", on: b,
+                                  arguments: taskArguments(b, rows: rows, width: hidden), queue: &queue) {
+                        try softmax.forward(s, unit: u, from: sent[top][u].required())
                     }
                 case .gradient:
                     let s = task.index, b = self.decoder[s].backend
-                    if self.loss.isSplit { try statistics[u].combined.wait(unless: threads) }
-                    let name = "softmax shard \(s) backward, \(units.name(u))"
-                    try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
-                        try self.onDevice(b, name) {
-                            try admit()
-                            try self.loss.backward(s, block: u, logNormalizers: self.loss.isSplit ? statistics[u].logNormalizers : nil,
-                                                   from: sent[top][u].required())
-                            parts[s][u].shipment = try self.loss.sendGradient(s, block: u)
-                            try mark()
-                        }
+                    try softmax.waitForStatistics(unit: u, unless: threads)
+                    try busy.task(w, "softmax shard \(s) backward, \(units.name(u))", on: b,
+                                  arguments: taskArguments(b, rows: rows, width: hidden), queue: &queue) {
+                        try softmax.backward(s, unit: u, from: sent[top][u].required())
                     }
-                    decoderDone[s][u].fire()
+                    softmax.finished(s, unit: u)
                 }
             }
             guard training, let l = workers[w].layer else {
                 let name = "\(workers[w].name): the window's last tasks"
                 return try busy.time(w, name, arguments: ["device": .string(backend.name)]) {
-                    try self.onDevice(backend, name) { try backend.synchronize() }
+                    try onDevice(backend, name) { try backend.synchronize() }
                 }
             }
             let b = self.lstm[l].backend
@@ -337,28 +253,22 @@ public final class WavefrontExecutor: ReportsFinalGradients {
                 if l < top {
                     try readyDown[l + 1][u].wait(unless: threads)
                 } else {
-                    for done in decoderDone { try done[u].wait(unless: threads) }
+                    try softmax.waitForGradients(unit: u, unless: threads)
                 }
-                let name = "layer \(l) backward, \(units.name(u))"
-                try busy.time(w, name, arguments: self.arguments(b, rows: rows)) {
-                    try self.onDevice(b, name) {
-                        try admit()
-                        if l == top {
-                            try self.loss.accumulateInputGradient(block: u, parts: parts.map { $0[u].shipment }, arriving: arriving)
-                        }
-                        try pass.backward(layer: l, steps: units.steps(u), microBatch: units.microBatch(u),
-                                          outputGradient: l < top ? sentDown[l + 1][u].shipment : nil)
-                        if l > 0 {
-                            sentDown[l][u].shipment = try self.transport.send(pass.inputGradients[l].rows(rows), from: b,
-                                                                              to: [self.lstm[l - 1].backend])
-                        }
-                        try mark()
+                try busy.task(w, "layer \(l) backward, \(units.name(u))", on: b, arguments: taskArguments(b, rows: rows, width: hidden),
+                              queue: &queue) {
+                    if l == top { try softmax.accumulateInputGradient(unit: u) }
+                    try pass.backward(layer: l, steps: units.steps(u), microBatch: units.microBatch(u),
+                                      outputGradient: l < top ? sentDown[l + 1][u].shipment : nil)
+                    if l > 0 {
+                        sentDown[l][u].shipment = try self.transport.send(pass.inputGradients[l].rows(rows), from: b,
+                                                                          to: [self.lstm[l - 1].backend])
                     }
                 }
                 readyDown[l][u].fire()
             }
-            try busy.time(w, "layer \(l) weight gradients", arguments: self.arguments(b, rows: 0..<window.inputs.count)) {
-                try self.onDevice(b, "layer \(l) weight gradients") {
+            try busy.time(w, "layer \(l) weight gradients", arguments: taskArguments(b, rows: 0..<window.inputs.count, width: hidden)) {
+                try onDevice(b, "layer \(l) weight gradients") {
                     try pass.finishBackward(layer: l)
                     try b.synchronize()
                 }
@@ -370,60 +280,12 @@ public final class WavefrontExecutor: ReportsFinalGradients {
         }
         var sum = 0.0
         try trace.span("reading the losses") {
-            try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") {
-                sum = try loss.windowLoss(blockLosses: statistics.map(\.loss))
-            }
+            try onDevice(decoder[0].backend, "softmax shard 0, reading the losses") { sum = try softmax.stepLoss() }
         }
         try model.advanceCarriedState(pass.layout)
         return sum
     }
 
-    // MARK: Workers
-
-    /// Runs `body(w, pool, busy)` for every worker w on its thread of the pool (started at the first
-    /// step, kept until `close()` or deinit) and, when `record` is set, adds the phase to the
-    /// utilization (training steps only: validation would blur it).
-    private func runWorkers(_ workers: [PipelineWorker], record: Bool, onFinished: ((Int) throws -> Void)? = nil,
-                            _ body: @escaping (Int, WorkerPool, BusyTime) throws -> Void) throws {
-        let names = workers.map(\.name)
-        if pool?.count != names.count {
-            pool?.stop()
-            pool = WorkerPool(names: names)
-        }
-        guard let pool else { return }
-        let tracks = executionTrace.map { trace in
-            workers.enumerated().map { w, worker in
-                trace.worker(w, name: worker.name, drives: [worker.backend] + worker.shards.map { self.decoder[$0].backend })
-            }
-        }
-        let busy = BusyTime(workers: names.count, trace: executionTrace.map { ($0.recorder, tracks ?? []) })
-        let start = WallClock.now
-        try pool.run(names.indices.map { w in { try body(w, pool, busy) } }, onFinished: onFinished)
-        let end = WallClock.now
-        // The utilization's wall time, the same readings: a worker's busy share is its tasks over this span.
-        executionTrace?.recorder.record("pipelined phases", category: TraceCategory.step, on: ExecutionTrace.main, from: start, to: end)
-        guard record else { return }
-        utilization.record(workers: names, busy: busy.seconds, wall: Double(end - start) * 1e-9)
-    }
-
     /// Stops the worker threads now (else at deinit); the executor runs no further window.
-    public func close() {
-        pool?.stop()
-        closed = true
-    }
-
-    deinit { pool?.stop() }
-
-    /// A task's trace arguments: its device and the rows (time steps × sequences) it works on.
-    func arguments(_ backend: Backend, rows: Range<Int>) -> [String: TraceArgument] {
-        ["device": .string(backend.name), "rows": .integer(rows.count),
-         "shape": .shape([rows.count, model.configuration.hiddenSize])]
-    }
-
-    /// Runs `body`, naming the device and the task in any error it throws.
-    func onDevice(_ backend: Backend, _ task: String, _ body: () throws -> Void) throws {
-        do { try body() } catch let error as PipelineError { throw error } catch {
-            throw PipelineError.deviceFailed(device: backend.name, task: task, underlying: error)
-        }
-    }
+    public func close() { crew.close() }
 }

@@ -106,14 +106,22 @@ final class WindowPass {
     /// row g starts g·width draws further on.
     static func drawMask(_ mask: Tensor, width: Int, keep: Float, window: TokenWindow, layout: MicroBatchLayout,
                          on backend: Backend, generator: inout SplitMix64) throws {
-        let (steps, batch, global) = (window.steps, window.batch, window.globalBatch)
+        try drawMask(mask, width: width, keep: keep, layout: layout, globalBatch: window.globalBatch,
+                     firstSequence: window.firstSequence, on: backend, generator: &generator)
+    }
+
+    /// The same for a batch in `layout` whose sequences are `firstSequence`… of a global batch of
+    /// `globalBatch` (a translation batch: its own, from 0).
+    static func drawMask(_ mask: Tensor, width: Int, keep: Float, layout: MicroBatchLayout, globalBatch global: Int,
+                         firstSequence: Int, on backend: Backend, generator: inout SplitMix64) throws {
+        let (steps, batch) = (layout.steps, layout.batch)
         if layout.microBatches == 1 && global == batch {
             try backend.dropoutMask(mask, keepProbability: keep, scale: 1 / keep, generatorState: generator.state)
         } else {
             for m in 0..<layout.microBatches {
                 for t in 0..<steps {
                     var block = generator
-                    block.skip((t * global + window.firstSequence + m * layout.sequences) * width)
+                    block.skip((t * global + firstSequence + m * layout.sequences) * width)
                     try backend.dropoutMask(mask.rows(layout.rows(m, t..<t + 1)), keepProbability: keep,
                                             scale: 1 / keep, generatorState: block.state)
                 }

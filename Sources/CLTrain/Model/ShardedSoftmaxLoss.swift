@@ -162,6 +162,12 @@ final class ShardedSoftmaxLoss {
                                         targetLogits: statistics.map(\.targetLogits), ignored: k < ignored.count ? ignored[k] : [])
     }
 
+    /// Which of block k's rows have the ignore index as target (empty: none, or no targets).
+    func ignoredRows(block k: Int) throws -> [Bool] {
+        let ignored = try current().ignored
+        return k < ignored.count ? ignored[k] : []
+    }
+
     /// The target value of a row without loss (PyTorch's default is −100; CLTrain's data uses −1).
     static let ignoreIndex: Int32 = -1
 

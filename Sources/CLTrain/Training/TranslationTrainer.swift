@@ -12,7 +12,7 @@ import Foundation
 /// deterministic order), with the optimizer's state and the dropout generator.
 public final class TranslationTrainer {
     public let model: TranslationModel
-    public let executor: TranslationExecutor
+    public let executor: TranslationBatchExecutor
     public let dataset: TranslationDataset
     public let options: TranslationOptions
     public let optimizer: Optimizer
@@ -43,7 +43,7 @@ public final class TranslationTrainer {
 
     /// - Parameters:
     ///   - dataSource: how the data was named (`--data de-en`, the files), recorded in checkpoints.
-    public init(model: TranslationModel, executor: TranslationExecutor? = nil, dataset: TranslationDataset,
+    public init(model: TranslationModel, executor: TranslationBatchExecutor? = nil, dataset: TranslationDataset,
                 options: TranslationOptions, checkpointDirectory: URL?, dataSource: String) throws {
         try options.validate()
         if let executor, executor.model !== model {
@@ -177,7 +177,7 @@ public final class TranslationTrainer {
     }
 }
 
-extension TranslationExecutor {
+extension TranslationBatchExecutor {
     /// The mean cross-entropy per non-padding target token over the batcher's batches (at most
     /// `maxBatches`; no dropout, no update), and the target tokens it counted (`<eos>` included).
     public func meanLoss(over batcher: TranslationBatcher, maxBatches: Int? = nil) throws -> (loss: Double, tokens: Int) {
