@@ -61,7 +61,15 @@ struct MultiDeviceTrainingTests {
 
     func expectSame(_ actual: Outcome, _ reference: Outcome, _ label: String, batch: Int = 3) {
         // Reduction length: the longest sum behind a weight gradient (T·B rows × 4H).
-        let n = 5 * batch * 4 * 12
+        Self.expectSame((actual.losses, actual.validation, actual.weights), (reference.losses, reference.validation, reference.weights),
+                        reductionLength: 5 * batch * 4 * 12, label)
+    }
+
+    /// Every step's loss, every validation loss and every weight of a training run against a
+    /// reference run's, by the tolerance rule for sums of `reductionLength` terms.
+    static func expectSame(_ actual: (losses: [Double], validation: [Double], weights: [[Float]]),
+                           _ reference: (losses: [Double], validation: [Double], weights: [[Float]]),
+                           reductionLength n: Int, _ label: String) {
         #expect(!actual.losses.isEmpty && actual.losses.count == reference.losses.count, "\(label): \(actual.losses.count) steps")
         #expect(compare(actual.losses.map(Float.init), to: reference.losses.map(Float.init), reductionLength: n).passed,
                 "\(label): losses \(actual.losses) vs \(reference.losses)")
