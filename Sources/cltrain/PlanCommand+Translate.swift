@@ -45,8 +45,8 @@ extension PlanCommand {
                                   + "the k-th device) and optionally --softmax-devices; --placement auto balances a language model only")
         }
         if runValidation {
-            throw ValidationError("--validate measures the executors on timing devices, and a pipelined translation executor does not exist "
-                                  + "yet: --task translate predicts only")
+            throw ValidationError("--validate measures the executors on timing devices, which is not built yet for the pipelined translation "
+                                  + "executor: --task translate predicts only")
         }
         if nodes != nil { throw ValidationError("--nodes (data parallelism) is planned for --task lm only") }
         let workload = translationWorkload
@@ -95,7 +95,7 @@ extension PlanCommand {
         let paper = Presets.translationWordsPerSecond2014
         print("Sutskever et al. 2014: \(String(format: "%.0f", paper.eightDevices)) words/s on 8 GPUs against about "
               + "\(String(format: "%.0f", paper.oneDevice)) on one, \(String(format: "%.1f", paper.eightDevices / paper.oneDevice))×. "
-              + "Not validated against a runtime: a pipelined translation executor does not exist yet.")
+              + "Not yet validated against the runtime (`cltrain train --task translate --pipeline` runs this schedule).")
         printHostDeviceNote(plan.hostDevices)
 
         print("\nreasons")

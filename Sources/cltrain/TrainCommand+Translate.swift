@@ -21,12 +21,7 @@ extension TrainCommand {
         if levelFlag != nil { given.append("--level") }
         if dropoutAtFlag != nil { given.append("--dropout-at") }
         if lossReductionFlag != nil { given.append("--loss-reduction (translation's gradient is of the mean over target tokens)") }
-        if layerDevices != nil { given.append("--layer-devices") }
-        if softmaxDevices != nil { given.append("--softmax-devices") }
-        if placement != nil { given.append("--placement") }
-        if pipeline { given.append("--pipeline") }
-        if stepsPerRun != 1 { given.append("--steps-per-run") }
-        if microBatches != 1 { given.append("--micro-batches") }
+        if placement != nil { given.append("--placement (give --layer-devices and --softmax-devices)") }
         if dataParallel { given.append("--data-parallel") }
         if allowRankChange { given.append("--allow-rank-change") }
         if trace != nil { given.append("--trace") }
@@ -70,6 +65,14 @@ extension TrainCommand {
             try translationOptions.validate()   // first: it names the vocabulary caps by their flags alone
             try translationConfiguration(sourceVocabularySize: sourceVocab ?? 5, targetVocabularySize: targetVocab ?? 5).validate()
         }
+        try validatePlacementFlags(batch: translationOptions.batch)
+        if let layerDevices {
+            // The placement's shape and devices before the checkpoint folder is made (the target
+            // vocabulary is known once the data is read: any size above the shards' count stands in).
+            _ = try Placement.manual(layerDevices: layerDevices.devices, softmaxDevices: softmaxDevices?.devices,
+                                     layers: translationConfiguration(sourceVocabularySize: 5, targetVocabularySize: 5).layers,
+                                     vocabularySize: targetVocab ?? Int(Int32.max))
+        }
     }
 
     // Each value: the flag, else the translation preset's, else the flag's default.
@@ -100,7 +103,8 @@ extension TrainCommand {
 
     func trainTranslation() throws {
         let logger = Logger(label: "cltrain.train")
-        let backend = try DeviceChoice.backend(for: device)
+        // One device unless the layers are placed over several.
+        let single = layerDevices == nil ? try DeviceChoice.backend(for: device) : nil
         // The files first: a missing or mismatched one is refused before the checkpoint folder is made.
         let corpus = try parallel.corpus(data: dataFlag)
         let folder = try openCheckpointFolder()
@@ -118,14 +122,26 @@ extension TrainCommand {
             // Checked again by the trainer's resume; here it fails before the model is built.
             try resumed.checkResumable(configuration: configuration, options: options, path: existing.path)
         }
-        let model = try TranslationModel(configuration: configuration, backend: backend, seed: seed)
+        let model: TranslationModel
+        if let single {
+            model = try TranslationModel(configuration: configuration, backend: single, seed: seed)
+        } else {
+            // Layer l of both stacks on the l-th --layer-devices entry, the output split over --softmax-devices.
+            let placement = try Placement.manual(layerDevices: layerDevices?.devices ?? [], softmaxDevices: softmaxDevices?.devices,
+                                                 layers: configuration.layers, vocabularySize: configuration.targetVocabularySize)
+            model = try TranslationModel(configuration: configuration, devices: ModelDevices(placement: placement), seed: seed)
+        }
         if options.initScale != 0.08 { try model.initializeWeights(seed: seed, range: options.initScale) }   // a resume loads its own
-        logger.info("device: \(backend.name)")
+        let deviceLabel = model.devices.backends.map(\.name).joined(separator: ", ")
+        logger.info("device: \(deviceLabel)")
         logger.info("model \(configuration), \(model.parameters.reduce(0) { $0 + $1.count }) parameters")
         let presetNote = translationPreset.map { " (preset \($0.name.rawValue): \($0.source))" } ?? ""
         logger.info("training: \(options.summary)\(presetNote)")
 
-        let trainer = try TranslationTrainer(model: model, dataset: dataset, options: options,
+        let schedule: ExecutionSchedule = pipeline ? .wavefront(stepsPerRun: stepsPerRun, microBatches: microBatches) : .sequential
+        if pipeline { logger.info("schedule: pipelined, \(stepsPerRun) steps a run, \(microBatches) micro-batches") }
+        let executor = schedule.makeExecutor(for: model)
+        let trainer = try TranslationTrainer(model: model, executor: executor, dataset: dataset, options: options,
                                              checkpointDirectory: folder.directory, dataSource: corpus.name)
         trainer.checkpointLock = folder.lock
         if resume, let existing = folder.existing {
@@ -144,14 +160,14 @@ extension TrainCommand {
             if logged {
                 metricsLog?.write(["type": "step", "task": "translate", "epoch": report.epoch, "step": report.step, "loss": report.loss,
                                    "perplexity": report.perplexity, "learning_rate": Double(report.learningRate),
-                                   "words_per_second": report.tokensPerSecond, "gradient_norm": report.gradientNorm, "device": backend.name])
+                                   "words_per_second": report.tokensPerSecond, "gradient_norm": report.gradientNorm, "device": deviceLabel])
             }
         }
         trainer.onValidation = { report in
             progress.finishLine()
             logger.info("epoch \(report.epoch): validation loss \(format(report.loss)), perplexity \(format(report.perplexity)) (per target token)")
             metricsLog?.write(["type": "validation", "task": "translate", "epoch": report.epoch, "step": lastStep, "loss": report.loss,
-                               "perplexity": report.perplexity, "device": backend.name])
+                               "perplexity": report.perplexity, "device": deviceLabel])
         }
         trainer.onCheckpoint = { url in logger.debug("checkpoint written: \(url.path)") }
         do {
@@ -162,5 +178,6 @@ extension TrainCommand {
         }
         progress.finishLine()
         if let last = trainer.lastCheckpoint { logger.info("checkpoint: \(last.path)") }
+        if pipeline { Self.printUtilization(executor.utilization) }
     }
 }

@@ -114,8 +114,6 @@ struct TrainCommand: ParsableCommand {
             if let traceSteps { try InputNumber.check(traceSteps, "--trace-steps", in: 1...Self.maxTraceSteps, why: "steps in the trace; a few keep the file small") }
             try InputNumber.check(hangTimeout, "--hang-timeout", in: .closed(0, 1e7), why: "seconds without a finished window; 0 turns it off")
             if let validationSteps { try InputNumber.check(validationSteps, "--validation-steps", in: 1...Int.max) }
-            try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...Int.max)
-            try InputNumber.check(microBatches, "--micro-batches", in: 1...Int.max)
             try InputNumber.check(sampleLength, "--sample-length", in: 0...Sampler.maxLength, why: Sampler.maxLengthReason)
             if let vocab {
                 try InputNumber.check(vocab, "--vocab", in: 2...Int(Int32.max), why: "<unk> and at least one token; token ids are 32-bit")
@@ -125,23 +123,34 @@ struct TrainCommand: ParsableCommand {
             try configuration(vocabularySize: vocab ?? 2).validate()
             try options.validate()
         }
-        if microBatches != 1 && !pipeline { throw ValidationError("--micro-batches interleaves micro-batches in the pipeline: add --pipeline") }
-        do { try checkMicroBatches(microBatches, batch: batch) } catch { throw ValidationError("\(error)") }
+        try validatePlacementFlags(batch: batch)
         if pipeline && dropout > 0 && (dropoutSites ?? []).contains(.output) {
             throw ValidationError("--dropout-at output is not pipelined yet: leave out --pipeline, or the output site")
         }
         if pipeline && profile { throw ValidationError("--profile times operations one by one; it cannot be combined with --pipeline") }
-        if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
-        if placement == .auto && layerDevices != nil { throw ValidationError("--placement auto and --layer-devices exclude each other") }
-        if pipeline && layerDevices == nil && placement == nil {
-            throw ValidationError("--pipeline spreads the layers over devices: add --layer-devices LIST or --placement auto")
-        }
         if traceSteps != nil && trace == nil { throw ValidationError("--trace-steps says how many steps --trace FILE records: add --trace") }
         if profile && trace != nil {
             throw ValidationError("--profile synchronizes after every operation, which would change the schedule --trace records: use one of them")
         }
         if profile && (layerDevices != nil || placement != nil) {
             throw ValidationError("--profile times one device's operations; it cannot be combined with a placement over several")
+        }
+    }
+
+    /// The placement and pipeline flags, checked alike for both tasks (a translation model takes
+    /// no --placement auto: `validateTranslation` refuses it first).
+    func validatePlacementFlags(batch: Int) throws {
+        try flagCheck {
+            try InputNumber.check(stepsPerRun, "--steps-per-run", in: 1...Int.max)
+            try InputNumber.check(microBatches, "--micro-batches", in: 1...Int.max)
+        }
+        if microBatches != 1 && !pipeline { throw ValidationError("--micro-batches interleaves micro-batches in the pipeline: add --pipeline") }
+        do { try checkMicroBatches(microBatches, batch: batch) } catch { throw ValidationError("\(error)") }
+        if softmaxDevices != nil && layerDevices == nil { throw ValidationError("--softmax-devices needs --layer-devices") }
+        if placement == .auto && layerDevices != nil { throw ValidationError("--placement auto and --layer-devices exclude each other") }
+        if pipeline && layerDevices == nil && placement == nil {
+            let auto = resolvedTask == .translate ? "" : " or --placement auto"
+            throw ValidationError("--pipeline spreads the layers over devices: add --layer-devices LIST\(auto)")
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import CLTrain
 
 /// `cltrain train --task translate` and `cltrain eval` through the built executable, on parallel
 /// files the test writes (a synthetic reversal task; de-en only in the one test that says so).
@@ -82,6 +83,35 @@ struct CLITranslationTests {
         #expect(try Self.tensorBytes(scratch.path("a/model.safetensors")) == Self.tensorBytes(scratch.path("b/model.safetensors")))
     }
 
+    /// Two devices (OpenCL ones when there are two, else two CPU backends), the layers and the
+    /// softmax split over both, pipelined in runs of 2 steps and 2 micro-batches: every step's loss
+    /// is one device's, the utilization names the workers, and the checkpoint scores on one device.
+    @Test func aPipelinedRunOverTwoDevicesTrainsAsOneDeviceAndItsCheckpointLoads() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.cleanup() }
+        let files = try Self.writePairs(in: scratch, count: 80)
+        let devices = DeviceRegistry.shared.openCLDevices.count >= 2 ? "0,1" : "cpu,cpu"
+        let common = ["train", "--task", "translate", "--source", files.source, "--target", files.target, "--layers", "2", "--hidden", "8",
+                      "--batch", "8", "--optimizer", "adam", "--lr", "0.02", "--dropout", "0.1", "--log-every", "1", "--epochs", "1"]
+        let one = try CLI.run(common + ["--device", "cpu", "--metrics", scratch.path("one.jsonl")])
+        try #require(one.status == 0 && !one.crashed, "\(one)")
+        let piped = try CLI.run(common + ["--layer-devices", devices, "--softmax-devices", devices, "--pipeline", "--steps-per-run", "2",
+                                          "--micro-batches", "2", "--checkpoint", scratch.path("ck"), "--metrics", scratch.path("piped.jsonl")])
+        try #require(piped.status == 0 && !piped.crashed, "\(piped)")
+        #expect(piped.standardOutput.contains("--- pipeline:") && piped.standardOutput.contains("encoder and decoder layer 1"), "\(piped)")
+        let a = try Self.records(scratch.path("piped.jsonl")).filter { $0.type == "step" }
+        let b = try Self.records(scratch.path("one.jsonl")).filter { $0.type == "step" }
+        #expect(a.count >= 5 && a.map(\.step) == b.map(\.step), "\(a.count) and \(b.count) steps")
+        // The longest sum behind a weight gradient: T·B rows × 4H (T ≤ 7 with <eos>).
+        #expect(compare(a.map { Float($0.loss) }, to: b.map { Float($0.loss) }, reductionLength: 7 * 8 * 4 * 8).passed,
+                "\(a.map(\.loss)) vs \(b.map(\.loss))")
+
+        let eval = try CLI.run(["eval", "--checkpoint", scratch.path("ck"), "--source", files.source, "--target", files.target,
+                                "--device", "cpu"])
+        try #require(eval.status == 0 && !eval.crashed, "\(eval)")
+        #expect(eval.standardOutput.contains("perplexity"), "\(eval)")
+    }
+
     @Test func presetFillsThePapersValuesAndFlagsOverrideThem() throws {
         let scratch = try ScratchFolder()
         defer { scratch.cleanup() }
@@ -126,7 +156,12 @@ struct CLIBadInputTranslationTests {
         (["--layers", "0"], ["--layers 0"]),
         (["--bptt", "5"], ["--bptt", "translate"]),
         (["--vocab", "10"], ["--vocab", "--source-vocab"]),
-        (["--pipeline"], ["--pipeline"]),
+        (["--pipeline"], ["--pipeline", "--layer-devices"]),
+        (["--micro-batches", "2"], ["--micro-batches", "--pipeline"]),
+        (["--layer-devices", "cpu,cpu", "--pipeline", "--micro-batches", "3", "--batch", "8"], ["batch of 8 sequences cannot be split into 3"]),
+        (["--softmax-devices", "cpu"], ["--softmax-devices needs --layer-devices"]),
+        (["--layer-devices", "cpu"], ["2 layers but 1 layer device", "--layer-devices"]),
+        (["--placement", "auto"], ["--placement", "--layer-devices"]),
         (["--data", "ptb"], ["--data ptb"]),
         (["--direction", "en-de"], ["--direction"]),
         (["--preset", "zaremba-small"], ["zaremba-small", "sutskever-2014-translate"]),

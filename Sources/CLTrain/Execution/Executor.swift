@@ -3,9 +3,9 @@
 /// of the work, the window's buffers and, for a pipeline, its worker threads.
 ///
 /// New ways to run a model are new executors: `DataParallelExecutor` wraps another and sums the
-/// replicas' gradients over a `Collective` after (and during) the backward; an encoder–decoder
-/// model would be run by an executor over two stacks that hands the encoder's final (h, c) to the
-/// decoder stack's initial state.
+/// replicas' gradients over a `Collective` after (and during) the backward. An encoder–decoder
+/// has executors of its own (`TranslationBatchExecutor`): over two stacks, handing the encoder's
+/// final (h, c) to the decoder stack's initial state.
 public protocol Executor: AnyObject {
     var model: LanguageModel { get }
     /// One window: forward and loss, and when `training` the backward, whose gradients are ADDED

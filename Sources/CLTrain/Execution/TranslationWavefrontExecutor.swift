@@ -36,7 +36,9 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
     public let model: TranslationModel
     /// K: time steps per run (at least 1), for both windows.
     public let stepsPerRun: Int
-    /// M: micro-batches per batch (a divisor of the batch).
+    /// M: micro-batches per batch. A batch of B sequences is split into gcd(M, B) (so M whenever M
+    /// divides B): an epoch's last batch is smaller than the others (`TranslationBatcher`), and
+    /// the results do not depend on the split.
     public let microBatches: Int
     let transport: Transport
     private let loss: ShardedSoftmaxLoss
@@ -108,14 +110,15 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
     /// One step: the forward (both stacks and the softmax, loss included) and, when training, the
     /// backward, in one set of workers with no barrier between them. Returns the summed
     /// cross-entropy over the batch's target tokens that count, and their number.
-    /// - Throws: what `TranslationExecutor.run` throws for a bad batch; `invalidArgument` unless
-    ///   the micro-batches divide the batch; `PipelineError` for layers sharing a backend object
+    /// - Throws: what `TranslationExecutor.run` throws for a bad batch; `invalidArgument` for
+    ///   M < 1; `PipelineError` for layers sharing a backend object
     ///   or a device failing (naming the device and the task).
     public func run(_ batch: TranslationBatch, training: Bool) throws -> (lossSum: Double, tokens: Int) {
         try crew.requireOpen()
         let c = model.configuration, b0 = batch.batch, hidden = c.hiddenSize
         let tokens = try TranslationExecutor.targetTokens(batch)
         let workers = try pipelineWorkers()
+        let microBatches = try Self.microBatches(self.microBatches, batch: b0)
         let encoderPass = try StackPass(model.encoder, name: "encoder", tokens: batch.sourceTokens, steps: batch.sourceSteps,
                                         batch: b0, microBatches: microBatches, training: training, dropout: c.dropout,
                                         generator: &model.dropoutGenerator, transport: transport, workspace: &workspace)
@@ -235,6 +238,15 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
         try onDevice(model.output[0].backend, "softmax shard 0, reading the losses") { sum = try softmax.stepLoss() }
         try model.synchronize()
         return (sum, tokens)
+    }
+
+    /// How many micro-batches a batch of `batch` sequences is split into: gcd(M, B).
+    /// - Throws: `invalidArgument` (naming B and M) unless M is positive.
+    static func microBatches(_ m: Int, batch: Int) throws -> Int {
+        guard m > 0 else { try checkMicroBatches(m, batch: batch); return 1 }
+        var (a, b) = (m, batch)
+        while b != 0 { (a, b) = (b, a % b) }
+        return max(a, 1)
     }
 
     /// Rows `range` of a layer's (h, c) pair (a micro-batch's B'×H of B×H).

@@ -65,9 +65,10 @@ public enum PlanValidation {
     /// The encoder–decoder's half of validation: its plan on the timing devices a measurement
     /// would run (H' ≤ 16, costs scaled so that its sequential step sleeps
     /// `targetSequentialSeconds`), and the simulator's prediction there for each of the plan's
-    /// schedules. What is missing is the measurement: a pipelined translation executor run by
-    /// `TimingRun` over `timing.devices` with `TranslationModel(configuration:devices:)` of
-    /// `configuration`, whose median step each prediction is then compared with.
+    /// schedules. What is missing is the measurement: `TranslationWavefrontExecutor` (and the
+    /// sequential `TranslationExecutor`) run by a `TimingRun` for translation over `timing.devices`
+    /// with `TranslationModel(configuration:devices:)` of `configuration`, whose median step each
+    /// prediction is then compared with.
     public static func timingPredictions(_ plan: TranslationPlan, targetSequentialSeconds: Double = 0.3) throws
         -> (timing: TimingModel, configuration: TranslationConfiguration, predictions: [PipelinePrediction]) {
         let workload = plan.request.workload
