@@ -44,9 +44,9 @@ extension PlanCommand {
             throw ValidationError("--task translate plans the layout you give: --layer-devices (layer k of the encoder and of the decoder on "
                                   + "the k-th device) and optionally --softmax-devices; --placement auto balances a language model only")
         }
-        if runValidation {
-            throw ValidationError("--validate measures the executors on timing devices, which is not built yet for the pipelined translation "
-                                  + "executor: --task translate predicts only")
+        if runValidation && trace != nil {
+            throw ValidationError("--trace with --validate records the measured step, which the translation executors do not trace yet: "
+                                  + "use one of them")
         }
         if nodes != nil { throw ValidationError("--nodes (data parallelism) is planned for --task lm only") }
         let workload = translationWorkload
@@ -95,12 +95,17 @@ extension PlanCommand {
         let paper = Presets.translationWordsPerSecond2014
         print("Sutskever et al. 2014: \(String(format: "%.0f", paper.eightDevices)) words/s on 8 GPUs against about "
               + "\(String(format: "%.0f", paper.oneDevice)) on one, \(String(format: "%.1f", paper.eightDevices / paper.oneDevice))×. "
-              + "Not yet validated against the runtime (`cltrain train --task translate --pipeline` runs this schedule).")
+              + (runValidation ? "" : "--validate measures this schedule on timing devices."))
         printHostDeviceNote(plan.hostDevices)
 
         print("\nreasons")
         for reason in chosen.reasons { print("- \(reason)") }
-        if let trace {
+        if runValidation {
+            print("\nvalidation: the translation executors on \(chosen.devices.count) timing devices (Sources/CLTrain/Backends/Timing), "
+                  + "costs scaled so the sequential step sleeps \(String(format: "%.0f", validateStepMs)) ms")
+            printValidation(try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps),
+                            devices: chosen.devices)
+        } else if let trace {
             try writePredictedTrace(plan.predictions, deviceNames: chosen.devices.map(plan.name(of:)), to: trace)
         }
     }

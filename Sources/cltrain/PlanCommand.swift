@@ -196,20 +196,25 @@ struct PlanCommand: ParsableCommand {
                   + "costs scaled so the sequential step sleeps \(String(format: "%.0f", validateStepMs)) ms")
             let rows = try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps,
                                                    tracing: trace != nil)
-            var table = TextTable(headers: ["schedule", "predicted (ms)", "measured (ms)", "error", "busy predicted", "busy measured"])
-            for row in rows {
-                table.append([scheduleName(row.schedule), milliseconds(row.predicted.stepTime), milliseconds(row.measuredStepTime),
-                              String(format: "%+.1f%%", row.errorPercent),
-                              row.predicted.busyFraction.map(percent).joined(separator: " "),
-                              row.measuredBusyFraction.map(percent).joined(separator: " ")])
-            }
-            print(table.rendered())
-            print("busy: per device \(chosen.devices.map(\.description).joined(separator: ", ")), as a share of the step; "
-                  + "the timing model is \(rows.first?.modelDescription ?? "")")
+            printValidation(rows, devices: chosen.devices)
             if let trace { try writeTrace(rows, to: trace) }
         } else if let trace {
             try writePredictedTrace(plan.predictions, deviceNames: chosen.devices.map(plan.name(of:)), to: trace)
         }
+    }
+
+    /// Each schedule's predicted and measured step on the timing devices, and busy shares per device.
+    func printValidation(_ rows: [ValidationRow], devices: [DeviceSelection]) {
+        var table = TextTable(headers: ["schedule", "predicted (ms)", "measured (ms)", "error", "busy predicted", "busy measured"])
+        for row in rows {
+            table.append([scheduleName(row.schedule), milliseconds(row.predicted.stepTime), milliseconds(row.measuredStepTime),
+                          String(format: "%+.1f%%", row.errorPercent),
+                          row.predicted.busyFraction.map(percent).joined(separator: " "),
+                          row.measuredBusyFraction.map(percent).joined(separator: " ")])
+        }
+        print(table.rendered())
+        print("busy: per device \(devices.map(\.description).joined(separator: ", ")), as a share of the step; "
+              + "the timing model is \(rows.first?.modelDescription ?? "")")
     }
 
     /// Per device of the placement: busy time and share, bytes sent, under the plain wavefront.

@@ -22,13 +22,26 @@ struct CLIPlanTranslateTests {
         #expect(events.contains("decoder layer 3 forward, steps 0..<1") && events.contains("encoder layer 0 backward"))
     }
 
+    /// `--validate` runs the translation executors on timing devices beside each prediction.
+    @Test func validateMeasuresEachScheduleOnTimingDevices() throws {
+        let result = try CLI.run(["plan", "--task", "translate", "--source-vocab", "200", "--target-vocab", "300", "--layers", "2",
+                                  "--hidden", "64", "--batch", "8", "--source-steps", "4", "--target-steps", "5",
+                                  "--simulate-devices", "4", "--costs", "h100", "--layer-devices", "0,1", "--softmax-devices", "2,3",
+                                  "--micro-batches", "2", "--validate", "--validate-step-ms", "20", "--validate-steps", "1"])
+        #expect(result.status == 0 && !result.crashed, "\(result)")
+        for text in ["validation: the translation executors on 4 timing devices", "predicted (ms)", "measured (ms)",
+                     "wavefront (2014), K = 1", "source V 200, target V 300, S 4, T 5"] {
+            #expect(result.standardOutput.contains(text), "missing '\(text)' in \(result.standardOutput)")
+        }
+    }
+
     static let refused: [BadInput] = [
         BadInput(paper + ["--source-steps", "0"], mentions: ["--source-steps"]),
         BadInput(paper + ["--target-steps", "0"], mentions: ["--target-steps"]),
         BadInput(Array(paper.prefix(while: { $0 != "--layer-devices" })) + ["--layer-devices", "0,1,2,3,4"],
                  mentions: ["4 layers per stack but 5 layer devices"]),
         BadInput(paper + ["--vocab", "100"], mentions: ["--vocab", "--task lm"]),
-        BadInput(paper + ["--validate"], mentions: ["--validate", "pipelined translation executor"]),
+        BadInput(paper + ["--validate", "--trace", "t.json"], mentions: ["--trace", "--validate"]),
         BadInput(["plan", "--vocab", "100", "--target-steps", "30"], mentions: ["--target-steps", "--task translate"]),
         BadInput(["plan", "--task", "translate", "--target-vocab", "100", "--layer-devices", "0,1"], mentions: ["--source-vocab"]),
     ]

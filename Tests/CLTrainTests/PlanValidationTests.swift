@@ -32,6 +32,28 @@ struct PlanValidationTests {
         }
     }
 
+    /// The encoder–decoder the same way: two layers on devices 0 and 1, the softmax split over 2
+    /// and 3, the translation executors (sequential, and the wavefront with K 1 and K 2 over two
+    /// micro-batches) on timing devices against the simulator's translation graph. The bound and
+    /// its reasons are the language model's; the schedules here differ by far more than 25 %.
+    @Test func theTranslationExecutorsAgreeWithTheirPredictionOnFourDevices() throws {
+        let workload = TranslationWorkload(batch: 8, hidden: 64, embedding: 64, sourceVocabulary: 200, targetVocabulary: 300,
+                                           sourceSteps: 4, targetSteps: 5)
+        let devices = (0..<4).map { DeviceSelection.openCL($0) }
+        let plan = try Planner.planTranslation(TranslationPlanRequest(
+            workload: workload, layers: 2, devices: .simulated(count: 4, costs: .pytorchH100), layerDevices: Array(devices[0..<2]),
+            softmaxDevices: Array(devices[2..<4]), link: Presets.pcie4, schedules: [.wavefront(stepsPerRun: 2, microBatches: 2)]))
+        let rows = try PlanValidation.validate(plan, targetSequentialSeconds: 0.2, measuredSteps: 3)
+        #expect(rows.map(\.schedule) == [.sequential, .wavefront(stepsPerRun: 1), .wavefront(stepsPerRun: 2, microBatches: 2)])
+        for row in rows {
+            let error = abs(row.fastestStepTime - row.predicted.stepTime) / row.predicted.stepTime
+            #expect(error < 0.25, "\(row.schedule): predicted \(row.predicted.stepTime) s, measured \(row.fastestStepTime) s")
+            for (predicted, measured) in zip(row.predicted.busy, row.measuredBusy) {
+                #expect(abs(predicted - measured) <= 1e-3 * max(predicted, 1e-3), "\(row.schedule): busy \(predicted) vs \(measured); \(row.predicted.busy) vs \(row.measuredBusy)")
+            }
+        }
+    }
+
     @Test func timingDevicesSleepTheirCostsAndHoldNoData() throws {
         let costs = DeviceCosts(layerForward: 0.01, layerBackward: 0.02, layerWeightGradient: 0, firstLayerForward: 0.01,
                                 firstLayerBackward: 0.02, firstLayerWeightGradient: 0, decoderForwardPerRow: 0,

@@ -114,7 +114,7 @@ final class StackPass {
             guard let outputGradient else { throw CLTrainError.invalidArgument("stack layer \(l)'s backward needs layer \(l + 1)'s gradient") }
             try transport.receive(outputGradient, into: destination, on: b)
             if let outside { try b.axpy(alpha: 1, outside.hidden.rows(rows), destination) }
-        } else if let outside {
+        } else if let outside, outside.hidden !== outputGradients[l] {
             try b.copy(outside.hidden.rows(rows), to: destination)
         }
         try layer.backward(steps: run, microBatch: m, windowSteps: steps, initialCell: initialCell,
@@ -143,6 +143,19 @@ final class StackPass {
         let (hiddens, cells) = try outputs(ofLayer: l)
         try backend.embeddingForward(table: hiddens, indices: rows, output: state.hidden)
         try backend.embeddingForward(table: cells, indices: rows, output: state.cell)
+    }
+
+    /// Per layer, on its backend, where ∂L/∂h and ∂L/∂c from outside the stack are scattered
+    /// (`scatterStateGradient`; S·B×H each): the top layer's ∂h goes straight into its
+    /// `outputGradients` (nothing comes from above it), the others' into buffers of their own, since
+    /// the layer above's gradient arrives into theirs run by run.
+    func outsideGradients(_ name: String, workspace: inout Workspace) throws -> [(hidden: Tensor, cell: Tensor)] {
+        let top = stack.layers.count - 1
+        return try stack.layers.enumerated().map { l, layer in
+            let shape = [steps * batch, layer.hiddenSize]
+            let hidden = l == top ? outputGradients[l] : try workspace.tensor("\(name).outsideHidden\(l)", shape, on: layer.backend)
+            return (hidden, try workspace.tensor("\(name).outsideCell\(l)", shape, on: layer.backend))
+        }
     }
 
     /// The other way, for layer l's backward: micro-batch m's rows of `outside` (S·B×H each) zeroed,

@@ -49,12 +49,15 @@ public final class TranslationExecutor: TranslationBatchExecutor {
         }
         try encoderPass.forward(initialStates: zeroStates)
 
-        // The hand-over: each layer's rows at each sequence's last real step.
+        // The hand-over: each layer's rows at each sequence's last real step (the indices uploaded
+        // once per layer, for the gather and the backward's scatter).
         let finalRows = try Self.finalStateRows(batch)
+        let rowIndices = try model.encoder.layers.map { try workspace.indices("finalRows", finalRows, on: $0.backend) }
         let decoderStates = try model.decoder.layers.enumerated().map { l, layer in
-            try workspace.stateTensors("decoderState\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend)
+            let state = try workspace.stateTensors("decoderState\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend)
+            try encoderPass.gatherState(layer: l, rows: rowIndices[l], into: state)
+            return state
         }
-        try encoderPass.gatherStates(finalRows, into: decoderStates, workspace: &workspace)
 
         let decoderPass = try StackPass(model.decoder, name: "decoder", tokens: batch.targetInputs, steps: batch.targetSteps,
                                         batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
@@ -83,13 +86,9 @@ public final class TranslationExecutor: TranslationBatchExecutor {
             }
             try decoderPass.backward(initialStates: decoderStates, initialStateGradients: stateGradients)
             // The decoder's ∂h0, ∂c0 enter the encoder at the rows its states were gathered from.
-            let outside = try model.encoder.layers.enumerated().map { l, layer in
-                let (hidden, cell) = try workspace.stateTensors("encoderOutsideGradient\(l)", batch: batch.sourceTokens.count,
-                                                                hidden: c.hiddenSize, on: layer.backend)   // (S·B×H each)
-                try encoderPass.scatterStateGradient(layer: l, microBatch: 0, stateGradients[l],
-                                                     rows: workspace.indices("finalRows", finalRows, on: layer.backend),
-                                                     into: (hidden, cell))
-                return (hidden, cell)
+            let outside = try encoderPass.outsideGradients("encoder", workspace: &workspace)
+            for l in model.encoder.layers.indices {
+                try encoderPass.scatterStateGradient(layer: l, microBatch: 0, stateGradients[l], rows: rowIndices[l], into: outside[l])
             }
             try encoderPass.backward(initialStates: zeroStates, outside: outside)
         }

@@ -147,10 +147,7 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
         let stateGradients = training ? try decoder.enumerated().map { l, layer in
             try workspace.stateTensors("decoderStateGradient\(l)", batch: b0, hidden: hidden, on: layer.backend)
         } : []
-        let outside = training ? try encoder.enumerated().map { l, layer in
-            try workspace.stateTensors("encoderOutsideGradient\(l)", batch: batch.sourceTokens.count, hidden: hidden,
-                                       on: layer.backend)   // (S·B×H each)
-        } : []
+        let outside = training ? try encoderPass.outsideGradients("encoder", workspace: &workspace) : []
         try loss.prepare(blocks: target.indices.map(target.rows), windowRows: batch.targetInputs.count,
                          targets: decoderPass.layout.reordered(batch.targetOutputs), training: training,
                          gradientSum: decoderPass.outputGradients.last, gradientScale: 1 / Float(tokens))

@@ -28,7 +28,12 @@
 ///
 /// **Costs** are the language model's: an encoder layer's step costs what a decoder layer of the
 /// same index does (same H, E, B), the shards per vocabulary row, transfers over `link` and
-/// `deviceCopy`; each hand-over of state is 2 B×H device copies per micro-batch.
+/// `deviceCopy`. A hand-over of state (either way) is a row gather or scatter on the layer's own
+/// device, B/M rows of H: costed at nothing, as the embedding's gather is (well below a layer
+/// step's resolution); what it does cost is the upload of its B/M row indices per layer and
+/// micro-batch, from the calling thread before the workers start (before the decoder, sequentially).
+/// Measured against the executors on timing devices (`PlanValidation.validate(_: TranslationPlan, …)`),
+/// whose hand-overs do exactly this.
 extension PipelineSimulator {
     /// Simulates one training step of the encoder–decoder `model` under `schedule`.
     public static func simulate(_ model: TranslationPipelineModel, schedule: ExecutionSchedule) throws -> PipelinePrediction {
@@ -55,8 +60,6 @@ extension PipelineSimulator {
         let layers = decoder.layers, encoder = model.encoder, top = layers.count - 1
         let (s, t) = (Double(model.sourceSteps), Double(model.targetSteps))
         let (source, target) = ("steps 0..<\(model.sourceSteps)", "steps 0..<\(model.targetSteps)")
-        let handover = 2 * main.transfers.deviceCopy(decoder.activationBytes)
-
         main.blocking(layers[0].device, main.transfers.host(decoder.rowBytes * s), "upload the source token ids")
         main.blocking(layers[0].device, main.transfers.host(decoder.rowBytes * t), "upload the target token ids")
         var encoderLast: [Int] = []
@@ -66,7 +69,8 @@ extension PipelineSimulator {
         }
         var decoderLast: [Int] = []
         for (l, layer) in layers.enumerated() {
-            main.compute(layer.device, handover, "encoder layer \(l) final state → decoder layer \(l)")
+            main.blocking(layer.device, main.transfers.host(decoder.rowBytes), "upload the final-state rows for layer \(l)")
+            main.compute(layer.device, 0, "encoder layer \(l) final state → decoder layer \(l)")
             if l > 0 { main.move(decoder.activationBytes * t, from: layers[l - 1].device, producer: decoderLast[l - 1], to: layer.device) }
             decoderLast.append(main.compute(layer.device, t * layer.forward, "decoder layer \(l) forward, \(target)"))
         }
@@ -79,7 +83,7 @@ extension PipelineSimulator {
                                           "decoder layer \(l) backward, \(target)")
         }
         for l in encoder.indices.reversed() {
-            main.compute(encoder[l].device, handover, "decoder layer \(l) ∂h₀, ∂c₀ → encoder layer \(l)")
+            main.compute(encoder[l].device, 0, "decoder layer \(l) ∂h₀, ∂c₀ → encoder layer \(l)")
             if l < top { main.move(decoder.activationBytes * s, from: encoder[l + 1].device, producer: encoderLast[l + 1], to: encoder[l].device) }
             encoderLast[l] = main.compute(encoder[l].device, s * (encoder[l].backward + encoder[l].weightGradient),
                                           "encoder layer \(l) backward, \(source)")
@@ -96,16 +100,21 @@ extension PipelineSimulator {
         var w = WavefrontTasks(graph: graph, transfers: Transfers(model: decoder))
         defer { graph = w.graph }
         let bytes = decoder.activationBytes
-        let handover = 2 * w.transfers.deviceCopy(bytes / Double(m))
         let microBatch = { (u: Int) in m == 1 ? "" : ", micro-batch \(u)" }
 
         // Before the workers: both windows' token ids, then each shard's targets for each target unit.
         let caller = w.graph.addThread("main")
         w.graph.add(on: caller, device: layers[0].device, duration: w.transfers.host(decoder.rowBytes * Double(model.sourceSteps)),
                     name: "upload the source token ids")
-        let uploads = w.graph.add(on: caller, device: layers[0].device,
+        var uploads = w.graph.add(on: caller, device: layers[0].device,
                                   duration: w.transfers.host(decoder.rowBytes * Double(model.targetSteps)),
                                   name: "upload the target token ids")
+        for (l, layer) in layers.enumerated() {
+            for mb in 0..<m {
+                uploads = w.graph.add(on: caller, device: layer.device, duration: w.transfers.host(decoder.rowBytes / Double(m)),
+                                      name: "upload the final-state rows for layer \(l)\(microBatch(mb))")
+            }
+        }
         let workers = w.startWorkers(caller: caller, after: uploads, layers: layers, shards: shards, units: targetUnits,
                                      rowBytes: decoder.rowBytes) { "encoder and decoder layer \($0)" }
         let (layerThreads, shardThreads) = (workers.layers, workers.shards)
@@ -124,7 +133,7 @@ extension PipelineSimulator {
                 }
             }
             for (l, layer) in layers.enumerated() {
-                w.graph.add(on: layerThreads[l], device: layer.device, duration: handover, blocking: false,
+                w.graph.add(on: layerThreads[l], device: layer.device, duration: 0, blocking: false,
                             name: "encoder layer \(l) final state → decoder layer \(l)\(microBatch(mb))")
             }
             for u in targetUnits.forward(microBatch: mb) {
@@ -157,7 +166,7 @@ extension PipelineSimulator {
                         sum: l == top ? "decoder layer \(l) output gradient sum, \(targetUnits.name(u))" : nil,
                         consumers: l > 0 ? [layers[l - 1].device] : [])
                 }
-                w.graph.add(on: thread, device: layer.device, duration: handover, blocking: false,
+                w.graph.add(on: thread, device: layer.device, duration: 0, blocking: false,
                             name: "decoder layer \(l) ∂h₀, ∂c₀ → encoder layer \(l)\(microBatch(mb))")
                 for u in sourceUnits.backward(microBatch: mb) {
                     encoderBackward[l][u] = w.layerUnit(

@@ -62,13 +62,32 @@ public enum PlanValidation {
         }
     }
 
-    /// The encoder–decoder's half of validation: its plan on the timing devices a measurement
-    /// would run (H' ≤ 16, costs scaled so that its sequential step sleeps
-    /// `targetSequentialSeconds`), and the simulator's prediction there for each of the plan's
-    /// schedules. What is missing is the measurement: `TranslationWavefrontExecutor` (and the
-    /// sequential `TranslationExecutor`) run by a `TimingRun` for translation over `timing.devices`
-    /// with `TranslationModel(configuration:devices:)` of `configuration`, whose median step each
-    /// prediction is then compared with.
+    /// The encoder–decoder's validation, as `validate(_: Plan, …)`: the plan's placement runs the
+    /// translation executors (`TranslationExecutor`, `TranslationWavefrontExecutor`) over timing
+    /// devices with the plan's costs, on B sentence pairs of S source and T target tokens (no
+    /// padding, as the simulator's windows), each schedule's step against its prediction there.
+    public static func validate(_ plan: TranslationPlan, targetSequentialSeconds: Double = 0.3, measuredSteps: Int = 3) throws
+        -> [ValidationRow] {
+        let (timing, configuration, predictions) = try timingPredictions(plan, targetSequentialSeconds: targetSequentialSeconds)
+        let workload = plan.request.workload
+        let description = timing.description(of: "B \(workload.batch), H \(timing.hidden), E \(timing.hidden), source V "
+                                             + "\(workload.sourceVocabulary), target V \(workload.targetVocabulary), S \(workload.sourceSteps), "
+                                             + "T \(workload.targetSteps)")
+        return try predictions.map { predicted in
+            let measured = try TimingRun.measure(placement: plan.placement, on: timing.devices, configuration: configuration,
+                                                 batch: workload.batch, sourceSteps: workload.sourceSteps,
+                                                 targetSteps: workload.targetSteps, schedule: predicted.schedule,
+                                                 measuredSteps: measuredSteps)
+            return ValidationRow(schedule: predicted.schedule, predicted: predicted, measuredStepTime: measured.stepSeconds,
+                                 fastestStepTime: measured.fastestSeconds, measuredBusy: measured.busySeconds,
+                                 modelDescription: description, measuredTrace: nil,
+                                 deviceNames: plan.placement.devices.map { "timing:\($0.description)" })
+        }
+    }
+
+    /// The encoder–decoder's plan on the timing devices its validation runs (H' ≤ 16, costs scaled
+    /// so that its sequential step sleeps `targetSequentialSeconds`), the translation configuration
+    /// run there, and the simulator's prediction there for each of the plan's schedules.
     public static func timingPredictions(_ plan: TranslationPlan, targetSequentialSeconds: Double = 0.3) throws
         -> (timing: TimingModel, configuration: TranslationConfiguration, predictions: [PipelinePrediction]) {
         let workload = plan.request.workload
