@@ -1,9 +1,9 @@
 /// The encoder–decoder's training step as a graph over the same simulator and the same task
 /// pieces as the language model's (`PipelineTasks.swift`): what the translation executors over
 /// `TranslationModel`'s placement run — `TranslationExecutor` (sequential) and
-/// `TranslationWavefrontExecutor` (wavefront), whose tasks carry these names. `cltrain plan --task
-/// translate --validate`, which would measure that executor on timing devices next to this
-/// prediction, is not built yet.
+/// `TranslationWavefrontExecutor` (wavefront), whose tasks carry these names; `cltrain plan --task
+/// translate --validate` measures them on timing devices next to this prediction
+/// (`PlanValidation.validate(_: TranslationPlan, …)`).
 ///
 /// **Sequential.** The caller's thread: the source and target token ids uploaded; each encoder
 /// layer's whole source window in turn (S steps), each activation moved to the next layer's

@@ -59,8 +59,8 @@ extension Planner {
     /// the decoder's shape, then the encoder–decoder's graph under each schedule
     /// (`PipelineSimulator+Translation.swift`), and the fastest device alone for the speedup.
     ///
-    /// Validation on timing devices (`PlanValidation`) would run `TranslationWavefrontExecutor` there;
-    /// that measurement is not built yet. The model takes timing costs as it takes these.
+    /// Validation on timing devices (`PlanValidation.validate(_: TranslationPlan, …)`) runs the
+    /// translation executors there; the model takes timing costs as it takes these.
     public static func planTranslation(_ request: TranslationPlanRequest, registry: DeviceRegistry = .shared) throws -> TranslationPlan {
         let workload = request.workload
         try workload.validate()
