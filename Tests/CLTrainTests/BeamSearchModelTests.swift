@@ -26,10 +26,10 @@ import Testing
             let found = try search.translate([source])
             #expect(found == [[try Reference.greedy(translator, source: source, options: options)]], "source \(source)")
             // The model's own greedy decoder stops after maxLength tokens where the search ends
-            // with <eos> one earlier, and may take <pad> or <bos>, which the search never proposes.
+            // with <eos> one earlier; neither writes <pad> or <bos>.
             let greedy = try translator.greedyTranslate([source], maxLength: options.maxLength(sourceLength: source.count) - 1)[0]
             try #require(!greedy.contains(TranslationVocabulary.paddingID) && !greedy.contains(TranslationVocabulary.beginningID),
-                         "seed \(seed): greedy took a special the search never proposes")
+                         "seed \(seed): greedy wrote <pad> or <bos>")
             #expect(found.first?.first?.tokens == greedy, "source \(source)")
             words += greedy.count
         }

@@ -13,13 +13,16 @@ final class TableTranslator: StepwiseTranslator {
     let seed: UInt64
     /// Added to `<eos>`'s logit: negative makes outputs long.
     let endBias: Float
+    /// Added to `<pad>`'s and `<bos>`'s logits: positive makes them the most likely tokens.
+    let neverGeneratedBias: Float
     /// `step` calls so far.
     private(set) var steps = 0
 
-    init(vocabularySize: Int = 7, seed: UInt64 = 1, endBias: Float = 0) {
+    init(vocabularySize: Int = 7, seed: UInt64 = 1, endBias: Float = 0, neverGeneratedBias: Float = 0) {
         targetVocabularySize = vocabularySize
         self.seed = seed
         self.endBias = endBias
+        self.neverGeneratedBias = neverGeneratedBias
     }
 
     func encode(_ sources: [[Int32]]) throws -> [UInt64] {
@@ -43,6 +46,7 @@ final class TableTranslator: StepwiseTranslator {
         var generator = SplitMix64(seed: key)
         var logits = generator.floats(targetVocabularySize, scale: 2)
         logits[Int(TranslationVocabulary.endID)] += endBias
+        for token in TranslationVocabulary.neverGenerated { logits[Int(token)] += neverGeneratedBias }
         let top = logits.max() ?? 0
         let logSum = Float(log(Double(logits.reduce(0) { $0 + exp($1 - top) })))
         return logits.map { $0 - top - logSum }
@@ -164,6 +168,20 @@ enum Reference {
             let source: [Int32] = [4, 5, Int32(seed % 3) + 4]
             let found = try BeamSearch(model: table, options: options).translate([source])
             #expect(found == [[try Reference.greedy(table, source: source, options: options)]], "seed \(seed)")
+        }
+    }
+
+    /// Where `<pad>` and `<bos>` are the likeliest tokens, greedy decoding (like the search) writes
+    /// the likeliest of the others, and the two agree.
+    @Test func greedyNeverWritesPaddingOrBeginning() throws {
+        for seed: UInt64 in 1...10 {
+            let table = TableTranslator(seed: seed, endBias: -1, neverGeneratedBias: 10)
+            let options = BeamSearchOptions(beam: 1)
+            let source: [Int32] = [4, Int32(seed % 3) + 4]
+            let greedy = try table.greedyTranslate([source], maxLength: options.maxLength(sourceLength: source.count) - 1)[0]
+            #expect(!greedy.isEmpty && greedy.allSatisfy { !TranslationVocabulary.neverGenerated.contains($0) }, "seed \(seed): \(greedy)")
+            let found = try BeamSearch(model: table, options: options).translate([source])
+            #expect(found.first?.first?.tokens == greedy, "seed \(seed)")
         }
     }
 

@@ -45,14 +45,22 @@ enum CLI {
         return nil
     }()
 
+    /// A release build of `cltrain`, for the tests that train to a goal (a debug build's CPU backend
+    /// runs them two orders of magnitude slower): `CLTRAIN_RELEASE_EXECUTABLE`, which
+    /// scripts/test.sh sets after building it (`swift build -c release --product cltrain`), so it is
+    /// never older than the sources. Nil when unset: those tests skip and say so.
+    static let releaseExecutable: URL? = ProcessInfo.processInfo.environment["CLTRAIN_RELEASE_EXECUTABLE"]
+        .map { URL(fileURLWithPath: $0) }
+
     /// Runs `cltrain arguments…` with `environment` added to this process's, in `directory`
     /// (default: a fresh temporary folder), feeding `input` on standard input. Kills it after
     /// `timeout` seconds, which the result reports. `launcher` turns the executable's path into the
     /// start of the command line, for a job started by another program (`mpirun … cltrain`).
+    /// `executable` runs another build of it (`releaseExecutable`) instead of the one beside the tests.
     static func run(_ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-                    input: Data? = nil, timeout: TimeInterval = 180,
+                    input: Data? = nil, timeout: TimeInterval = 180, executable chosen: URL? = nil,
                     launcher: (_ cltrain: String) -> [String] = { [$0] }) throws -> CLIResult {
-        guard let executable else {
+        guard let executable = chosen ?? executable else {
             throw CLIRunnerError("the cltrain executable was not found beside the test bundle (\(CommandLine.arguments[0])); build it with `swift build` or set CLTRAIN_EXECUTABLE")
         }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("cltrain-cli-\(UUID().uuidString)")

@@ -66,17 +66,19 @@ struct CheckpointIntegrityTests {
     /// A learning rate of 10^38 leaves finite weights that give an infinite loss a few steps on.
     /// The checkpoint after that update must not be written: the one named is the one before,
     /// whose weights gave a finite loss, and a resume from it takes that step again, finitely.
-    /// Finite weights whose next forward pass is NaN on every machine: every embedding entry is
-    /// Float.greatestFiniteMagnitude and each row of layer 0's W_ih alternates ±that, so each gate's
-    /// dot product holds both +∞ and −∞ products, which sum to NaN in any order. (A huge learning
-    /// rate is no way to get this: where its first overflow gives NaN and where ±∞ that saturates
-    /// depends on the BLAS kernel — OpenBLAS's Haswell and Cooperlake ones differ here.) Finite, so
-    /// a checkpoint of them is encoded and waits, pending, for the loss that will judge them.
+    /// Finite weights whose next loss is infinite on every machine, whatever its BLAS: the output
+    /// layer's weight all 0 and its bias alternating ±Float.greatestFiniteMagnitude, so every
+    /// logit is exactly its bias (0 · h adds nothing, h being finite) and a target of odd id costs
+    /// max − x_t = 2·FLT_MAX, infinite as a float. Not NaN from ±∞ products inside a gemm: whether
+    /// those sum to NaN or to ±∞ depends on the BLAS kernel (OpenBLAS 0.3.21's sgemm here returns
+    /// +∞ for a dot product of +∞ and −∞ terms, where its sdot returns NaN). Finite, so a
+    /// checkpoint of them is encoded and waits, pending, for the loss that will judge them.
     static func poison(_ model: LanguageModel) throws {
         let big = Float.greatestFiniteMagnitude
-        for parameter in model.parameters where parameter.name == "embedding.weight" || parameter.name == "rnn.weight_ih_l0" {
-            let alternating = parameter.name == "rnn.weight_ih_l0"
-            try parameter.backend.upload((0..<parameter.count).map { alternating && $0 % 2 == 1 ? -big : big }, to: parameter.value)
+        for shard in model.decoder {
+            try shard.weight.backend.upload([Float](repeating: 0, count: shard.weight.count), to: shard.weight.value)
+            // By the vocabulary row: odd ids get −FLT_MAX whichever shard holds them.
+            try shard.bias.backend.upload(shard.bias.rows.map { $0 % 2 == 1 ? -big : big }, to: shard.bias.value)
         }
     }
 
@@ -87,7 +89,7 @@ struct CheckpointIntegrityTests {
         let trainer = try trainer(options, in: directory)
         var written: [Int] = []
         trainer.onCheckpoint = { _ in written.append(trainer.position.step) }
-        // Update 3 leaves weights whose loss is NaN: step 4 diverges.
+        // Update 3 leaves weights whose loss is infinite: step 4 diverges.
         trainer.onStep = { report in if report.step == 3 { try? Self.poison(trainer.model) } }
         let modelFile = directory.appendingPathComponent(Checkpoint.modelFileName)
         var divergedAt = 0
@@ -102,7 +104,7 @@ struct CheckpointIntegrityTests {
             divergedAt = step
         }
         // Step s diverged: the weights after update s − 1 are bad, so the last written is s − 2's.
-        #expect(divergedAt == 4)
+        try #require(divergedAt == 4)
         #expect(written == Array(1...(divergedAt - 2)), "checkpoints written after steps \(written)")
         #expect(try Checkpoint.describe(modelFile: modelFile).position?.step == divergedAt - 2)
 

@@ -57,8 +57,8 @@ public struct BeamSearch<Model: StepwiseTranslator> {
     public let model: Model
     public let options: BeamSearchOptions
 
-    /// Tokens never proposed: `<pad>` and `<bos>`.
-    public static var blockedTokens: Set<Int32> { neverProposed }
+    /// Tokens never proposed: `<pad>` and `<bos>` (`TranslationVocabulary.neverGenerated`).
+    public static var blockedTokens: Set<Int32> { TranslationVocabulary.neverGenerated }
 
     public init(model: Model, options: BeamSearchOptions) throws {
         try options.validate()
@@ -107,9 +107,6 @@ public struct BeamSearch<Model: StepwiseTranslator> {
         return searches.map { Array($0.finished.prefix(options.nBest)) }
     }
 }
-
-/// Rule 1's exclusions: `<pad>` and `<bos>`.
-private let neverProposed: Set<Int32> = [TranslationVocabulary.paddingID, TranslationVocabulary.beginningID]
 
 /// One sentence's beam and finished set during `BeamSearch.translate`.
 private struct SentenceSearch {
@@ -195,7 +192,7 @@ private struct SentenceSearch {
     /// The `count` highest values of `row` (capped at 0) with their tokens, `BeamSearch.blockedTokens`
     /// left out, highest first, ties to the lower token.
     static func best(_ count: Int, of row: UnsafeBufferPointer<Float>) -> [(value: Float, token: Int32)] {
-        let blocked = neverProposed
+        let blocked = TranslationVocabulary.neverGenerated
         var best: [(value: Float, token: Int32)] = []
         best.reserveCapacity(count + 1)
         for (index, raw) in row.enumerated() {

@@ -1,6 +1,6 @@
 extension StepwiseTranslator {
-    /// Greedy decoding: from `<bos>`, each hypothesis takes its most probable next token (the
-    /// lowest id on a tie) until `<eos>` or `maxLength` tokens. Rows that finished leave the batch
+    /// Greedy decoding: from `<bos>`, each hypothesis takes its most probable next token other
+    /// than `<pad>` and `<bos>` (the lowest id on a tie) until `<eos>` or `maxLength` tokens. Rows that finished leave the batch
     /// (`select`), so each step advances only the unfinished ones. Beam search with a beam of 1
     /// must give the same outputs.
     /// - Parameter sources: token ids in reading order, as `encode` takes them.
@@ -20,8 +20,11 @@ extension StepwiseTranslator {
             tokens = []
             for (row, source) in active.enumerated() {
                 let scores = logProbabilities[row * v..<(row + 1) * v]
-                var best = scores.startIndex
-                for i in scores.indices where scores[i] > scores[best] { best = i }
+                var best: Int?
+                for i in scores.indices where !TranslationVocabulary.neverGenerated.contains(Int32(i - scores.startIndex)) {
+                    if best.map({ scores[i] > scores[$0] }) ?? true { best = i }
+                }
+                guard let best else { continue }   // a vocabulary of the specials alone ends at once
                 let token = Int32(best - scores.startIndex)
                 guard token != TranslationVocabulary.endID else { continue }
                 outputs[source].append(token)

@@ -11,7 +11,7 @@ import Foundation
 /// `Transport`.
 ///
 /// Shapes: T steps, B sequences, time-major rows (row t·B + b).
-public final class LanguageModel {
+public final class LanguageModel: PlacedModel {
     public let configuration: ModelConfiguration
     public let devices: ModelDevices
     let embedding: EmbeddingLayer
@@ -59,23 +59,6 @@ public final class LanguageModel {
         parameters = [embedding.weight] + lstm.flatMap(\.parameters) + decoder.flatMap { [$0.weight, $0.bias] }
         dropoutGenerator = SplitMix64(seed: seed ^ 0x6472_6f70_6f75_74)   // "dropout"
         try initializeWeights(seed: seed)
-    }
-
-    /// The backend of the first layer (and the embedding). Parameters name their own backends.
-    public var backend: Backend { devices.layers[0] }
-
-    /// Every weight uniform in [−range, range], as Sutskever et al. (2014) initialise (range 0.08).
-    /// Drawn on the host tensor by whole tensor in state_dict order, so every placement on every
-    /// backend starts from identical weights.
-    public func initializeWeights(seed: UInt64, range: Float = 0.08) throws {
-        try parameters.initializeUniformly(seed: seed, range: range)
-    }
-
-    public func zeroGradients() throws { try parameters.zeroGradients() }
-
-    /// Waits for the work enqueued on every backend of the model.
-    public func synchronize() throws {
-        for backend in devices.backends { try backend.synchronize() }
     }
 
     /// Zeroes the carried state for `batch` sequences.

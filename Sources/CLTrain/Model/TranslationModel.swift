@@ -8,7 +8,7 @@
 /// the decoder on `devices.layers[k]` (the embeddings with layer 0), the output layer split by
 /// vocabulary rows over `devices.softmaxShards`. So an encoder layer hands its final state to the
 /// decoder layer of the same index on its own backend.
-public final class TranslationModel {
+public final class TranslationModel: PlacedModel {
     public let configuration: TranslationConfiguration
     public let devices: ModelDevices
     let encoder: LSTMStack
@@ -52,21 +52,5 @@ public final class TranslationModel {
         parameters = encoder.parameters + decoder.parameters + output.map(\.weight) + output.map(\.bias)
         dropoutGenerator = SplitMix64(seed: seed ^ 0x6472_6f70_6f75_74)   // "dropout"
         try initializeWeights(seed: seed)
-    }
-
-    /// The backend of both stacks' first layer and embeddings.
-    public var backend: Backend { devices.layers[0] }
-
-    /// Every weight uniform in [−range, range] (the paper's 0.08), drawn by whole tensor in
-    /// state_dict order, so every placement on every backend starts from identical weights.
-    public func initializeWeights(seed: UInt64, range: Float = 0.08) throws {
-        try parameters.initializeUniformly(seed: seed, range: range)
-    }
-
-    public func zeroGradients() throws { try parameters.zeroGradients() }
-
-    /// Waits for the work enqueued on every backend of the model.
-    public func synchronize() throws {
-        for backend in devices.backends { try backend.synchronize() }
     }
 }

@@ -6,6 +6,8 @@ public struct TranslationVocabulary: Codable, Equatable, Sendable {
     /// The ids of the special tokens: `<unk>` 0 (as in `Vocabulary`), `<pad>` 1, `<bos>` 2, `<eos>` 3.
     public static let unknownID: Int32 = 0, paddingID: Int32 = 1, beginningID: Int32 = 2, endID: Int32 = 3
     public static let specials = [unknown, padding, beginning, end]
+    /// What a decoder never writes (greedy and beam search skip them): `<pad>` and `<bos>`.
+    public static let neverGenerated: Set<Int32> = [paddingID, beginningID]
 
     /// tokens[id]; the first four are `specials`.
     public let tokens: [String]
