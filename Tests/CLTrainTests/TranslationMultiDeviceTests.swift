@@ -148,3 +148,33 @@ struct TranslationMultiDeviceTests {
         }
     }
 }
+
+/// A device failing in the middle of a pipelined translation step stops it with an error naming
+/// the device and the task; no worker is left waiting. The fixture's batch: S 3, T 4, two steps a run.
+@Suite("Pipelined translation failures")
+struct TranslationPipelineFailureTests {
+    @Test(arguments: [
+        // Layer index 1's device: its decoder runs backward first (steps 3, 2, then 1, 0: calls 1–4),
+        // then its encoder's (step 2: call 5).
+        (FaultyBackend.Fault.failLSTMBackward(call: 5), 1, "encoder layer 1 backward, steps 2..<3"),
+        (.failLSTMBackward(call: 3), 1, "decoder layer 1 backward, steps 0..<2"),
+        // A softmax shard on a device of its own, in the forward and the backward half of the second run.
+        (.failSoftmaxStatistics(call: 2), 3, "softmax shard 1 forward, steps 2..<4"),
+        (.failSoftmaxGradient(call: 2), 3, "softmax shard 1 backward, steps 2..<4"),
+    ])
+    func aDeviceFailingMidStepIsNamed(fault: FaultyBackend.Fault, faulty: Int, task expectedTask: String) throws {
+        let backends: [Backend] = (0..<4).map { $0 == faulty ? FaultyBackend(fault) as Backend : CPUBackend() }
+        let model = try TranslationFixture.model(devices: ModelDevices(layers: [backends[0], backends[1]],
+                                                                       softmaxShards: [(backends[2], 0..<5), (backends[3], 5..<8)]))
+        let executor = TranslationWavefrontExecutor(model: model, stepsPerRun: 2)
+        do {
+            _ = try executor.run(TranslationFixture.batch(), training: true)
+            Issue.record("the step went on after a device failed")
+        } catch let error as PipelineError {
+            guard case .deviceFailed(let device, let task, let underlying) = error else { Issue.record("unexpected \(error)"); return }
+            #expect(device == "faulty cpu")
+            #expect(task == expectedTask)
+            #expect("\(underlying)".contains("CL_OUT_OF_RESOURCES"))
+        }
+    }
+}
