@@ -114,7 +114,7 @@ public final class TranslationExecutor: TranslationBatchExecutor {
     /// For each sequence b, the row of an [S, B] buffer in `layout` (time-major by default) where
     /// its encoder state is final: step sourceLengths[b] − 1. Time-major that is row (len_b − 1)·B + b;
     /// with micro-batches, sequence m·B' + b' is at row m·S·B' + (len − 1)·B' + b'.
-    /// - Throws: `invalidArgument` for a length outside 1…S.
+    /// - Throws: `invalidArgument` for a length outside 1…S, or rows beyond Int32.
     static func finalStateRows(_ batch: TranslationBatch, layout: MicroBatchLayout? = nil) throws -> [Int32] {
         let sequences = layout?.sequences ?? batch.batch
         return try batch.sourceLengths.enumerated().map { column, length in
@@ -123,7 +123,10 @@ public final class TranslationExecutor: TranslationBatchExecutor {
             }
             let (m, b) = column.quotientAndRemainder(dividingBy: max(sequences, 1))
             let step = layout?.rows(m, length - 1..<length).lowerBound ?? (length - 1) * batch.batch
-            return Int32(step + b)
+            guard let row = Int32(exactly: step + b) else {
+                throw CLTrainError.invalidArgument("a batch of \(batch.sourceSteps) × \(batch.batch) source tokens has rows beyond 32-bit indices")
+            }
+            return row
         }
     }
 }
