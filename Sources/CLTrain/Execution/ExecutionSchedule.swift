@@ -8,7 +8,8 @@ public enum ExecutionSchedule: Equatable, Sendable {
     /// when stepsPerRun is 1); the top layer hands its runs to the decoder shards, which compute
     /// each run's logits, loss and gradients meanwhile, keeping logits for one run (K·B×V_s per
     /// shard) instead of the whole window. The backward pass then runs the layers the same way in
-    /// reverse. Every layer needs a backend of its own. See `WavefrontExecutor`.
+    /// reverse. Every layer needs a backend of its own. See `WavefrontExecutor`; for an
+    /// encoder–decoder, `TranslationWavefrontExecutor` (a worker per layer index runs both stacks' layer).
     ///
     /// With `microBatches` M > 1 (GPipe, Huang et al. 2019), the window's B sequences are split
     /// into M groups of B/M (B must be divisible by M), each with its own rows and carried state;

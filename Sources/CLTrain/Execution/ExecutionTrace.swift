@@ -43,7 +43,7 @@ final class ExecutionTrace: @unchecked Sendable {
         }
     }
 
-    /// The track of pipeline worker `w` (named as `WavefrontExecutor.PipelineWorker.name`), which drives `backends`.
+    /// The track of pipeline worker `w` (named as `PipelineWorker.name`), which drives `backends`.
     func worker(_ w: Int, name: String, drives backends: [Backend]) -> TraceTrack {
         let track = TraceTrack(process: Self.hostProcess, thread: "worker \(w): \(name)")
         recorder.declare(track)
