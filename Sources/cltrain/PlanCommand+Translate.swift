@@ -44,10 +44,6 @@ extension PlanCommand {
             throw ValidationError("--task translate plans the layout you give: --layer-devices (layer k of the encoder and of the decoder on "
                                   + "the k-th device) and optionally --softmax-devices; --placement auto balances a language model only")
         }
-        if runValidation && trace != nil {
-            throw ValidationError("--trace with --validate records the measured step, which the translation executors do not trace yet: "
-                                  + "use one of them")
-        }
         if nodes != nil { throw ValidationError("--nodes (data parallelism) is planned for --task lm only") }
         let workload = translationWorkload
         try flagCheck { try workload.validate() }
@@ -100,13 +96,9 @@ extension PlanCommand {
 
         print("\nreasons")
         for reason in chosen.reasons { print("- \(reason)") }
-        if runValidation {
-            print("\nvalidation: the translation executors on \(chosen.devices.count) timing devices (Sources/CLTrain/Backends/Timing), "
-                  + "costs scaled so the sequential step sleeps \(String(format: "%.0f", validateStepMs)) ms")
-            printValidation(try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps),
-                            devices: chosen.devices)
-        } else if let trace {
-            try writePredictedTrace(plan.predictions, deviceNames: chosen.devices.map(plan.name(of:)), to: trace)
+        try finish(plan.predictions, devices: chosen.devices, name: plan.name(of:), executors: "the translation executors") {
+            try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps,
+                                        tracing: trace != nil)
         }
     }
 }

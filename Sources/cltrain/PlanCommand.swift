@@ -191,15 +191,25 @@ struct PlanCommand: ParsableCommand {
 
         if let nodes { try printDataParallel(nodes: nodes, single: plan) }
 
+        try finish(plan.predictions, devices: chosen.devices, name: plan.name(of:), executors: "the real executors") {
+            try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps,
+                                        tracing: trace != nil)
+        }
+    }
+
+    /// With --validate: `validate()`'s rows (the `executors` on timing devices, `devices` of the
+    /// placement) printed beside the predictions, and with --trace both written; else with --trace
+    /// the `predictions` alone.
+    func finish(_ predictions: [PipelinePrediction], devices: [DeviceSelection], name: (DeviceSelection) -> String,
+                executors: String, validate: () throws -> [ValidationRow]) throws {
         if runValidation {
-            print("\nvalidation: the real executors on \(chosen.devices.count) timing devices (Sources/CLTrain/Backends/Timing), "
+            print("\nvalidation: \(executors) on \(devices.count) timing devices (Sources/CLTrain/Backends/Timing), "
                   + "costs scaled so the sequential step sleeps \(String(format: "%.0f", validateStepMs)) ms")
-            let rows = try PlanValidation.validate(plan, targetSequentialSeconds: validateStepMs / 1e3, measuredSteps: validateSteps,
-                                                   tracing: trace != nil)
-            printValidation(rows, devices: chosen.devices)
+            let rows = try validate()
+            printValidation(rows, devices: devices)
             if let trace { try writeTrace(rows, to: trace) }
         } else if let trace {
-            try writePredictedTrace(plan.predictions, deviceNames: chosen.devices.map(plan.name(of:)), to: trace)
+            try writePredictedTrace(predictions, deviceNames: devices.map(name), to: trace)
         }
     }
 
@@ -272,7 +282,7 @@ struct PlanCommand: ParsableCommand {
 
     /// Per schedule, the simulator's prediction for the timing model ("predicted: …, device timing:N")
     /// and then the measured step on the timing devices ("measured: …, host" and "…, device timing:N").
-    private func writeTrace(_ rows: [ValidationRow], to path: String) throws {
+    func writeTrace(_ rows: [ValidationRow], to path: String) throws {
         let recorder = traceRecorder()
         for row in rows {
             let name = scheduleName(row.schedule)

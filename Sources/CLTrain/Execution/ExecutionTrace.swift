@@ -25,17 +25,16 @@ final class ExecutionTrace: @unchecked Sendable {
     /// The trainer's whole steps, one span each.
     static let steps = TraceTrack(process: hostProcess, thread: "steps")
 
-    init(recorder: TraceRecorder, model: LanguageModel) throws {
+    /// Over `parts`: each part of a model (in placement order) and the backend it runs on.
+    init(recorder: TraceRecorder, parts named: [(Backend, String)]) throws {
         self.recorder = recorder
         recorder.declare(Self.steps)
         recorder.declare(Self.main)
         // One queue track per backend object, named by the parts it runs, in placement order.
         var parts: [(backend: Backend, names: [String])] = []
-        func add(_ backend: Backend, _ name: String) {
+        for (backend, name) in named {
             if let i = parts.firstIndex(where: { $0.backend === backend }) { parts[i].names.append(name) } else { parts.append((backend, [name])) }
         }
-        for (l, layer) in model.lstm.enumerated() { add(layer.backend, "layer \(l)") }
-        for (s, shard) in model.decoder.enumerated() { add(shard.backend, "softmax shard \(s)") }
         for (backend, names) in parts {
             guard let traceable = backend as? TraceableBackend else { continue }
             try traceable.trace(into: recorder, track: TraceTrack(process: "device \(backend.name)",
@@ -55,10 +54,17 @@ final class ExecutionTrace: @unchecked Sendable {
     func track(driving backend: Backend) -> TraceTrack { hostTracks[ObjectIdentifier(backend)] ?? Self.main }
 
     /// Stops every backend's device trace (the executor is given another recorder, or none).
-    static func stop(_ model: LanguageModel) throws {
-        for backend in model.devices.backends {
+    static func stop(_ devices: ModelDevices) throws {
+        for backend in devices.backends {
             try (backend as? TraceableBackend)?.trace(into: nil, track: main)
         }
+    }
+}
+
+extension LanguageModel {
+    /// Its parts as a trace names the queues: "layer l", "softmax shard s".
+    var traceParts: [(Backend, String)] {
+        lstm.enumerated().map { ($1.backend, "layer \($0)") } + decoder.enumerated().map { ($1.backend, "softmax shard \($0)") }
     }
 }
 
@@ -94,6 +100,15 @@ final class TracedTransport: Transport, @unchecked Sendable {
                                 on: trace.track(driving: to), arguments: Self.arguments(destination)) {
             try base.receive(shipment, into: destination, on: to)
         }
+    }
+
+    /// An executor's `trace(into:)`: stops every backend's device trace, then (with a recorder)
+    /// starts one over `parts` (each part of the model and its backend) and records the moves into
+    /// it. Returns the trace (nil: none).
+    func record(into recorder: TraceRecorder?, devices: ModelDevices, parts: [(Backend, String)]) throws -> ExecutionTrace? {
+        try ExecutionTrace.stop(devices)
+        trace = try recorder.map { try ExecutionTrace(recorder: $0, parts: parts) }
+        return trace
     }
 
     static func arguments(_ tensor: Tensor) -> [String: TraceArgument] {

@@ -36,9 +36,7 @@ public final class SequentialExecutor: ReportsFinalGradients {
     /// Spans on the main thread's track: what the host enqueued, when (an OpenCL queue runs it
     /// later; its own track, from the device clock, shows when).
     public func trace(into recorder: TraceRecorder?) throws {
-        try ExecutionTrace.stop(model)
-        executionTrace = try recorder.map { try ExecutionTrace(recorder: $0, model: model) }
-        tracedTransport.trace = executionTrace
+        executionTrace = try tracedTransport.record(into: recorder, devices: model.devices, parts: model.traceParts)
     }
 
     public func run(_ window: TokenWindow, training: Bool) throws -> Double {

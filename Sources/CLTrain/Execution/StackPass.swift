@@ -11,6 +11,8 @@
 /// `Transport`; the pass itself never copies between devices.
 final class StackPass {
     let stack: LSTMStack
+    /// "encoder" or "decoder": names its buffers and its spans in a trace.
+    let name: String
     let transport: Transport
     let layout: MicroBatchLayout
     let ids: IndexTensor              // (S·B) the tokens in `layout` order, on layer 0's backend
@@ -65,6 +67,7 @@ final class StackPass {
             (outputGradients, inputGradients) = ([], [])
         }
         self.stack = stack
+        self.name = name
         self.transport = transport
         self.layout = layout
     }
@@ -172,13 +175,21 @@ final class StackPass {
 
     // MARK: The whole batch, layer after layer (one micro-batch)
 
-    /// Every layer over all steps, layer 0 first, each from `initialStates[l]` (B×H each, on its backend).
-    func forward(initialStates: [(hidden: Tensor, cell: Tensor)]) throws {
+    /// Every layer over all steps, layer 0 first, each from `initialStates[l]` (B×H each, on its
+    /// backend); each a span of `trace` ("encoder layer 1 forward, steps 0..<S").
+    func forward(initialStates: [(hidden: Tensor, cell: Tensor)], trace: ExecutionTrace? = nil) throws {
         let layers = stack.layers
         for l in layers.indices {
-            let input = l > 0 ? try transport.send(layers[l - 1].buffersOutput(), from: layers[l - 1].backend, to: [layers[l].backend]) : nil
-            try forward(layer: l, steps: 0..<steps, input: input, initialState: initialStates[l])
+            try trace.span("\(name) layer \(l) forward, steps 0..<\(steps)", arguments: arguments(l)) {
+                let input = l > 0 ? try transport.send(layers[l - 1].buffersOutput(), from: layers[l - 1].backend, to: [layers[l].backend]) : nil
+                try forward(layer: l, steps: 0..<steps, input: input, initialState: initialStates[l])
+            }
         }
+    }
+
+    /// A whole-window span's arguments for layer l.
+    private func arguments(_ l: Int) -> [String: TraceArgument] {
+        taskArguments(stack.layers[l].backend, rows: 0..<steps * batch, width: stack.layers[l].hiddenSize)
     }
 
     /// Each layer's (h, c) at `rows` (indices into its S·B rows, one per sequence) into `states[l]`
@@ -193,15 +204,19 @@ final class StackPass {
     /// `outputGradients[L−1]` (or `outside`'s); then the embedding's gradient. Adds into every
     /// parameter's gradient. `outside[l]` and `initialStateGradients[l]` as in `backward(layer:…)`.
     func backward(initialStates: [(hidden: Tensor, cell: Tensor)], outside: [(hidden: Tensor, cell: Tensor)]? = nil,
-                  initialStateGradients: [(hidden: Tensor, cell: Tensor)]? = nil) throws {
+                  initialStateGradients: [(hidden: Tensor, cell: Tensor)]? = nil, trace: ExecutionTrace? = nil) throws {
         let layers = stack.layers
         for l in layers.indices.reversed() {
-            let above = l < layers.count - 1
-                ? try transport.send(inputGradients[l + 1], from: layers[l + 1].backend, to: [layers[l].backend]) : nil
-            try backward(layer: l, steps: 0..<steps, outputGradient: above, outside: outside?[l], initialCell: initialStates[l].cell,
-                         initialStateGradient: initialStateGradients?[l])
-            try finishBackward(layer: l, initialHidden: initialStates[l].hidden)
+            try trace.span("\(name) layer \(l) backward, steps 0..<\(steps)", arguments: arguments(l)) {
+                let above = l < layers.count - 1
+                    ? try transport.send(inputGradients[l + 1], from: layers[l + 1].backend, to: [layers[l].backend]) : nil
+                try backward(layer: l, steps: 0..<steps, outputGradient: above, outside: outside?[l], initialCell: initialStates[l].cell,
+                             initialStateGradient: initialStateGradients?[l])
+            }
+            try trace.span("\(name) layer \(l) weight gradients", arguments: arguments(l)) {
+                try finishBackward(layer: l, initialHidden: initialStates[l].hidden)
+            }
         }
-        try embeddingBackward()
+        try trace.span("\(name) embedding backward") { try embeddingBackward() }
     }
 }

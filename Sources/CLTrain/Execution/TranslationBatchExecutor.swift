@@ -10,6 +10,18 @@ public protocol TranslationBatchExecutor: AnyObject {
     func run(_ batch: TranslationBatch, training: Bool) throws -> (lossSum: Double, tokens: Int)
     /// Busy and wall time of the pipelined training steps so far (empty for one not pipelined).
     var utilization: PipelineUtilization { get }
+    /// Records every batch's tasks and transfers into `recorder` while it is recording (and the
+    /// commands of each backend that can trace its queue); nil stops tracing. As `Executor.trace`.
+    func trace(into recorder: TraceRecorder?) throws
+}
+
+extension TranslationModel {
+    /// Its parts as a trace names the queues: "encoder and decoder layer l" (both stacks' layer l
+    /// share a backend), "softmax shard s".
+    var traceParts: [(Backend, String)] {
+        devices.layers.enumerated().map { ($1, "encoder and decoder layer \($0)") }
+            + output.enumerated().map { ($1.backend, "softmax shard \($0)") }
+    }
 }
 
 extension ExecutionSchedule {

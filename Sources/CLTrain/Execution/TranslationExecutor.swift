@@ -17,7 +17,10 @@
 /// Every queue is drained at the end of a batch, so the next may reuse every buffer.
 public final class TranslationExecutor: TranslationBatchExecutor {
     public let model: TranslationModel
-    let transport: Transport
+    /// Every move between backends (traced when `trace(into:)` has a recorder).
+    private let tracedTransport: TracedTransport
+    var transport: Transport { tracedTransport }
+    private var executionTrace: ExecutionTrace?
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()
     public var utilization: PipelineUtilization { PipelineUtilization() }
@@ -26,9 +29,13 @@ public final class TranslationExecutor: TranslationBatchExecutor {
 
     init(model: TranslationModel, transport: Transport) {
         self.model = model
-        self.transport = transport
+        tracedTransport = TracedTransport(transport)
         loss = ShardedSoftmaxLoss(decoder: model.output, top: model.decoder.layers[model.decoder.layers.count - 1].backend,
-                                  transport: transport)
+                                  transport: tracedTransport)
+    }
+
+    public func trace(into recorder: TraceRecorder?) throws {
+        executionTrace = try tracedTransport.record(into: recorder, devices: model.devices, parts: model.traceParts)
     }
 
     /// One batch: the summed cross-entropy over its target tokens that count (`targetOutputs` other
@@ -39,15 +46,17 @@ public final class TranslationExecutor: TranslationBatchExecutor {
     ///   `invalidArgument` for a source length outside 1…S, a batch without target tokens, or a
     ///   token outside the vocabulary (from the embedding's checks).
     public func run(_ batch: TranslationBatch, training: Bool) throws -> (lossSum: Double, tokens: Int) {
-        let c = model.configuration, b = batch.batch
+        let c = model.configuration, b = batch.batch, trace = executionTrace
         let tokens = try Self.targetTokens(batch)
-        let encoderPass = try StackPass(model.encoder, name: "encoder", tokens: batch.sourceTokens, steps: batch.sourceSteps,
-                                        batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
-                                        transport: transport, workspace: &workspace)
+        let encoderPass = try trace.span("encoder embedding and dropout masks", arguments: ["rows": .integer(batch.sourceTokens.count)]) {
+            try StackPass(model.encoder, name: "encoder", tokens: batch.sourceTokens, steps: batch.sourceSteps,
+                          batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
+                          transport: transport, workspace: &workspace)
+        }
         let zeroStates = try model.encoder.layers.enumerated().map { l, layer in
             try workspace.stateTensors("zeroState\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend, filledWith: 0)
         }
-        try encoderPass.forward(initialStates: zeroStates)
+        try encoderPass.forward(initialStates: zeroStates, trace: trace)
 
         // The hand-over: each layer's rows at each sequence's last real step (the indices uploaded
         // once per layer, for the gather and the backward's scatter).
@@ -55,27 +64,38 @@ public final class TranslationExecutor: TranslationBatchExecutor {
         let rowIndices = try model.encoder.layers.map { try workspace.indices("finalRows", finalRows, on: $0.backend) }
         let decoderStates = try model.decoder.layers.enumerated().map { l, layer in
             let state = try workspace.stateTensors("decoderState\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend)
-            try encoderPass.gatherState(layer: l, rows: rowIndices[l], into: state)
+            try trace.span("encoder layer \(l) final state → decoder layer \(l)") {
+                try encoderPass.gatherState(layer: l, rows: rowIndices[l], into: state)
+            }
             return state
         }
 
-        let decoderPass = try StackPass(model.decoder, name: "decoder", tokens: batch.targetInputs, steps: batch.targetSteps,
-                                        batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
-                                        transport: transport, workspace: &workspace)
-        try decoderPass.forward(initialStates: decoderStates)
+        let decoderPass = try trace.span("decoder embedding and dropout masks", arguments: ["rows": .integer(batch.targetInputs.count)]) {
+            try StackPass(model.decoder, name: "decoder", tokens: batch.targetInputs, steps: batch.targetSteps,
+                          batch: b, training: training, dropout: c.dropout, generator: &model.dropoutGenerator,
+                          transport: transport, workspace: &workspace)
+        }
+        try decoderPass.forward(initialStates: decoderStates, trace: trace)
 
         let rows = batch.targetInputs.count, topLayer = model.decoder.layers[model.decoder.layers.count - 1]
         let top = try transport.send(topLayer.buffersOutput(), from: topLayer.backend, to: model.output.map(\.backend))
         try loss.prepare(blocks: [0..<rows], windowRows: rows, targets: batch.targetOutputs, training: training,
                          gradientSum: decoderPass.outputGradients.last, gradientScale: 1 / Float(tokens))
-        let logits = try loss.shards.indices.map { s in try loss.logits(s, block: 0, from: top) }
-        let statistics = try loss.shards.indices.compactMap { s in try loss.reduce(s, block: 0, logits: logits[s]) }
+        let window = "steps 0..<\(batch.targetSteps)"
+        let logits = try loss.shards.indices.map { s in
+            try trace.span("softmax shard \(s) logits, \(window)") { try loss.logits(s, block: 0, from: top) }
+        }
+        let statistics = try loss.shards.indices.compactMap { s in
+            try trace.span("softmax shard \(s) forward, \(window)") { try loss.reduce(s, block: 0, logits: logits[s]) }
+        }
         let combined = loss.isSplit ? try loss.combine(statistics, block: 0) : nil
 
         if training {
             let parts = try loss.shards.indices.map { s in
-                try loss.backward(s, block: 0, logNormalizers: combined?.logNormalizers, from: top)
-                return try loss.sendGradient(s, block: 0)
+                try trace.span("softmax shard \(s) backward, \(window)") {
+                    try loss.backward(s, block: 0, logNormalizers: combined?.logNormalizers, from: top)
+                    return try loss.sendGradient(s, block: 0)
+                }
             }
             let arriving = parts.allSatisfy { $0 == nil } ? nil
                 : try workspace.tensor("gradientTopArriving", [rows, c.hiddenSize], on: topLayer.backend)
@@ -84,15 +104,17 @@ public final class TranslationExecutor: TranslationBatchExecutor {
             let stateGradients = try model.decoder.layers.enumerated().map { l, layer in
                 try workspace.stateTensors("decoderStateGradient\(l)", batch: b, hidden: c.hiddenSize, on: layer.backend)
             }
-            try decoderPass.backward(initialStates: decoderStates, initialStateGradients: stateGradients)
+            try decoderPass.backward(initialStates: decoderStates, initialStateGradients: stateGradients, trace: trace)
             // The decoder's ∂h0, ∂c0 enter the encoder at the rows its states were gathered from.
             let outside = try encoderPass.outsideGradients("encoder", workspace: &workspace)
             for l in model.encoder.layers.indices {
-                try encoderPass.scatterStateGradient(layer: l, microBatch: 0, stateGradients[l], rows: rowIndices[l], into: outside[l])
+                try trace.span("decoder layer \(l) ∂h₀, ∂c₀ → encoder layer \(l)") {
+                    try encoderPass.scatterStateGradient(layer: l, microBatch: 0, stateGradients[l], rows: rowIndices[l], into: outside[l])
+                }
             }
-            try encoderPass.backward(initialStates: zeroStates, outside: outside)
+            try encoderPass.backward(initialStates: zeroStates, outside: outside, trace: trace)
         }
-        let sum = try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? [])
+        let sum = try trace.span("reading the losses") { try loss.windowLoss(blockLosses: combined.map { [$0.loss] } ?? []) }
         try model.synchronize()
         return (sum, tokens)
     }

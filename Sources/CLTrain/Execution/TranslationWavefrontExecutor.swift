@@ -40,7 +40,10 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
     /// divides B): an epoch's last batch is smaller than the others (`TranslationBatcher`), and
     /// the results do not depend on the split.
     public let microBatches: Int
-    let transport: Transport
+    /// Every move between backends (traced when `trace(into:)` has a recorder).
+    private let tracedTransport: TracedTransport
+    var transport: Transport { tracedTransport }
+    private var executionTrace: ExecutionTrace?
     private let loss: ShardedSoftmaxLoss
     private var workspace = Workspace()   // used from the calling thread only, never from pipeline workers
     private let crew = PipelineCrew()
@@ -57,9 +60,13 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
         self.model = model
         self.stepsPerRun = stepsPerRun
         self.microBatches = microBatches
-        self.transport = transport
+        tracedTransport = TracedTransport(transport)
         loss = ShardedSoftmaxLoss(decoder: model.output, top: model.decoder.layers[model.decoder.layers.count - 1].backend,
-                                  transport: transport)
+                                  transport: tracedTransport)
+    }
+
+    public func trace(into recorder: TraceRecorder?) throws {
+        executionTrace = try tracedTransport.record(into: recorder, devices: model.devices, parts: model.traceParts)
     }
 
     /// Worker l drives encoder and decoder layer l; the softmax shards join or follow.
@@ -119,12 +126,16 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
         let tokens = try TranslationExecutor.targetTokens(batch)
         let workers = try pipelineWorkers()
         let microBatches = try Self.microBatches(self.microBatches, batch: b0)
-        let encoderPass = try StackPass(model.encoder, name: "encoder", tokens: batch.sourceTokens, steps: batch.sourceSteps,
-                                        batch: b0, microBatches: microBatches, training: training, dropout: c.dropout,
-                                        generator: &model.dropoutGenerator, transport: transport, workspace: &workspace)
-        let decoderPass = try StackPass(model.decoder, name: "decoder", tokens: batch.targetInputs, steps: batch.targetSteps,
-                                        batch: b0, microBatches: microBatches, training: training, dropout: c.dropout,
-                                        generator: &model.dropoutGenerator, transport: transport, workspace: &workspace)
+        let trace = executionTrace
+        let (encoderPass, decoderPass) = try trace.span("embeddings and dropout masks",
+                                                        arguments: ["rows": .integer(batch.sourceTokens.count + batch.targetInputs.count)]) {
+            (try StackPass(model.encoder, name: "encoder", tokens: batch.sourceTokens, steps: batch.sourceSteps,
+                           batch: b0, microBatches: microBatches, training: training, dropout: c.dropout,
+                           generator: &model.dropoutGenerator, transport: transport, workspace: &workspace),
+             try StackPass(model.decoder, name: "decoder", tokens: batch.targetInputs, steps: batch.targetSteps,
+                           batch: b0, microBatches: microBatches, training: training, dropout: c.dropout,
+                           generator: &model.dropoutGenerator, transport: transport, workspace: &workspace))
+        }
         let chain = Chain(source: .init(layout: encoderPass.layout, runs: WavefrontExecutor.runs(steps: batch.sourceSteps, stepsPerRun: stepsPerRun)),
                           target: .init(layout: decoderPass.layout, runs: WavefrontExecutor.runs(steps: batch.targetSteps, stepsPerRun: stepsPerRun)))
         let (source, target) = (chain.source, chain.target)
@@ -161,7 +172,7 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
         let tasks = workers.map { forwardTasks(for: $0, chain: chain, training: training) }
         let handover = { (mb: Int) in m == 1 ? "" : ", micro-batch \(mb)" }
 
-        try crew.run(workers, names: workers.map(Self.workerName), trace: nil, record: training) { w, threads, busy in
+        try crew.run(workers, names: workers.map(Self.workerName), trace: trace, record: training) { w, threads, busy in
             let backend = workers[w].backend
             var queue = BoundedQueue(backend, depth: WavefrontExecutor.queueDepth)
             for task in tasks[w] {
@@ -226,13 +237,17 @@ public final class TranslationWavefrontExecutor: TranslationBatchExecutor {
             try busy.time(w, drain, arguments: ["device": .string(b.name)]) { try onDevice(b, drain) { try b.synchronize() } }
         }
         if training {
-            try onDevice(encoder[0].backend, "the embeddings' gradients") {
-                try decoderPass.embeddingBackward()
-                try encoderPass.embeddingBackward()
+            try trace.span("embeddings backward") {
+                try onDevice(encoder[0].backend, "the embeddings' gradients") {
+                    try decoderPass.embeddingBackward()
+                    try encoderPass.embeddingBackward()
+                }
             }
         }
         var sum = 0.0
-        try onDevice(model.output[0].backend, "softmax shard 0, reading the losses") { sum = try softmax.stepLoss() }
+        try trace.span("reading the losses") {
+            try onDevice(model.output[0].backend, "softmax shard 0, reading the losses") { sum = try softmax.stepLoss() }
+        }
         try model.synchronize()
         return (sum, tokens)
     }

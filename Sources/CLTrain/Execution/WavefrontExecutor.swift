@@ -96,9 +96,7 @@ public final class WavefrontExecutor: ReportsFinalGradients {
     }
 
     public func trace(into recorder: TraceRecorder?) throws {
-        try ExecutionTrace.stop(model)
-        executionTrace = try recorder.map { try ExecutionTrace(recorder: $0, model: model) }
-        tracedTransport.trace = executionTrace
+        executionTrace = try tracedTransport.record(into: recorder, devices: model.devices, parts: model.traceParts)
     }
 
     private var lstm: [LSTMLayer] { model.lstm }

@@ -66,8 +66,8 @@ public enum PlanValidation {
     /// translation executors (`TranslationExecutor`, `TranslationWavefrontExecutor`) over timing
     /// devices with the plan's costs, on B sentence pairs of S source and T target tokens (no
     /// padding, as the simulator's windows), each schedule's step against its prediction there.
-    public static func validate(_ plan: TranslationPlan, targetSequentialSeconds: Double = 0.3, measuredSteps: Int = 3) throws
-        -> [ValidationRow] {
+    public static func validate(_ plan: TranslationPlan, targetSequentialSeconds: Double = 0.3, measuredSteps: Int = 3,
+                                tracing: Bool = false) throws -> [ValidationRow] {
         let (timing, configuration, predictions) = try timingPredictions(plan, targetSequentialSeconds: targetSequentialSeconds)
         let workload = plan.request.workload
         let description = timing.description(of: "B \(workload.batch), H \(timing.hidden), E \(timing.hidden), source V "
@@ -77,10 +77,10 @@ public enum PlanValidation {
             let measured = try TimingRun.measure(placement: plan.placement, on: timing.devices, configuration: configuration,
                                                  batch: workload.batch, sourceSteps: workload.sourceSteps,
                                                  targetSteps: workload.targetSteps, schedule: predicted.schedule,
-                                                 measuredSteps: measuredSteps)
+                                                 measuredSteps: measuredSteps, tracing: tracing)
             return ValidationRow(schedule: predicted.schedule, predicted: predicted, measuredStepTime: measured.stepSeconds,
                                  fastestStepTime: measured.fastestSeconds, measuredBusy: measured.busySeconds,
-                                 modelDescription: description, measuredTrace: nil,
+                                 modelDescription: description, measuredTrace: measured.trace,
                                  deviceNames: plan.placement.devices.map { "timing:\($0.description)" })
         }
     }

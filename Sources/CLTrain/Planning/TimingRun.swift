@@ -40,11 +40,10 @@ enum TimingRun {
 
     /// The same for the encoder–decoder: `batch` sentence pairs of `sourceSteps` source and
     /// `targetSteps` target tokens (`<eos>` included, so no padding: the simulator's full windows),
-    /// one training step of `schedule`'s translation executor at a time. No trace: the
-    /// translation executors record none.
+    /// one training step of `schedule`'s translation executor at a time.
     static func measure(placement: Placement, on devices: [DeviceSelection: TimingDevice], configuration: TranslationConfiguration,
                         batch: Int, sourceSteps: Int, targetSteps: Int, schedule: ExecutionSchedule,
-                        measuredSteps: Int) throws -> Measurement {
+                        measuredSteps: Int, tracing: Bool = false) throws -> Measurement {
         let model = try TranslationModel(configuration: configuration, devices: modelDevices(placement, on: devices), seed: 1)
         let executor = schedule.makeExecutor(for: model)
         var next = 0
@@ -60,11 +59,13 @@ enum TimingRun {
         }
         let sentences = try TranslationBatcher(pairs: pairs, batchSize: batch, reverseSource: configuration.reverseSource, seed: 1)
             .batch(of: Array(0..<batch))
-        return try time(placement, on: devices, measuredSteps: measuredSteps, tracing: false, trace: { _ in },
-                        prepare: model.zeroGradients) {
+        let measurement = try time(placement, on: devices, measuredSteps: measuredSteps, tracing: tracing,
+                                   trace: { try executor.trace(into: $0) }, prepare: model.zeroGradients) {
             _ = try executor.run(sentences, training: true)
             try model.synchronize()
         }
+        if tracing { try executor.trace(into: nil) }
+        return measurement
     }
 
     /// A timing backend per part of `placement` (further parts on one device get further queues).
