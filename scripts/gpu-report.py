@@ -26,7 +26,7 @@ import statistics
 import sys
 import tarfile
 
-PHASES = ["check", "tune", "kernels", "training", "tests"]
+PHASES = ["check", "tune", "kernels", "training", "translate", "tests"]
 
 # The suite's cases at the GPU's shapes, with the peer figures of torch_anchor.py that match them.
 # kind: "rate" (GFLOP/s, higher is better) or "time" (ms, lower is better).
@@ -168,6 +168,11 @@ def self_test():
         phase(4, "training", {"shape.txt": "--vocab 80000\nwarmup_steps 2\n",
                               "train-one-queue.jsonl": steps([1, 1, 500, 400, 600]),
                               "train-four-queues.jsonl": steps([1, 1, 1000, 1200, 1100])})
+        words = lambda rates: "\n".join(json.dumps({"type": "step", "task": "translate", "step": i + 1, "words_per_second": r})
+                                         for i, r in enumerate(rates))
+        phase(5, "translate", {"shape.txt": "--source-vocab 160000\nwarmup_steps 2\n",
+                               "translate-one-queue.jsonl": words([1, 1, 1500, 1700, 1600]),
+                               "translate-pipelined.jsonl": words([1, 1, 3000, 3300, 3200])})
         captured = io.StringIO()
         stdout, sys.stdout = sys.stdout, captured
         try:
@@ -179,7 +184,10 @@ def self_test():
                 "cuBLAS fp32 68.72 TFLOP/s (137 % of peak) | 0.50× | ≥ cuBLAS fp32: **missed** |",
                 "| softmax+xent fwd+bwd 128x80000 | 0.4000 | 200.0 GB/s | – |  |  | cross_entropy fwd+bwd 0.2000 ms | 0.50× |",
                 "| one queue | 500.0 | 3 | 0.50× |", "| four queues: layers pipelined, softmax split 4 ways | 1100 | 3 | 1.10× | "
-                "speedup 2.20× over one queue |", "- training words/s ≥ PyTorch: met (1.10×)", "### H200: measured"]
+                "speedup 2.20× over one queue |", "- training words/s ≥ PyTorch: met (1.10×)",
+                "| one queue | 1600 | 3 | the paper: about 1 700 on one GPU |",
+                "| 8 queues: layer k of both stacks on queue k, softmax over 4, pipelined | 3200 | 3 | speedup 2.00× over one queue; "
+                "the paper: 6 300 on 8 GPUs (3.7×) |", "### H200: measured"]
     missing = [line for line in expected if line not in report]
     for line in missing:
         print(f"gpu-report.py --self-test: expected in the report: {line}", file=sys.stderr)
@@ -354,6 +362,8 @@ def main(argv):
     # Training.
     add_training(add, training, peers, no_peers, goal_lines, rehearsal)
 
+    add_translation(add, phases.get("translate", {}), rehearsal)
+
     # Tests.
     tests = text(phases.get("tests", {}), "tests.txt")
     if tests:
@@ -374,8 +384,9 @@ def main(argv):
     return 0
 
 
-def words_per_second(data, warmup):
-    """Median tokens/s of the logged steps after the warm-up ones, and how many were counted."""
+def words_per_second(data, warmup, key="tokens_per_second"):
+    """Median `key` (the language model's tokens/s, translation's source + target words/s) of the
+    logged steps after the warm-up ones, and how many were counted."""
     if data is None:
         return None, 0
     rates = []
@@ -385,7 +396,7 @@ def words_per_second(data, warmup):
         except ValueError:
             continue
         if record.get("type") == "step" and record.get("step", 0) > warmup:
-            rates.append(record["tokens_per_second"])
+            rates.append(record[key])
     return (statistics.median(rates), len(rates)) if rates else (None, 0)
 
 
@@ -428,6 +439,32 @@ def add_training(add, training, peers, no_peers, goal_lines, rehearsal):
         goal_lines.append(f"- four-queue speedup {ratio(four / one)}, beside the simulator's "
                           + (f"{copies.group(2)}× for four concurrent copies" if copies else "prediction (not available)")
                           + (f" and {same.group(2)}× for one device" if same else ""))
+
+
+def add_translation(add, translation, rehearsal):
+    """The 2014 encoder–decoder's words/s (the paper's count: source + target words): one queue,
+    then pipelined, beside the simulator's prediction and the paper's 1 700 and 6 300 words/s."""
+    if not translation:
+        return
+    shape_text = text(translation, "shape.txt") or ""
+    warmup = int(re.search(r"warmup_steps (\d+)", shape_text).group(1)) if "warmup_steps" in shape_text else 2
+    shape = shape_text.splitlines()[0] if shape_text else "?"
+    one, one_count = words_per_second(translation.get("translate-one-queue.jsonl"), warmup, "words_per_second")
+    piped, piped_count = words_per_second(translation.get("translate-pipelined.jsonl"), warmup, "words_per_second")
+    add(f"**Translation** (`cltrain train --task translate` on synthetic pairs, {shape}, SGD 0.7 + clip 5; "
+        f"words/s: source + target words, median of the steps after the first {warmup}):")
+    add("")
+    add("| run | words/s | steps counted | note |")
+    add("| --- | --- | --- | --- |")
+    add(f"| one queue | {figure(one)} | {one_count} | {'' if rehearsal else 'the paper: about 1 700 on one GPU'} |")
+    note = f"speedup {ratio(piped / one)} over one queue" if one and piped else ""
+    if not rehearsal:
+        note += ("; " if note else "") + "the paper: 6 300 on 8 GPUs (3.7×)"
+    add(f"| 8 queues: layer k of both stacks on queue k, softmax over 4, pipelined | {figure(piped)} | {piped_count} | {note} |")
+    add("")
+    found = re.search(r"^prediction.*$", text(translation, "plan.txt") or "", re.M)
+    add("`cltrain plan --task translate` for this layout: " + (found.group(0) if found else "not available (plan.txt)") + ".")
+    add("")
 
 
 if __name__ == "__main__":

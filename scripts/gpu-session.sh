@@ -18,7 +18,11 @@
 #   4 training  words/s at the 2014 shape (4×1000, V 80 000, B 128, T 50, SGD + clip): one queue,
 #               then four queues with the layers pipelined and the softmax split four ways, and
 #               `cltrain plan`'s prediction for that layout
-#   5 tests     the Swift Testing suite with the GPU as an OpenCL device, in what time remains
+#   5 translate words/s of the 2014 encoder–decoder (4 + 4 layers × 1000, V 160 000 → 80 000, B 128,
+#               sentences of 25 and 29 words: S 25, T 30 with <eos>, the plan's WMT'14 means) on synthetic pairs:
+#               one queue, then layer k of both stacks on queue k with the softmax over 4 more,
+#               pipelined; and `cltrain plan --task translate`'s prediction for that layout
+#   6 tests     the Swift Testing suite with the GPU as an OpenCL device, in what time remains
 #
 # Results: $OUT (the device tool's folder that comes back; else gpu-results/<UTC time>), at most 8
 # files as the tool allows: session.log (everything printed, as it happens), report.md (the
@@ -342,7 +346,53 @@ PY
     finish
   fi
 
-  # --- 5: the Swift Testing suite, in what time remains ------------------------------------------
+  # --- 5: the 2014 translation model's words/s ------------------------------------------------------
+  begin translate 80
+  if [ -z "$gpu" ]; then finish "skipped (no device)"; else
+    local g=$gpu pairs sv tv size steps
+    if [ "$mode" = gpu ]; then
+      pairs=6800; sv=160000; tv=80000; size=(--layers 4 --hidden 1000 --embedding 1000 --batch 128); steps=7
+    else
+      pairs=400; sv=2000; tv=1000; size=(--layers 4 --hidden 64 --embedding 64 --batch 16); steps=6
+    fi
+    # Every vocabulary word appears: the first tokens walk through all of them, the rest are random.
+    python3 - "$phase_dir" "$pairs" "$sv" "$tv" <<'PAIRS'
+import random, sys
+folder, pairs, sv, tv = sys.argv[1], *map(int, sys.argv[2:])
+r = random.Random(2014)
+def sentences(count, length, vocabulary, prefix):
+    walk = iter(range(vocabulary))
+    word = lambda: next(walk, None)
+    return [" ".join(f"{prefix}{w if (w := word()) is not None else r.randrange(vocabulary)}" for _ in range(length))
+            for _ in range(count)]
+for split, count in (("train", pairs), ("valid", 128), ("test", 128)):
+    with open(f"{folder}/{split}.src", "w") as f: f.write("\n".join(sentences(count, 25, sv, "s")) + "\n")
+    with open(f"{folder}/{split}.tgt", "w") as f: f.write("\n".join(sentences(count, 29, tv, "t")) + "\n")
+PAIRS
+    local batch=${size[-1]}
+    local files=(--source "$phase_dir/train.src" --target "$phase_dir/train.tgt"
+                 --validation-source "$phase_dir/valid.src" --validation-target "$phase_dir/valid.tgt"
+                 --test-source "$phase_dir/test.src" --test-target "$phase_dir/test.tgt")
+    # A decimal epoch of `steps` batches, the first two of them warm-up.
+    local epochs
+    epochs=$(python3 -c "print(round($steps * $batch / ($pairs - 0.5) + 1e-6, 6))")
+    local common=(--task translate "${files[@]}" --source-vocab "$sv" --target-vocab "$tv" "${size[@]}"
+                  --epochs "$epochs" --log-every 1 --optimizer sgd --lr 0.7 --clip 5)
+    printf '%s\nwarmup_steps 2\n' "--source-vocab $sv --target-vocab $tv ${size[*]} (S 25, T 30)" > "$phase_dir/shape.txt"
+    t "${runner[@]}" cltrain train "${common[@]}" --device "$g" --metrics "$phase_dir/translate-one-queue.jsonl" \
+      > "$phase_dir/translate-one-queue.txt" 2>&1; tail -n 3 "$phase_dir/translate-one-queue.txt"
+    t "${runner[@]}" cltrain train "${common[@]}" --layer-devices "$g,$g,$g,$g" --softmax-devices "$g,$g,$g,$g" --pipeline \
+      --metrics "$phase_dir/translate-pipelined.jsonl" > "$phase_dir/translate-pipelined.txt" 2>&1
+    tail -n 8 "$phase_dir/translate-pipelined.txt"
+    rm -f "$phase_dir"/*.src "$phase_dir"/*.tgt
+    t "${runner[@]}" cltrain plan --task translate --source-vocab "$sv" --target-vocab "$tv" --source-steps 25 --target-steps 30 \
+      "${size[@]}" --device "$g" \
+      --layer-devices "$g,$g,$g,$g" --softmax-devices "$g,$g,$g,$g" > "$phase_dir/plan.txt" 2>&1
+    sed -n '/^prediction/,/^$/p' "$phase_dir/plan.txt"
+    finish
+  fi
+
+  # --- 6: the Swift Testing suite, in what time remains ------------------------------------------
   begin tests 600
   if [ $(( phase_end - phase_start )) -lt 20 ]; then finish "skipped (under 20 s left)"
   elif [ ! -x .gpu/bin/tests ] && [ ! -x "$work/bin/tests" ]; then finish "skipped (no test bundle: .gpu/tests.tar.xz)"
